@@ -1,0 +1,519 @@
+"""Artifact detection and correction after Lipponen & Tarvainen (2019).
+
+Lipponen J.A., Tarvainen M.P. (2019), "A robust algorithm for heart rate variability time
+series artefact correction using novel beat classification", J. Med. Eng. Technol.
+43(3):173-181, doi:10.1080/03091902.2019.1640306 (the "Kubios automatic correction").
+
+Every RR interval gets a :class:`BeatClass`. The decision uses two normalised series:
+
+* ``dRR_i = RR_i - RR_(i-1)``, divided by ``Th1 = 5.2 * QD(|dRR|)``;
+* ``mRR_i = RR_i - median(RR, 11 beats)`` (negative values doubled), divided by
+  ``Th2 = 5.2 * QD(|mRR|)``;
+
+where QD is the quartile deviation ``(Q3 - Q1) / 2`` over 91 beats. The subspaces S12 and
+S22 of the paper's Figure 1 separate an ectopic beat (a short-long or long-short pair)
+from a single long or short beat, and a missed beat (one interval twice as long) from an
+extra one (two intervals that add up to one).
+
+Two forms share these rules:
+
+* :func:`classify` / :func:`correct_batch`: centred windows, for a whole recording;
+* :class:`StreamingCorrector`: trailing windows, for the live daemon. Each beat is decided
+  once :data:`LOOKAHEAD_BEATS` more beats have arrived, and released corrected one beat
+  later (an ectopic beat also moves the interval before it).
+
+Correction: an ectopic beat means a misplaced R peak, so the peak goes back to the middle
+of its neighbours (the two intervals it shares become their mean: total time is kept); a
+long or short beat is replaced by interpolation from its normal neighbours; a missed beat
+is split into equal parts; an extra beat is merged with the interval after it.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import deque
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+ALPHA = 5.2
+"""Threshold multiplier on the quartile deviation (Lipponen & Tarvainen 2019)."""
+C1 = 0.13
+"""Slope of the ectopic-beat boundary in subspace S11/S12 (ibid.)."""
+C2 = 0.17
+"""Offset of the ectopic-beat boundary in subspace S11/S12 (ibid.)."""
+THRESHOLD_WINDOW_BEATS = 91
+"""Beats over which the quartile deviation is taken (ibid.)."""
+MEDIAN_WINDOW_BEATS = 11
+"""Beats over which the local median RR is taken (ibid.)."""
+MEDIAN_DEVIATION_LIMIT = 3.0
+"""A beat more than 3 Th2 from the local median is long or short (ibid., Figure 1)."""
+MIN_THRESHOLD_MS = 1.0
+"""Floor of Th1 and Th2, ms. Straps report RR in 1/1024 s, so smaller spreads are
+quantisation noise; without a floor a perfectly regular series would divide by zero.
+This project's choice."""
+LOOKAHEAD_BEATS = 2
+"""Beats the streaming form waits for before it decides a beat: S12 needs dRR(i+1) and
+S22 needs dRR(i+2), which is what it takes to see a short-long pair."""
+STREAM_WARMUP_BEATS = 15
+"""Beats the streaming form collects after it starts before it decides the first one, so
+that its thresholds are not taken from two or three values. This project's choice."""
+
+
+class BeatClass(IntEnum):
+    """What the detector judged one RR interval to be."""
+
+    NORMAL = 0
+    ECTOPIC = 1
+    MISSED = 2
+    EXTRA = 3
+    LONG = 4
+    SHORT = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Correction:
+    """The result of :func:`correct_batch`.
+
+    Attributes:
+        rr_ms: the corrected RR series, ms (its length changes with missed and extra beats).
+        classes: one :class:`BeatClass` value per input beat (``int8``).
+        origin: for each corrected beat, the index of the input beat it came from.
+        corrected: for each corrected beat, whether the correction changed it.
+    """
+
+    rr_ms: NDArray[np.float64]
+    classes: NDArray[np.int8]
+    origin: NDArray[np.intp]
+    corrected: NDArray[np.bool_]
+
+    @property
+    def artifact_indices(self) -> NDArray[np.intp]:
+        """0-based indices of the input beats judged artifacts."""
+        return np.flatnonzero(self.classes != BeatClass.NORMAL)
+
+    @property
+    def artifact_rate(self) -> float:
+        """Share of input beats judged artifacts, 0-1."""
+        return float(np.count_nonzero(self.classes)) / max(len(self.classes), 1)
+
+
+# --- batch form ---------------------------------------------------------------------------
+
+
+def _centred_quantiles(
+    x: NDArray[np.float64], window: int, qs: tuple[float, ...]
+) -> NDArray[np.float64]:
+    """Quantiles of ``x`` over a centred window that shrinks at both ends.
+
+    Returns an array of shape ``(len(qs), len(x))``; interpolation is linear, as numpy's.
+    """
+    n = len(x)
+    half = window // 2
+    out = np.empty((len(qs), n))
+    lo, hi = (half, n - half) if n >= window else (n, n)
+    if hi > lo:
+        # Sorting each short row is several times faster in numpy than np.partition or
+        # np.percentile along the axis, and gives every order statistic at once.
+        ordered = np.sort(sliding_window_view(x, window), axis=1)
+        for row, q in enumerate(qs):
+            rank = q * (window - 1)
+            below = int(rank)
+            value = ordered[:, below]
+            if rank > below:
+                value = value + (rank - below) * (ordered[:, below + 1] - value)
+            out[row, lo:hi] = value
+    edges = [i for i in range(n) if not lo <= i < hi]
+    for i in edges:
+        segment = x[max(0, i - half) : i + half + 1]
+        out[:, i] = np.quantile(segment, qs)
+    return out
+
+
+def _thresholds(abs_x: NDArray[np.float64]) -> NDArray[np.float64]:
+    quartiles = _centred_quantiles(abs_x, THRESHOLD_WINDOW_BEATS, (0.25, 0.75))
+    threshold: NDArray[np.float64] = ALPHA * (quartiles[1] - quartiles[0]) / 2
+    return np.maximum(threshold, MIN_THRESHOLD_MS)
+
+
+def _centred_median(rr: NDArray[np.float64]) -> NDArray[np.float64]:
+    median: NDArray[np.float64] = _centred_quantiles(rr, MEDIAN_WINDOW_BEATS, (0.5,))[0]
+    return median
+
+
+def classify(rr_ms: NDArray[np.float64]) -> NDArray[np.int8]:
+    """Classify every beat of a whole recording (centred windows).
+
+    Args:
+        rr_ms: RR intervals, ms, all positive.
+
+    Returns:
+        One :class:`BeatClass` value per beat (``int8``).
+    """
+    rr = np.asarray(rr_ms, dtype=np.float64)
+    n = len(rr)
+    classes = np.zeros(n, dtype=np.int8)
+    if n < 2:
+        return classes
+    d_raw = np.diff(rr, prepend=rr[0])  # first beat: no predecessor, no change
+    d = d_raw / _thresholds(np.abs(d_raw))
+    med = _centred_median(rr)
+    m = rr - med
+    m[m < 0] *= 2
+    th2 = _thresholds(np.abs(m))
+    m /= th2
+    rr_next = np.append(rr[1:], np.nan)
+    _decide(classes=classes, d=d, m=m, rr=rr, rr_next=rr_next, med=med, th2=th2)
+    return classes
+
+
+def _decide(  # noqa: PLR0913 - the paper's rule takes these seven series
+    *,
+    classes: NDArray[np.int8],
+    d: NDArray[np.float64],
+    m: NDArray[np.float64],
+    rr: NDArray[np.float64],
+    rr_next: NDArray[np.float64],
+    med: NDArray[np.float64],
+    th2: NDArray[np.float64],
+) -> None:
+    """Apply Figure 1 of the paper to every beat at once; fills ``classes`` in place.
+
+    ``d`` and ``m`` are the normalised dRR and mRR; a neighbour outside the series counts
+    as no change (0), so the ends are judged on what is known.
+    """
+    dp = np.concatenate(([0.0], d, [0.0, 0.0]))
+    d_prev, d_next1, d_next2 = dp[:-3], dp[2:-1], dp[3:]
+    s12 = np.where(
+        d > 0, np.maximum(d_prev, d_next1), np.where(d < 0, np.minimum(d_prev, d_next1), 0.0)
+    )
+    s22 = np.where(d >= 0, np.minimum(d_next1, d_next2), np.maximum(d_next1, d_next2))
+    gate = np.abs(d) > 1
+    ectopic = gate & (((d > 1) & (s12 < -C1 * d - C2)) | ((d < -1) & (s12 > -C1 * d + C2)))
+    own = gate & ~ectopic
+    # The beat after a candidate is evaluated too when the next change is the larger one.
+    follow = np.zeros_like(own)
+    follow[1:] = own[:-1] & (np.abs(d_next1[:-1]) < np.abs(d_next2[:-1]))
+    long_ = (d > 1) & (s22 < -1)
+    short = (d < -1) & (s22 > 1)
+    hit = (own | follow) & ~ectopic & (long_ | short | (np.abs(m) > MEDIAN_DEVIATION_LIMIT))
+    with np.errstate(invalid="ignore"):
+        missed = hit & long_ & (np.abs(rr / 2 - med) < th2)
+        extra = hit & short & (np.abs(rr + rr_next - med) < th2) & ~missed
+    classes[hit] = np.where(rr[hit] > med[hit], BeatClass.LONG, BeatClass.SHORT)
+    classes[missed] = BeatClass.MISSED
+    classes[extra] = BeatClass.EXTRA
+    classes[ectopic] = BeatClass.ECTOPIC
+
+
+def correct_batch(rr_ms: NDArray[np.float64]) -> Correction:
+    """Detect and correct the artifacts of a whole recording.
+
+    Args:
+        rr_ms: RR intervals, ms, all positive.
+
+    Returns:
+        The corrected series with the class of every input beat.
+    """
+    rr = np.asarray(rr_ms, dtype=np.float64)
+    classes = classify(rr)
+    return _apply(rr, classes, _centred_median(rr) if len(rr) else rr)
+
+
+def _apply(
+    rr: NDArray[np.float64], classes: NDArray[np.int8], med: NDArray[np.float64]
+) -> Correction:
+    n = len(rr)
+    out = rr.copy()
+    changed = classes != BeatClass.NORMAL
+    normal = np.flatnonzero(classes == BeatClass.NORMAL)
+    misplaced = np.flatnonzero((classes == BeatClass.LONG) | (classes == BeatClass.SHORT))
+    ectopic = np.flatnonzero(classes == BeatClass.ECTOPIC)
+    lone = ectopic[ectopic == 0]
+    if len(normal) and (len(misplaced) or len(lone)):
+        bad = np.concatenate((misplaced, lone))
+        out[bad] = np.interp(bad, normal, rr[normal])
+    # An ectopic beat's R peak sits between interval i-1 and i: put it back in the middle.
+    pairs = ectopic[ectopic > 0]
+    mean_pair = (rr[pairs - 1] + rr[pairs]) / 2
+    out[pairs - 1] = mean_pair
+    out[pairs] = mean_pair
+    changed[pairs - 1] = True
+    parts = np.ones(n, dtype=np.intp)
+    missed = np.flatnonzero(classes == BeatClass.MISSED)
+    parts[missed] = np.maximum(2, np.rint(rr[missed] / med[missed])).astype(np.intp)
+    keep = np.ones(n, dtype=bool)
+    for j in np.flatnonzero(classes == BeatClass.EXTRA):
+        if j + 1 < n and keep[j] and keep[j + 1]:
+            out[j] += out[j + 1]
+            keep[j + 1] = False
+            changed[j + 1] = True
+    out /= parts
+    origin = np.repeat(np.arange(n), parts * keep)
+    return Correction(
+        rr_ms=out[origin],
+        classes=classes,
+        origin=origin,
+        corrected=changed[origin],
+    )
+
+
+# --- streaming form -----------------------------------------------------------------------
+
+
+class _SortedWindow:
+    """The last ``size`` values, kept sorted: O(log n) search and a short memmove per add."""
+
+    __slots__ = ("_order", "_size", "_sorted")
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._order: deque[float] = deque()
+        self._sorted: list[float] = []
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def add(self, value: float) -> None:
+        if len(self._order) == self._size:
+            old = self._order.popleft()
+            del self._sorted[bisect.bisect_left(self._sorted, old)]
+        self._order.append(value)
+        bisect.insort(self._sorted, value)
+
+    def quantile(self, q: float) -> float:
+        """Quantile with numpy's linear interpolation."""
+        s = self._sorted
+        pos = q * (len(s) - 1)
+        below = int(pos)
+        frac = pos - below
+        if frac == 0.0:
+            return s[below]
+        return s[below] + frac * (s[below + 1] - s[below])
+
+    def threshold(self) -> float:
+        return max(ALPHA * (self.quantile(0.75) - self.quantile(0.25)) / 2, MIN_THRESHOLD_MS)
+
+
+@dataclass(frozen=True, slots=True)
+class CorrectedBeat:
+    """One beat leaving the streaming corrector.
+
+    Attributes:
+        rr_ms: the corrected RR interval, ms.
+        t_s: when this interval ended, s, on the caller's clock.
+        index: index of the input beat it came from (counted from the corrector's start).
+        corrected: whether the correction changed it.
+        gap_before: the series was broken (reconnect) just before this beat, so no
+            successive difference may be taken across it.
+    """
+
+    rr_ms: float
+    t_s: float
+    index: int
+    corrected: bool
+    gap_before: bool = False
+
+
+@dataclass(slots=True)
+class _Pending:
+    rr: float  # raw RR, ms
+    t: float  # end time, s
+    index: int
+    d: float  # raw dRR, ms (0 for the first beat after a start or a gap)
+    gap_before: bool
+    out: float  # corrected value, ms (the raw one until a correction touches it)
+    follow: bool = False  # evaluate as a long/short candidate (set by the beat before)
+    decided: bool = False
+    merged_away: bool = False  # an extra beat before this one swallowed it
+    parts: int = 1
+    changed: bool = False
+
+
+class StreamingCorrector:
+    """Causal Lipponen-Tarvainen correction, one beat at a time.
+
+    Thresholds come from the trailing 91 beats and the median from the trailing 11, so
+    nothing waits for a centred window. A beat is classified once
+    :data:`LOOKAHEAD_BEATS` beats have followed it, and released one beat after that.
+    Work per beat is O(log 91), independent of the recording's length.
+    """
+
+    def __init__(self) -> None:
+        self._abs_d = _SortedWindow(THRESHOLD_WINDOW_BEATS)
+        self._abs_m = _SortedWindow(THRESHOLD_WINDOW_BEATS)
+        self._rr = _SortedWindow(MEDIAN_WINDOW_BEATS)
+        self._pending: deque[_Pending] = deque()
+        self._count = 0
+        self._last_rr: float | None = None
+        self._gap_next = False
+        self.classes: list[BeatClass] = []
+        """The class of every input beat decided so far, in input order."""
+
+    @property
+    def beats_in(self) -> int:
+        """Input beats received so far."""
+        return self._count
+
+    def push(self, rr_ms: float, t_s: float) -> list[CorrectedBeat]:
+        """Take one RR interval; return the beats that became final.
+
+        Args:
+            rr_ms: the RR interval, ms (> 0).
+            t_s: when it ended, s, on the caller's clock.
+        """
+        d = 0.0 if self._last_rr is None else rr_ms - self._last_rr
+        self._last_rr = rr_ms
+        self._abs_d.add(abs(d))
+        self._rr.add(rr_ms)
+        self._pending.append(
+            _Pending(rr_ms, t_s, self._count, d, gap_before=self._gap_next, out=rr_ms)
+        )
+        self._gap_next = False
+        self._count += 1
+        if self._count < STREAM_WARMUP_BEATS:
+            return []
+        return self._advance(final=False)
+
+    def gap(self) -> list[CorrectedBeat]:
+        """Mark a break in the series (a reconnect): decide and release what is pending.
+
+        Thresholds are kept (the heart did not change), but no dRR is taken across the gap.
+        """
+        released = self._advance(final=True)
+        self._last_rr = None
+        self._gap_next = True
+        return released
+
+    def flush(self) -> list[CorrectedBeat]:
+        """Decide and release every pending beat (end of a recording)."""
+        return self._advance(final=True)
+
+    def _advance(self, *, final: bool) -> list[CorrectedBeat]:
+        released: list[CorrectedBeat] = []
+        pending = self._pending
+        for k, beat in enumerate(pending):
+            if beat.decided:
+                continue
+            if not final and len(pending) - 1 - k < LOOKAHEAD_BEATS:
+                break
+            self._decide(k)
+        # Release every decided beat whose successor is decided too (an ectopic successor
+        # would still move it), or all of them at the end.
+        while pending and self._releasable(final=final):
+            released.extend(self._release(pending.popleft()))
+        return released
+
+    def _releasable(self, *, final: bool) -> bool:
+        pending = self._pending
+        if not pending[0].decided:
+            return False
+        return final or (len(pending) > 1 and pending[1].decided)
+
+    def _d_norm(self, k: int, th1: float) -> float:
+        """Normalised dRR of pending beat ``k``; 0 outside what is known or across a gap."""
+        pending = self._pending
+        if not 0 <= k < len(pending):
+            return 0.0
+        return pending[k].d / th1
+
+    def _decide(self, k: int) -> None:
+        pending = self._pending
+        beat = pending[k]
+        beat.decided = True
+        th1 = self._abs_d.threshold()
+        # The first beat after a start or a gap carries d = 0, so nothing reaches across.
+        d_prev = self._d_norm(k - 1, th1)
+        d = beat.d / th1
+        nxt = pending[k + 1] if k + 1 < len(pending) else None
+        d1 = self._d_norm(k + 1, th1)
+        d2 = self._d_norm(k + 2, th1)
+        med = self._rr.quantile(0.5)
+        m = beat.rr - med
+        if m < 0:
+            m *= 2
+        self._abs_m.add(abs(m))
+        th2 = self._abs_m.threshold()
+        m /= th2
+        cls = _classify_one(
+            d_prev=d_prev, d=d, d1=d1, d2=d2, m=m, beat=beat, med=med, th2=th2, nxt=nxt
+        )
+        own = abs(d) > 1 and cls is not BeatClass.ECTOPIC
+        if own and nxt is not None and abs(d1) < abs(d2):
+            nxt.follow = True
+        if cls is not BeatClass.NORMAL and not beat.merged_away:
+            self._correct(k, cls, med)
+        self.classes.append(cls)
+
+    def _correct(self, k: int, cls: BeatClass, med: float) -> None:
+        pending = self._pending
+        beat = pending[k]
+        beat.changed = True
+        prev = pending[k - 1] if k > 0 and not beat.gap_before else None
+        if cls is BeatClass.ECTOPIC and prev is not None and not prev.merged_away:
+            mean_pair = (prev.out + beat.rr) / 2
+            prev.out = beat.out = mean_pair
+            prev.changed = True
+        elif cls is BeatClass.MISSED:
+            beat.parts = max(2, round(beat.rr / med))
+        elif cls is BeatClass.EXTRA and k + 1 < len(pending):
+            nxt = pending[k + 1]
+            beat.out = beat.rr + nxt.rr
+            beat.t = nxt.t
+            nxt.merged_away = True
+        else:
+            beat.out = med
+
+    @staticmethod
+    def _release(beat: _Pending) -> list[CorrectedBeat]:
+        if beat.merged_away:
+            return []
+        part = beat.out / beat.parts
+        return [
+            CorrectedBeat(
+                rr_ms=part,
+                t_s=beat.t - (beat.parts - 1 - p) * part / 1000.0,
+                index=beat.index,
+                corrected=beat.changed,
+                gap_before=beat.gap_before and p == 0,
+            )
+            for p in range(beat.parts)
+        ]
+
+
+def _classify_one(  # noqa: PLR0913 - the paper's rule for one beat takes these values
+    *,
+    d_prev: float,
+    d: float,
+    d1: float,
+    d2: float,
+    m: float,
+    beat: _Pending,
+    med: float,
+    th2: float,
+    nxt: _Pending | None,
+) -> BeatClass:
+    """Figure 1 of the paper for one beat, with normalised dRR around it and its mRR."""
+    own = abs(d) > 1
+    if own:
+        s12 = max(d_prev, d1) if d > 0 else min(d_prev, d1) if d < 0 else 0.0
+        if (d > 1 and s12 < -C1 * d - C2) or (d < -1 and s12 > -C1 * d + C2):
+            return BeatClass.ECTOPIC
+    if not (own or beat.follow):
+        return BeatClass.NORMAL
+    s22 = min(d1, d2) if d >= 0 else max(d1, d2)
+    long_ = d > 1 and s22 < -1
+    short = d < -1 and s22 > 1
+    if not (long_ or short or abs(m) > MEDIAN_DEVIATION_LIMIT):
+        return BeatClass.NORMAL
+    if long_ and abs(beat.rr / 2 - med) < th2:
+        return BeatClass.MISSED
+    if short and nxt is not None and abs(beat.rr + nxt.rr - med) < th2:
+        return BeatClass.EXTRA
+    return BeatClass.LONG if beat.rr > med else BeatClass.SHORT

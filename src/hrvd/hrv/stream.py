@@ -1,0 +1,140 @@
+"""The live HRV pipeline of one strap: correction, rolling metrics and DFA alpha1.
+
+Raw RR intervals go in one at a time; :meth:`HrvStream.snapshot` gives the latest
+:class:`HrvSnapshot`. Time is passed in by the caller, never read here.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from hrvd.hrv.artifacts import CorrectedBeat, StreamingCorrector
+from hrvd.hrv.dfa import ALPHA1_MAX_ARTIFACT_RATE, dfa_alpha1
+from hrvd.hrv.rolling import RollingTimeDomain
+
+DEFAULT_WINDOW_S = 60.0
+"""Window of the live time-domain metrics, s: 60 s is the shortest window in which
+lnRMSSD agrees with a 5-minute recording (Esco & Flatt 2014, J Sports Sci Med 13:535)."""
+DFA_WINDOW_S = 120.0
+"""Window of the live alpha1, s (Rogers et al. 2021; FatMaxxer's default)."""
+DFA_EVERY_S = 5.0
+"""How often alpha1 is recomputed while streaming, s."""
+
+
+@dataclass(frozen=True, slots=True)
+class HrvSnapshot:
+    """The HRV of one strap at one moment.
+
+    Attributes:
+        t_s: time of the newest beat in it, s.
+        n_beats: beats in the time-domain window.
+        mean_rr_ms, mean_hr_bpm, rmssd_ms, ln_rmssd, sdnn_ms, pnn50: as in
+            :class:`hrvd.hrv.metrics.TimeDomain`, over the time-domain window.
+        artifact_rate: share of corrected beats in the time-domain window, 0-1.
+        dfa_alpha1: alpha1 over the last DFA window, or None before it has enough beats.
+        dfa_artifact_rate: share of corrected beats in that DFA window, 0-1.
+        dfa_reliable: alpha1 exists and its window is below the 3 % artifact limit.
+    """
+
+    t_s: float
+    n_beats: int
+    mean_rr_ms: float | None
+    mean_hr_bpm: float | None
+    rmssd_ms: float | None
+    ln_rmssd: float | None
+    sdnn_ms: float | None
+    pnn50: float | None
+    artifact_rate: float | None
+    dfa_alpha1: float | None
+    dfa_artifact_rate: float | None
+    dfa_reliable: bool
+
+
+class HrvStream:
+    """Correct each beat, keep rolling metrics, recompute alpha1 every few seconds.
+
+    Args:
+        window_s: time-domain window, s.
+        dfa_window_s: alpha1 window, s.
+        dfa_every_s: alpha1 recompute period, s.
+    """
+
+    def __init__(
+        self,
+        window_s: float = DEFAULT_WINDOW_S,
+        dfa_window_s: float = DFA_WINDOW_S,
+        dfa_every_s: float = DFA_EVERY_S,
+    ) -> None:
+        self.corrector = StreamingCorrector()
+        self.rolling = RollingTimeDomain(window_s)
+        self._dfa_window_s = dfa_window_s
+        self._dfa_every_s = dfa_every_s
+        self._dfa_beats: deque[tuple[float, float, bool]] = deque()  # (t_s, rr_ms, corrected)
+        self._dfa_at: float | None = None
+        self._alpha1: float | None = None
+        self._alpha1_artifacts: float | None = None
+        self._t_s = 0.0
+
+    def push(self, rr_ms: float, t_s: float) -> list[CorrectedBeat]:
+        """Take one raw RR interval (ms) that ended at ``t_s`` (s); return released beats."""
+        released = self.corrector.push(rr_ms, t_s)
+        self._take(released)
+        return released
+
+    def gap(self) -> list[CorrectedBeat]:
+        """The series broke (reconnect): no window will bridge this point."""
+        released = self.corrector.gap()
+        self._take(released)
+        return released
+
+    def flush(self) -> list[CorrectedBeat]:
+        """End of a recording: release every pending beat."""
+        released = self.corrector.flush()
+        self._take(released)
+        return released
+
+    def _take(self, beats: list[CorrectedBeat]) -> None:
+        for b in beats:
+            self.rolling.push(b.rr_ms, b.t_s, gap_before=b.gap_before, corrected=b.corrected)
+            if b.gap_before:
+                # alpha1 integrates the series: it cannot span a break.
+                self._dfa_beats.clear()
+            self._dfa_beats.append((b.t_s, b.rr_ms, b.corrected))
+            while self._dfa_beats[0][0] <= b.t_s - self._dfa_window_s:
+                self._dfa_beats.popleft()
+            self._t_s = b.t_s
+            if self._dfa_at is None or b.t_s - self._dfa_at >= self._dfa_every_s:
+                self._recompute_alpha1(b.t_s)
+
+    def _recompute_alpha1(self, now_s: float) -> None:
+        self._dfa_at = now_s
+        n = len(self._dfa_beats)
+        rr = np.fromiter((rr for _, rr, _ in self._dfa_beats), dtype=np.float64, count=n)
+        self._alpha1 = dfa_alpha1(rr)
+        self._alpha1_artifacts = sum(c for _, _, c in self._dfa_beats) / n if n else None
+
+    def snapshot(self) -> HrvSnapshot:
+        """The latest metrics."""
+        td = self.rolling.metrics()
+        reliable = (
+            self._alpha1 is not None
+            and self._alpha1_artifacts is not None
+            and self._alpha1_artifacts <= ALPHA1_MAX_ARTIFACT_RATE
+        )
+        return HrvSnapshot(
+            t_s=self._t_s,
+            n_beats=td.n_beats,
+            mean_rr_ms=td.mean_rr_ms,
+            mean_hr_bpm=td.mean_hr_bpm,
+            rmssd_ms=td.rmssd_ms,
+            ln_rmssd=td.ln_rmssd,
+            sdnn_ms=td.sdnn_ms,
+            pnn50=td.pnn50,
+            artifact_rate=self.rolling.artifact_rate,
+            dfa_alpha1=self._alpha1,
+            dfa_artifact_rate=self._alpha1_artifacts,
+            dfa_reliable=reliable,
+        )
