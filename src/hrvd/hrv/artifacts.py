@@ -58,6 +58,8 @@ MIN_THRESHOLD_MS = 1.0
 """Floor of Th1 and Th2, ms. Straps report RR in 1/1024 s, so smaller spreads are
 quantisation noise; without a floor a perfectly regular series would divide by zero.
 This project's choice."""
+MAX_PASSES = 3
+"""Detection-correction passes of the batch form at most (see :func:`correct_batch`)."""
 LOOKAHEAD_BEATS = 2
 """Beats the streaming form waits for before it decides a beat: S12 needs dRR(i+1) and
 S22 needs dRR(i+2), which is what it takes to see a short-long pair."""
@@ -196,6 +198,7 @@ def _decide(  # noqa: PLR0913 - the paper's rule takes these seven series
     s22 = np.where(d >= 0, np.minimum(d_next1, d_next2), np.maximum(d_next1, d_next2))
     gate = np.abs(d) > 1
     ectopic = gate & (((d > 1) & (s12 < -C1 * d - C2)) | ((d < -1) & (s12 > -C1 * d + C2)))
+    ectopic &= ~_second_of_pair(ectopic)
     own = gate & ~ectopic
     # The beat after a candidate is evaluated too when the next change is the larger one.
     follow = np.zeros_like(own)
@@ -212,18 +215,53 @@ def _decide(  # noqa: PLR0913 - the paper's rule takes these seven series
     classes[ectopic] = BeatClass.ECTOPIC
 
 
-def correct_batch(rr_ms: NDArray[np.float64]) -> Correction:
+def _second_of_pair(flags: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """Every second flag of each run of consecutive flags (the 2nd, 4th, ...).
+
+    One displaced R peak disturbs two intervals; once the first is judged ectopic, the
+    pair is explained, and the interval after it must not count as a second ectopic.
+    """
+    idx = np.arange(len(flags))
+    run_start = np.maximum.accumulate(np.where(~flags, idx + 1, 0))
+    result: NDArray[np.bool_] = flags & ((idx - run_start) % 2 == 1)
+    return result
+
+
+def correct_batch(rr_ms: NDArray[np.float64], max_passes: int = MAX_PASSES) -> Correction:
     """Detect and correct the artifacts of a whole recording.
+
+    Detection runs again on the corrected series, as Kubios and NeuroKit2 do, while each
+    pass finds fewer artifacts than the one before (at most ``max_passes``): many artifacts
+    widen the thresholds of the first pass and hide each other until the worst are gone,
+    while a pass that finds as many again is judging corrected, normal variability.
 
     Args:
         rr_ms: RR intervals, ms, all positive.
+        max_passes: detection-correction passes at most.
 
     Returns:
-        The corrected series with the class of every input beat.
+        The corrected series with the class of every input beat (the class of the pass
+        that first flagged it).
     """
     rr = np.asarray(rr_ms, dtype=np.float64)
-    classes = classify(rr)
-    return _apply(rr, classes, _centred_median(rr) if len(rr) else rr)
+    n = len(rr)
+    classes = np.zeros(n, dtype=np.int8)
+    current, origin, corrected = rr, np.arange(n), np.zeros(n, dtype=bool)
+    last_count = n + 1
+    for _ in range(max_passes):
+        found = classify(current)
+        flagged = np.flatnonzero(found)
+        if not 0 < len(flagged) < last_count:
+            break
+        last_count = len(flagged)
+        inputs = origin[flagged]
+        fresh = classes[inputs] == BeatClass.NORMAL
+        classes[inputs[fresh]] = found[flagged[fresh]]
+        step = _apply(current, found, _centred_median(current))
+        current = step.rr_ms
+        origin = origin[step.origin]
+        corrected = corrected[step.origin] | step.corrected
+    return Correction(rr_ms=current, classes=classes, origin=origin, corrected=corrected)
 
 
 def _apply(
@@ -232,28 +270,32 @@ def _apply(
     n = len(rr)
     out = rr.copy()
     changed = classes != BeatClass.NORMAL
-    normal = np.flatnonzero(classes == BeatClass.NORMAL)
-    misplaced = np.flatnonzero((classes == BeatClass.LONG) | (classes == BeatClass.SHORT))
-    ectopic = np.flatnonzero(classes == BeatClass.ECTOPIC)
-    lone = ectopic[ectopic == 0]
-    if len(normal) and (len(misplaced) or len(lone)):
-        bad = np.concatenate((misplaced, lone))
+    # Extra beats first (as the paper): the interval after one is swallowed whole, so no
+    # other correction may touch it.
+    keep = np.ones(n, dtype=bool)
+    for j in np.flatnonzero(classes == BeatClass.EXTRA).tolist():
+        if j + 1 < n and keep[j]:
+            out[j] = rr[j] + rr[j + 1]
+            keep[j + 1] = False
+            changed[j + 1] = True
+    normal = np.flatnonzero((classes == BeatClass.NORMAL) & keep)
+    misplaced = (classes == BeatClass.LONG) | (classes == BeatClass.SHORT)
+    ectopic = (classes == BeatClass.ECTOPIC) & keep
+    # An ectopic beat's R peak sits between interval j-1 and j: put it back in the middle.
+    pairs = np.flatnonzero(ectopic & np.roll(keep & (classes != BeatClass.EXTRA), 1))
+    pairs = pairs[pairs > 0]
+    lone = ectopic.copy()
+    lone[pairs] = False
+    bad = np.flatnonzero((misplaced | lone) & keep)
+    if len(normal) and len(bad):
         out[bad] = np.interp(bad, normal, rr[normal])
-    # An ectopic beat's R peak sits between interval i-1 and i: put it back in the middle.
-    pairs = ectopic[ectopic > 0]
     mean_pair = (rr[pairs - 1] + rr[pairs]) / 2
     out[pairs - 1] = mean_pair
     out[pairs] = mean_pair
     changed[pairs - 1] = True
     parts = np.ones(n, dtype=np.intp)
-    missed = np.flatnonzero(classes == BeatClass.MISSED)
+    missed = np.flatnonzero((classes == BeatClass.MISSED) & keep)
     parts[missed] = np.maximum(2, np.rint(rr[missed] / med[missed])).astype(np.intp)
-    keep = np.ones(n, dtype=bool)
-    for j in np.flatnonzero(classes == BeatClass.EXTRA):
-        if j + 1 < n and keep[j] and keep[j + 1]:
-            out[j] += out[j + 1]
-            keep[j + 1] = False
-            changed[j + 1] = True
     out /= parts
     origin = np.repeat(np.arange(n), parts * keep)
     return Correction(
@@ -353,6 +395,7 @@ class StreamingCorrector:
         self._count = 0
         self._last_rr: float | None = None
         self._gap_next = False
+        self._last_cls = BeatClass.NORMAL
         self.classes: list[BeatClass] = []
         """The class of every input beat decided so far, in input order."""
 
@@ -442,7 +485,16 @@ class StreamingCorrector:
         th2 = self._abs_m.threshold()
         m /= th2
         cls = _classify_one(
-            d_prev=d_prev, d=d, d1=d1, d2=d2, m=m, beat=beat, med=med, th2=th2, nxt=nxt
+            d_prev=d_prev,
+            d=d,
+            d1=d1,
+            d2=d2,
+            m=m,
+            beat=beat,
+            med=med,
+            th2=th2,
+            nxt=nxt,
+            after_ectopic=self._last_cls is BeatClass.ECTOPIC,
         )
         own = abs(d) > 1 and cls is not BeatClass.ECTOPIC
         if own and nxt is not None and abs(d1) < abs(d2):
@@ -450,6 +502,7 @@ class StreamingCorrector:
         if cls is not BeatClass.NORMAL and not beat.merged_away:
             self._correct(k, cls, med)
         self.classes.append(cls)
+        self._last_cls = cls
 
     def _correct(self, k: int, cls: BeatClass, med: float) -> None:
         pending = self._pending
@@ -498,10 +551,11 @@ def _classify_one(  # noqa: PLR0913 - the paper's rule for one beat takes these 
     med: float,
     th2: float,
     nxt: _Pending | None,
+    after_ectopic: bool,
 ) -> BeatClass:
     """Figure 1 of the paper for one beat, with normalised dRR around it and its mRR."""
     own = abs(d) > 1
-    if own:
+    if own and not after_ectopic:  # the beat before explained the pair: see _second_of_pair
         s12 = max(d_prev, d1) if d > 0 else min(d_prev, d1) if d < 0 else 0.0
         if (d > 1 and s12 < -C1 * d - C2) or (d < -1 and s12 > -C1 * d + C2):
             return BeatClass.ECTOPIC

@@ -1,0 +1,132 @@
+"""Synthetic RR series and artifacts injected at known positions.
+
+Used to test the artifact corrector against a known truth, to benchmark it, and to feed
+the demo's virtual strap. Pure: randomness comes from the generator passed in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+
+class Injected(StrEnum):
+    """The kinds of artifact :func:`inject` can add."""
+
+    MISSED = "missed"  # a beat the strap did not see: two intervals become one
+    EXTRA = "extra"  # a spurious beat: one interval split in two
+    ECTOPIC = "ectopic"  # a premature beat: a short interval, then a compensatory long one
+    LONG = "long"  # one interval too long
+    SHORT = "short"  # one interval too short
+
+
+@dataclass(frozen=True, slots=True)
+class Artifact:
+    """One injected artifact and the indices of the output beats it touches."""
+
+    kind: Injected
+    indices: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class InjectedSeries:
+    """A series with artifacts; ``clean_ms`` is the series before injection."""
+
+    rr_ms: NDArray[np.float64]
+    clean_ms: NDArray[np.float64]
+    artifacts: tuple[Artifact, ...]
+
+
+def sinus_rr(
+    n: int,
+    rng: np.random.Generator,
+    *,
+    mean_ms: float = 900.0,
+    rsa_ms: float = 35.0,
+    noise_ms: float = 12.0,
+) -> NDArray[np.float64]:
+    """A plausible sinus-rhythm RR series, ms.
+
+    Respiratory sinus arrhythmia (a breath every 4-5 beats), a slow 1/f-like wander and
+    white noise; no artifacts.
+    """
+    k = np.arange(n)
+    breath = rsa_ms * np.sin(2 * np.pi * k / rng.uniform(4.0, 5.5) + rng.uniform(0, 2 * np.pi))
+    wander = np.cumsum(rng.normal(0.0, 3.0, n))
+    wander -= np.convolve(wander, np.ones(101) / 101, mode="same")  # keep it bounded
+    return np.asarray(mean_ms + breath + wander + rng.normal(0.0, noise_ms, n), dtype=np.float64)
+
+
+def inject(
+    clean_ms: NDArray[np.float64],
+    rate: float,
+    rng: np.random.Generator,
+    kinds: tuple[Injected, ...] = tuple(Injected),
+    min_spacing: int = 6,
+) -> InjectedSeries:
+    """Add artifacts to about ``rate`` of the beats, at least ``min_spacing`` beats apart.
+
+    Args:
+        clean_ms: a clean RR series, ms.
+        rate: share of beats to disturb, 0-1.
+        rng: the random generator.
+        kinds: which kinds to draw from, uniformly.
+        min_spacing: fewest beats between two artifacts.
+    """
+    n = len(clean_ms)
+    count = round(rate * n)
+    slots = np.arange(2, n - 3, min_spacing)
+    chosen = np.sort(rng.choice(slots, size=min(count, len(slots)), replace=False))
+    out: list[float] = []
+    artifacts: list[Artifact] = []
+    i = 0
+    for pos in chosen.tolist():
+        out.extend(clean_ms[i:pos].tolist())
+        i = pos
+        kind = kinds[int(rng.integers(len(kinds)))]
+        rr, nxt = float(clean_ms[pos]), float(clean_ms[pos + 1])
+        at = len(out)
+        if kind is Injected.MISSED:
+            out.append(rr + nxt)
+            artifacts.append(Artifact(kind, (at,)))
+            i = pos + 2
+            continue
+        if kind is Injected.EXTRA:
+            f = rng.uniform(0.3, 0.7)
+            out += [f * rr, (1 - f) * rr]
+            artifacts.append(Artifact(kind, (at, at + 1)))
+        elif kind is Injected.ECTOPIC:
+            shift = rng.uniform(0.2, 0.35) * rr
+            out += [rr - shift, nxt + shift]
+            artifacts.append(Artifact(kind, (at, at + 1)))
+            i = pos + 1
+        else:
+            factor = rng.uniform(1.3, 1.6) if kind is Injected.LONG else rng.uniform(0.5, 0.7)
+            out.append(rr * factor)
+            artifacts.append(Artifact(kind, (at,)))
+        i += 1
+    out.extend(clean_ms[i:].tolist())
+    return InjectedSeries(np.asarray(out), np.asarray(clean_ms, dtype=np.float64), tuple(artifacts))
+
+
+def detection_scores(
+    flagged: NDArray[np.intp], artifacts: tuple[Artifact, ...]
+) -> tuple[float, float]:
+    """Precision and recall of flagged beat indices against injected artifacts.
+
+    A flagged index is right when it lies in the beats an artifact touches; an artifact
+    is found when any of its beats is flagged.
+    """
+    touched = {i for a in artifacts for i in a.indices}
+    flagged_set = set(flagged.tolist())
+    right = len(flagged_set & touched)
+    precision = right / len(flagged_set) if flagged_set else 1.0
+    found = sum(1 for a in artifacts if flagged_set.intersection(a.indices))
+    recall = found / len(artifacts) if artifacts else 1.0
+    return precision, recall
