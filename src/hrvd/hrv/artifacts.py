@@ -510,8 +510,11 @@ class StreamingCorrector:
         beat.changed = True
         prev = pending[k - 1] if k > 0 and not beat.gap_before else None
         if cls is BeatClass.ECTOPIC and prev is not None and not prev.merged_away:
-            mean_pair = (prev.out + beat.rr) / 2
+            # From the raw values: the interval before may have been judged short on
+            # its own, but it is half of this displaced pair.
+            mean_pair = (prev.rr + beat.rr) / 2
             prev.out = beat.out = mean_pair
+            prev.parts = 1
             prev.changed = True
         elif cls is BeatClass.MISSED:
             beat.parts = max(2, round(beat.rr / med))

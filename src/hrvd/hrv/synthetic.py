@@ -59,7 +59,8 @@ def sinus_rr(
     k = np.arange(n)
     breath = rsa_ms * np.sin(2 * np.pi * k / rng.uniform(4.0, 5.5) + rng.uniform(0, 2 * np.pi))
     wander = np.cumsum(rng.normal(0.0, 3.0, n))
-    wander -= np.convolve(wander, np.ones(101) / 101, mode="same")  # keep it bounded
+    width = max(1, min(101, n))
+    wander -= np.convolve(wander, np.ones(width) / width, mode="same")  # keep it bounded
     return np.asarray(mean_ms + breath + wander + rng.normal(0.0, noise_ms, n), dtype=np.float64)
 
 
