@@ -64,7 +64,8 @@ def from_sums(  # noqa: PLR0913 - the running sums a rolling window keeps
         n_nn50: successive differences above 50 ms.
     """
     mean_rr = sum_rr / n if n else None
-    rmssd = math.sqrt(sum_diff_sq / n_diff) if n_diff else None
+    # Running sums can round a hair below zero after many removals: clamp.
+    rmssd = math.sqrt(max(sum_diff_sq, 0.0) / n_diff) if n_diff else None
     return TimeDomain(
         n_beats=n,
         mean_rr_ms=mean_rr,

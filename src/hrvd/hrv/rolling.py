@@ -85,12 +85,16 @@ class RollingTimeDomain:
 
     def _evict(self, now_s: float) -> None:
         entries = self._entries
+        evicted = False
         while entries and entries[0].t_s <= now_s - self.window_s:
             self._add(entries.popleft(), -1)
+            evicted = True
             if entries:
                 # The new oldest beat's difference reached back to the one just evicted.
                 self._add_diff(entries[0].diff_ms, -1)
                 entries[0].diff_ms = None
+        if evicted and self._n_diff == 0:
+            self._sum_diff_sq = 0.0  # exact, not the rounding left by the removals
 
     def _resync(self) -> None:
         self._zero()

@@ -1,0 +1,102 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hrvd import __version__
+from hrvd.cli import main
+
+EXAMPLE = Path(__file__).parent.parent / "examples" / "resting.txt"
+JSON_KEYS = {
+    "n_beats", "duration_s", "artifact_rate", "artifacts", "mean_rr_ms", "mean_hr_bpm",
+    "rmssd_ms", "ln_rmssd", "sdnn_ms", "pnn50", "dfa_alpha1",
+}  # fmt: skip
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == f"hrvd {__version__}"
+
+
+def test_analyze_prints_a_readable_table(capsys):
+    assert main(["analyze", str(EXAMPLE)]) == 0
+    out = capsys.readouterr().out
+    for label in ("beats", "artifacts", "RMSSD", "lnRMSSD", "SDNN", "pNN50", "DFA alpha1"):
+        assert label in out
+    assert "337 over 5 min 00 s" in out
+
+
+def test_analyze_json_has_every_documented_key(capsys):
+    assert main(["analyze", str(EXAMPLE), "--format", "json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result) >= JSON_KEYS
+    assert result["n_beats"] == 337
+    assert result["duration_s"] == pytest.approx(299.578)
+    assert 0 <= result["artifact_rate"] < 0.05
+    assert result["artifacts"] == sorted(result["artifacts"])
+    assert result["rmssd_ms"] > 0
+    assert 0.3 < result["dfa_alpha1"] < 1.5
+
+
+def test_rolling_prints_a_row_every_five_seconds_as_json_lines_or_csv(capsys):
+    assert main(["analyze", str(EXAMPLE), "--rolling", "60"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    times = [r["t_s"] for r in rows]
+    assert times[:3] == [5.0, 10.0, 15.0]
+    assert len(rows) == 60
+    assert rows[-1]["rmssd_ms"] is not None
+    assert rows[-1]["dfa_alpha1"] is not None
+    assert main(["analyze", str(EXAMPLE), "--rolling", "60", "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("t_s,n_beats,mean_rr_ms")
+    assert len(lines) == 61
+
+
+def test_a_json_summary_short_recording_has_null_alpha1(tmp_path, capsys):
+    f = tmp_path / "short.txt"
+    f.write_text("\n".join(["800", "820"] * 10))
+    assert main(["analyze", str(f), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["dfa_alpha1"] is None
+
+
+def test_seconds_input_gets_a_note_on_stderr(tmp_path, capsys):
+    f = tmp_path / "s.txt"
+    f.write_text("0.8\n0.82\n0.81\n")
+    assert main(["analyze", str(f), "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    assert "read as seconds" in captured.err
+    assert json.loads(captured.out)["mean_rr_ms"] == pytest.approx(810.0)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["analyze", "missing.txt"], "hrvd: error: missing.txt: no such file"),
+        (["analyze", "EXAMPLE", "--rolling", "-5"], "is not a positive number of seconds"),
+        (["analyze", "EXAMPLE", "--format", "xml"], "invalid choice"),
+        (["analyze", "EXAMPLE", "--rolling", "60", "--format", "table"], "JSON lines or CSV"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_user_mistakes_are_one_line_and_exit_code_2(args, message):
+    args = [str(EXAMPLE) if a == "EXAMPLE" else a for a in args]
+    run = subprocess.run(
+        [sys.executable, "-m", "hrvd.cli", *args], capture_output=True, text=True, check=False
+    )
+    assert run.returncode == 2
+    assert message in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in run.stderr
+
+
+def test_a_bad_value_names_file_and_line_through_stdin():
+    run = subprocess.run(
+        [sys.executable, "-m", "hrvd.cli", "analyze", "-"],
+        input="800\n810\n-3\n", capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert run.returncode == 2
+    assert run.stderr == "hrvd: error: -:3: '-3' is not a positive RR interval\n"
