@@ -1,0 +1,226 @@
+"""The one TOML config file, loaded into frozen dataclasses and validated once at start.
+
+This is the skeleton the daemon builds on: the sections and keys below are fixed names
+that other tools write. Every error names the file, the key, the bad value and what was
+expected (:class:`~hrvd.errors.ConfigError`).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hrvd.errors import ConfigError
+from hrvd.hrv.zones import ZoneModel, Zones, zones_for
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+_SLUG_OUTSIDE = re.compile(r"[^a-z0-9_]")
+ROLES = ("ride", "morning", "both")
+
+
+def slug(name: str) -> str:
+    """A strap name as used in MQTT topics: lowercase, anything outside a-z0-9_ as ``_``."""
+    return _SLUG_OUTSIDE.sub("_", name.lower())
+
+
+@dataclass(frozen=True, slots=True)
+class AthleteConfig:
+    """The athlete's heart rates (bpm) and preferences."""
+
+    hr_max: int | None = None
+    hr_rest: int | None = None
+    lthr: int | None = None
+    zones: ZoneModel = ZoneModel.HRMAX
+    timezone: str = "UTC"
+    language: str = "en"
+
+    def heart_rate_zones(self) -> Zones:
+        """The zone boundaries of the configured model."""
+        return zones_for(self.zones, hr_max=self.hr_max, hr_rest=self.hr_rest, lthr=self.lthr)
+
+
+@dataclass(frozen=True, slots=True)
+class StrapConfig:
+    """One chest strap."""
+
+    name: str
+    address: str | None = None
+    role: str = "both"
+
+    @property
+    def slug(self) -> str:
+        """The name as used in topics."""
+        return slug(self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class MqttConfig:
+    """The broker and the topics."""
+
+    host: str = "localhost"
+    port: int = 1883
+    base_topic: str = "hrvd"
+    discovery_prefix: str = "homeassistant"
+    username: str | None = None
+    password_file: Path | None = None
+    tls_ca_file: Path | None = None
+    client_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoreConfig:
+    """Where sessions and mornings are kept."""
+
+    path: Path = Path("/var/lib/hrvd/hrvd.sqlite3")
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The whole config; sections the daemon issue adds (ride, morning) go here too."""
+
+    source: Path | None = None
+    athlete: AthleteConfig = field(default_factory=AthleteConfig)
+    straps: tuple[StrapConfig, ...] = ()
+    mqtt: MqttConfig = field(default_factory=MqttConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
+
+
+class _Section:
+    """Typed reads from one TOML table, each failure a ConfigError naming the key."""
+
+    def __init__(self, path: Path, name: str, table: object) -> None:
+        if not isinstance(table, dict):
+            raise ConfigError(path, name, f"expected a table, got {table!r}")
+        self.path, self.name, self.table = path, name, dict(table)
+
+    def _fail(self, key: str, message: str) -> ConfigError:
+        return ConfigError(self.path, f"{self.name}.{key}", message)
+
+    def text(self, key: str, default: str | None, what: str) -> str | None:
+        value = self.table.get(key, default)
+        if value is not None and not isinstance(value, str):
+            raise self._fail(key, f"{value!r} is not {what}")
+        return value
+
+    def number(self, key: str, default: int | None, what: str) -> int | None:
+        value = self.table.get(key, default)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            raise self._fail(key, f"{value!r} is not {what}")
+        return value
+
+    def bpm(self, key: str) -> int | None:
+        value = self.number(key, None, "a whole number of beats per minute")
+        if value is not None and not 25 <= value <= 250:
+            raise self._fail(key, f"{value} is not within 25-250 bpm")
+        return value
+
+    def unknown(self, known: set[str]) -> None:
+        extra = sorted(set(self.table) - known)
+        if extra:
+            raise ConfigError(self.path, f"{self.name}.{extra[0]}", "is not a known key")
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate a config file.
+
+    Raises:
+        ConfigError: the file is missing, is not TOML, or holds an invalid value.
+    """
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(path, None, "no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, None, f"cannot be read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, None, f"is not valid TOML: {exc}") from None
+    return parse_config(data, path)
+
+
+def parse_config(data: Mapping[str, object], path: Path) -> Config:
+    """Validate the parsed TOML of ``path``."""
+    known = {"athlete", "strap", "mqtt", "store", "ride", "morning"}
+    for key in data:
+        if key not in known:
+            raise ConfigError(path, key, "is not a known section")
+    athlete = _athlete(_Section(path, "athlete", data.get("athlete", {})))
+    straps = _straps(path, data.get("strap", []))
+    mq = _Section(path, "mqtt", data.get("mqtt", {}))
+    mq.unknown({"host", "port", "base_topic", "discovery_prefix", "username",
+                "password_file", "tls_ca_file", "client_id"})  # fmt: skip
+    mqtt = MqttConfig(
+        host=mq.text("host", "localhost", "a host name") or "localhost",
+        port=mq.number("port", 1883, "a port number") or 0,
+        base_topic=mq.text("base_topic", "hrvd", "a topic") or "hrvd",
+        discovery_prefix=mq.text("discovery_prefix", "homeassistant", "a topic") or "",
+        username=mq.text("username", None, "a user name"),
+        password_file=_opt_path(mq.text("password_file", None, "a file path")),
+        tls_ca_file=_opt_path(mq.text("tls_ca_file", None, "a file path")),
+        client_id=mq.text("client_id", None, "a client id"),
+    )
+    if not 0 < mqtt.port < 65536:
+        raise ConfigError(path, "mqtt.port", f"{mqtt.port} is not within 1-65535")
+    st = _Section(path, "store", data.get("store", {}))
+    st.unknown({"path"})
+    default_store = str(StoreConfig().path)
+    store = StoreConfig(Path(st.text("path", default_store, "a file path") or default_store))
+    return Config(source=path, athlete=athlete, straps=straps, mqtt=mqtt, store=store)
+
+
+def _opt_path(value: str | None) -> Path | None:
+    return None if value is None else Path(value)
+
+
+def _athlete(sec: _Section) -> AthleteConfig:
+    sec.unknown({"hr_max", "hr_rest", "lthr", "zones", "timezone", "language"})
+    zones = sec.text("zones", "hrmax", '"hrmax", "hrr" or "lthr"')
+    if zones not in {m.value for m in ZoneModel}:
+        raise ConfigError(sec.path, "athlete.zones", f'{zones!r} is not "hrmax", "hrr" or "lthr"')
+    language = sec.text("language", "en", '"en" or "nl"') or "en"
+    if language not in {"en", "nl"}:
+        raise ConfigError(sec.path, "athlete.language", f'{language!r} is not "en" or "nl"')
+    athlete = AthleteConfig(
+        hr_max=sec.bpm("hr_max"),
+        hr_rest=sec.bpm("hr_rest"),
+        lthr=sec.bpm("lthr"),
+        zones=ZoneModel(zones),
+        timezone=sec.text("timezone", "UTC", "a time zone name") or "UTC",
+        language=language,
+    )
+    if athlete.hr_max is None and athlete.lthr is None:
+        return athlete  # no zones yet: commands that need them say so when they run
+    try:
+        athlete.heart_rate_zones()
+    except ValueError as exc:
+        raise ConfigError(sec.path, "athlete.zones", str(exc)) from None
+    return athlete
+
+
+def _straps(path: Path, tables: object) -> tuple[StrapConfig, ...]:
+    if not isinstance(tables, list):
+        raise ConfigError(path, "strap", "expected [[strap]] tables")
+    straps: list[StrapConfig] = []
+    seen: dict[str, str] = {}
+    for i, table in enumerate(tables):
+        sec = _Section(path, f"strap[{i}]", table)
+        sec.unknown({"name", "address", "role"})
+        name = sec.text("name", "", "a name")
+        if not name:
+            raise ConfigError(path, f"strap[{i}].name", "is missing (every strap needs a name)")
+        role = sec.text("role", "both", '"ride", "morning" or "both"') or "both"
+        if role not in ROLES:
+            raise ConfigError(
+                path, f"strap[{i}].role", f'{role!r} is not "ride", "morning" or "both"'
+            )
+        strap = StrapConfig(name, sec.text("address", None, "a BLE address"), role)
+        if strap.slug in seen:
+            clash = f"{name!r} has the topic slug {strap.slug!r} of {seen[strap.slug]!r}"
+            raise ConfigError(path, f"strap[{i}].name", clash)
+        seen[strap.slug] = name
+        straps.append(strap)
+    return tuple(straps)

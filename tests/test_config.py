@@ -1,0 +1,74 @@
+from pathlib import Path
+
+import pytest
+
+from hrvd.config import load_config, slug
+from hrvd.errors import ConfigError
+from hrvd.hrv.zones import ZoneModel
+
+GOOD = """
+[mqtt]
+host = "broker.lan"
+port = 1883
+base_topic = "hrvd"
+discovery_prefix = "homeassistant"
+username = "hrvd"
+[[strap]]
+name = "H10 Garage"
+address = "AA:BB:CC:DD:EE:FF"
+role = "both"
+[athlete]
+hr_max = 190
+hr_rest = 48
+lthr = 168
+zones = "lthr"
+timezone = "Europe/Brussels"
+[store]
+path = "/tmp/x.sqlite3"
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    f = tmp_path / "hrvd.toml"
+    f.write_text(text)
+    return f
+
+
+def test_a_valid_file_loads_into_frozen_dataclasses(tmp_path):
+    cfg = load_config(_write(tmp_path, GOOD))
+    assert cfg.mqtt.host == "broker.lan"
+    assert cfg.straps[0].slug == "h10_garage"
+    assert cfg.athlete.zones is ZoneModel.LTHR
+    assert cfg.athlete.heart_rate_zones().recovery_ceiling_bpm == pytest.approx(0.69 * 168)
+    with pytest.raises(AttributeError):
+        cfg.mqtt.host = "x"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[athlete]\nhr_max = 'fast'\n", "hrvd.toml: athlete.hr_max: 'fast' is not a whole number"),
+        ("[athlete]\nhr_max = 400\n", "athlete.hr_max: 400 is not within 25-250 bpm"),
+        ("[athlete]\nhr_max = 190\nzones = 'lthr'\n", "athlete.zones: zones 'lthr' need a positive lthr"),
+        ("[mqtt]\nport = 70000\n", "mqtt.port: 70000 is not within 1-65535"),
+        ("[mqtt]\nhots = 'x'\n", "mqtt.hots: is not a known key"),
+        ("[[strap]]\nname = 'a'\nrole = 'bike'\n", "strap[0].role: 'bike' is not"),
+        ("[[strap]]\nname = 'H 10'\n[[strap]]\nname = 'h_10'\n", "strap[1].name: 'h_10' has"),
+        ("[nonsense]\n", "nonsense: is not a known section"),
+        ("[athlete\n", "is not valid TOML"),
+    ],
+)
+def test_errors_name_file_key_value_and_expectation(tmp_path, text, message):
+    with pytest.raises(ConfigError) as err:
+        load_config(_write(tmp_path, text))
+    assert message in str(err.value)
+    assert err.value.exit_code == 2
+
+
+def test_missing_file_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="no such file"):
+        load_config(tmp_path / "absent.toml")
+
+
+def test_slug_keeps_topics_safe():
+    assert slug("Polar H10 #2") == "polar_h10__2"
