@@ -49,7 +49,7 @@ def test_a_valid_file_loads_into_frozen_dataclasses(tmp_path):
     [
         ("[athlete]\nhr_max = 'fast'\n", "hrvd.toml: athlete.hr_max: 'fast' is not a whole number"),
         ("[athlete]\nhr_max = 400\n", "athlete.hr_max: 400 is not within 25-250 bpm"),
-        ("[athlete]\nhr_max = 190\nzones = 'lthr'\n", "athlete.zones: zones 'lthr' need a positive lthr"),
+        ("[athlete]\nhr_max = 190\nzones = 'lthr'\n", "zones 'lthr' need a positive lthr"),
         ("[mqtt]\nport = 70000\n", "mqtt.port: 70000 is not within 1-65535"),
         ("[mqtt]\nhots = 'x'\n", "mqtt.hots: is not a known key"),
         ("[[strap]]\nname = 'a'\nrole = 'bike'\n", "strap[0].role: 'bike' is not"),
