@@ -31,6 +31,17 @@ def peaks_from_rr(rr_ms: NDArray[np.float64]) -> NDArray[np.int64]:
     return np.concatenate(([0], np.cumsum(np.rint(rr_ms * 1000.0)).astype(np.int64)))
 
 
+def _fixpeaks(rr_ms: NDArray[np.float64], *, iterative: bool) -> tuple[Any, NDArray[np.int64]]:
+    """neurokit2's Kubios correction on peaks at 1 MHz: (info, corrected peaks)."""
+    nk = _nk()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        info, fixed = nk.signal_fixpeaks(
+            peaks_from_rr(rr_ms), sampling_rate=PEAK_RATE_HZ, method="Kubios", iterative=iterative
+        )
+    return info, np.asarray(fixed, dtype=np.int64)
+
+
 def fixpeaks(rr_ms: NDArray[np.float64]) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
     """neurokit2's Kubios correction: flagged input-beat indices and the corrected RR (ms).
 
@@ -38,29 +49,21 @@ def fixpeaks(rr_ms: NDArray[np.float64]) -> tuple[NDArray[np.intp], NDArray[np.f
     result only reports its last pass; the corrected series comes from the default
     iterative run.
     """
-    nk = _nk()
-    peaks = peaks_from_rr(rr_ms)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        info, _ = nk.signal_fixpeaks(peaks, sampling_rate=PEAK_RATE_HZ, method="Kubios",
-                                     iterative=False)  # fmt: skip
-        _, fixed = nk.signal_fixpeaks(peaks, sampling_rate=PEAK_RATE_HZ, method="Kubios",
-                                      iterative=True)  # fmt: skip
+    info, _ = _fixpeaks(rr_ms, iterative=False)
+    _, fixed = _fixpeaks(rr_ms, iterative=True)
     # neurokit2 index i is peak i, the end of our RR interval i-1.
     flagged = np.unique(np.concatenate([np.asarray(info[k], dtype=np.intp) for k in _KINDS]))
-    return flagged - 1, np.diff(np.asarray(fixed, dtype=np.float64)) / 1000.0
+    return flagged - 1, np.diff(fixed.astype(np.float64)) / 1000.0
 
 
 def pipeline(rr_ms: NDArray[np.float64]) -> dict[str, float]:
     """Correction, time domain and DFA alpha1, as a user of neurokit2 would run them."""
     nk = _nk()
-    peaks = peaks_from_rr(rr_ms)
+    _, fixed = _fixpeaks(rr_ms, iterative=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        _, fixed = nk.signal_fixpeaks(peaks, sampling_rate=PEAK_RATE_HZ, method="Kubios",
-                                      iterative=True)  # fmt: skip
         td = nk.hrv_time(fixed, sampling_rate=PEAK_RATE_HZ)
-        rr = np.diff(np.asarray(fixed, dtype=np.float64)) / 1000.0
+        rr = np.diff(fixed.astype(np.float64)) / 1000.0
         alpha1, _ = nk.fractal_dfa(rr, scale=np.arange(4, 17), overlap=False)
     return {
         "rmssd_ms": float(td["HRV_RMSSD"].iloc[0]),
