@@ -78,15 +78,19 @@ def test_clean_synthetic_sinus_rhythm_is_left_almost_untouched():
     assert time_domain(c.rr_ms).rmssd_ms == pytest.approx(time_domain(clean).rmssd_ms, rel=0.01)
 
 
-def test_real_clean_recording_comes_out_nearly_unchanged():
-    # pyhrv's 5-minute resting sample: 4 of 337 beats flagged (neurokit2 flags 5), all
-    # isolated long beats; RMSSD moves by 5.4 %, total time by 0.3 %. See BENCHMARKS.md.
-    rr = load_rr(CLEAN_RECORDINGS[0])
+@pytest.mark.parametrize(("name", "max_rmssd_change"), [(CLEAN_RECORDINGS[0], 0.03),
+                                                        (CLEAN_RECORDINGS[1], 0.035)])  # fmt: skip
+def test_real_clean_recording_comes_out_nearly_unchanged(name, max_rmssd_change):
+    # pyhrv's resting samples: 1 of 337 and 18 of 4684 beats flagged, RMSSD -2.4 % and
+    # -3.0 % (neurokit2: -2.9 % and -3.9 %). Without SHAPE_MEDIAN_GUARD the crests of deep
+    # breaths were flagged too: -5.4 % and -8.6 %. See BENCHMARKS.md.
+    rr = load_rr(name)
     c = correct_batch(rr)
-    assert c.artifact_rate < 0.015
+    assert c.artifact_rate < 0.005
     assert len(c.rr_ms) == len(rr)
-    assert time_domain(c.rr_ms).rmssd_ms == pytest.approx(time_domain(rr).rmssd_ms, rel=0.06)
-    assert c.rr_ms.sum() == pytest.approx(rr.sum(), rel=0.003)
+    change = time_domain(c.rr_ms).rmssd_ms / time_domain(rr).rmssd_ms - 1
+    assert abs(change) < max_rmssd_change
+    assert c.rr_ms.sum() == pytest.approx(rr.sum(), rel=0.002)
 
 
 def test_detector_flags_the_premature_beats_of_a_real_polar_h10_recording():

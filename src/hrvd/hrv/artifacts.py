@@ -54,6 +54,14 @@ MEDIAN_WINDOW_BEATS = 11
 """Beats over which the local median RR is taken (ibid.)."""
 MEDIAN_DEVIATION_LIMIT = 3.0
 """A beat more than 3 Th2 from the local median is long or short (ibid., Figure 1)."""
+SHAPE_MEDIAN_GUARD = 1.5
+"""A beat judged long or short by its shape alone (a jump, then a jump back within two
+beats: subspace S22) must also lie more than 1.5 Th2 from the local median. This
+project's addition to the paper: at the crest of a deep, fast breath a real sinus beat
+has that shape, but it rises and falls with its neighbours, so it stays near their
+median, while a misdetected beat does not. Measured in BENCHMARKS.md: on clean resting
+recordings it halves the RMSSD that correction removes, and on injected artifacts it
+raises precision at equal recall."""
 MIN_THRESHOLD_MS = 1.0
 """Floor of Th1 and Th2, ms. Straps report RR in 1/1024 s, so smaller spreads are
 quantisation noise; without a floor a perfectly regular series would divide by zero.
@@ -211,8 +219,9 @@ def _decide(  # noqa: PLR0913 - the paper's rule takes these seven series
     # The beat after a candidate is evaluated too when the next change is the larger one.
     follow = np.zeros_like(own)
     follow[1:] = own[:-1] & (np.abs(d_next1[:-1]) < np.abs(d_next2[:-1]))
-    long_ = (d > 1) & (s22 < -1)
-    short = (d < -1) & (s22 > 1)
+    stands_out = np.abs(m) > SHAPE_MEDIAN_GUARD
+    long_ = (d > 1) & (s22 < -1) & stands_out
+    short = (d < -1) & (s22 > 1) & stands_out
     hit = (own | follow) & ~ectopic & (long_ | short | (np.abs(m) > MEDIAN_DEVIATION_LIMIT))
     with np.errstate(invalid="ignore"):
         missed = hit & long_ & (np.abs(rr / 2 - med) < th2)
@@ -426,6 +435,9 @@ class StreamingCorrector:
         self._last_rr = rr_ms
         self._abs_d.add(abs(d))
         self._rr.add(rr_ms)
+        # The spread of mRR is taken as beats arrive, like that of dRR, so the first
+        # decisions already have a full warm-up of values to judge against.
+        self._abs_m.add(abs(_median_deviation(rr_ms, self._rr.quantile(0.5))))
         self._pending.append(
             _Pending(rr_ms, t_s, self._count, d, gap_before=self._gap_next, out=rr_ms)
         )
@@ -489,12 +501,8 @@ class StreamingCorrector:
         d1 = self._d_norm(k + 1, th1)
         d2 = self._d_norm(k + 2, th1)
         med = self._rr.quantile(0.5)
-        m = beat.rr - med
-        if m < 0:
-            m *= 2
-        self._abs_m.add(abs(m))
         th2 = self._abs_m.threshold()
-        m /= th2
+        m = _median_deviation(beat.rr, med) / th2
         cls = _classify_one(
             d_prev=d_prev,
             d=d,
@@ -554,6 +562,12 @@ class StreamingCorrector:
         ]
 
 
+def _median_deviation(rr: float, med: float) -> float:
+    """The paper's mRR: distance to the local median, doubled below it, ms."""
+    m = rr - med
+    return 2 * m if m < 0 else m
+
+
 def _classify_one(  # noqa: PLR0913 - the paper's rule for one beat takes these values
     *,
     d_prev: float,
@@ -576,8 +590,9 @@ def _classify_one(  # noqa: PLR0913 - the paper's rule for one beat takes these 
     if not (own or beat.follow):
         return BeatClass.NORMAL
     s22 = min(d1, d2) if d >= 0 else max(d1, d2)
-    long_ = d > 1 and s22 < -1
-    short = d < -1 and s22 > 1
+    stands_out = abs(m) > SHAPE_MEDIAN_GUARD
+    long_ = d > 1 and s22 < -1 and stands_out
+    short = d < -1 and s22 > 1 and stands_out
     if not (long_ or short or abs(m) > MEDIAN_DEVIATION_LIMIT):
         return BeatClass.NORMAL
     if long_ and abs(beat.rr / 2 - med) < th2:
