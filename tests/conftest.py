@@ -1,31 +1,13 @@
-"""Shared fixtures: the vendored real recordings and their reference values."""
+"""Shared fixtures: reference values of the vendored recordings."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import numpy as np
 import pytest
 
-if TYPE_CHECKING:
-    from numpy.typing import NDArray
-
-DATA = Path(__file__).parent / "data"
-RECORDINGS = {
-    "SampleNNISeriesShort": DATA / "pyhrv" / "SampleNNISeriesShort.txt",
-    "SampleNNISeriesLong": DATA / "pyhrv" / "SampleNNISeriesLong.txt",
-    "noisy_rri": DATA / "rhenanbartels-hrv" / "noisy_rri.txt",
-    "exercise_rri": DATA / "rhenanbartels-hrv" / "exercise_rri.txt",
-    "polar_h10": DATA / "kbroman-detectPVC" / "polar_h10.txt",
-}
-CLEAN_RECORDINGS = ("SampleNNISeriesShort", "SampleNNISeriesLong")
-
-
-def load_rr(name: str) -> NDArray[np.float64]:
-    """One vendored recording, ms."""
-    return np.loadtxt(RECORDINGS[name], dtype=np.float64)
+from recordings import DATA
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import csv
+import dataclasses
 import json
 import math
 import sys
@@ -65,6 +67,20 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_seconds,
         help="print a time series instead: one row every 5 s over the last SECONDS",
     )
+    scan = sub.add_parser(
+        "scan",
+        help="list nearby heart-rate straps (name, address, signal)",
+        description="Scan for Bluetooth LE devices that advertise the Heart Rate service. A "
+        "strap linked to a watch, phone or training app may not show: unlink it first.",
+    )
+    scan.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=_positive_seconds,
+        default=10.0,
+        help="how long to scan (default: 10)",
+    )
+    scan.add_argument("--format", choices=("table", "json"), default="table")
     return parser
 
 
@@ -75,6 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "analyze":
             return _analyze(args, sys.stdout)
+        if args.command == "scan":
+            return _scan(args, sys.stdout)
     except HrvdError as exc:
         sys.stderr.write(f"{PROG}: error: {exc}\n")
         return exc.exit_code
@@ -114,6 +132,33 @@ def _analyze(args: argparse.Namespace, out: TextIO) -> int:
         raise UsageError("csv is for --rolling; use --format json for one recording")
     else:
         out.write(_table(args.file, summary))
+    return EXIT_OK
+
+
+def _scan(args: argparse.Namespace, out: TextIO) -> int:
+    from bleak.exc import BleakError  # noqa: PLC0415 - only the BLE commands need bleak
+
+    from hrvd.ble.scan import scan  # noqa: PLC0415
+
+    try:
+        found = asyncio.run(scan(args.timeout))
+    except BleakError as exc:
+        raise HrvdError(f"cannot scan: {exc} (is Bluetooth on? try 'bluetoothctl show')") from None
+    except OSError as exc:
+        # No system D-Bus, or no permission to use it: BlueZ cannot be asked at all.
+        reason = exc.strerror or str(exc)
+        raise HrvdError(
+            f"cannot reach BlueZ over D-Bus: {reason} (is bluetoothd running?)"
+        ) from None
+    if args.format == "json":
+        out.write(json.dumps([dataclasses.asdict(s) for s in found], separators=(",", ":")))
+        out.write("\n")
+    elif not found:
+        out.write("no heart-rate strap found: wet the strap's electrodes, put it on, and make\n"
+                  "sure no watch, phone or app is connected to it\n")  # fmt: skip
+    else:
+        out.write(f"{'NAME':<24}{'ADDRESS':<20}RSSI\n")
+        out.writelines(f"{s.name or '(no name)':<24}{s.address:<20}{s.rssi} dBm\n" for s in found)
     return EXIT_OK
 
 

@@ -4,10 +4,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from conftest import CLEAN_RECORDINGS, load_rr
 from hrvd.hrv.artifacts import BeatClass, classify, correct_batch
 from hrvd.hrv.metrics import time_domain
 from hrvd.hrv.synthetic import Injected, detection_scores, inject, sinus_rr
+from recordings import CLEAN_RECORDINGS, load_rr
 
 SEEDS = range(8)
 

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from conftest import RECORDINGS, load_rr
 from hrvd.hrv.dfa import DFA_MIN_BEATS, dfa_alpha1, fluctuations
+from recordings import RECORDINGS, load_rr
 
 
 @pytest.mark.parametrize("name", RECORDINGS)

@@ -6,8 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from conftest import RECORDINGS, load_rr
 from hrvd.hrv.metrics import time_domain
+from recordings import RECORDINGS, load_rr
 
 
 @pytest.mark.parametrize("name", RECORDINGS)

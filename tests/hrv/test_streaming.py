@@ -4,7 +4,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from conftest import RECORDINGS, load_rr
 from hrvd.hrv.artifacts import (
     LOOKAHEAD_BEATS,
     STREAM_WARMUP_BEATS,
@@ -14,6 +13,7 @@ from hrvd.hrv.artifacts import (
 )
 from hrvd.hrv.metrics import time_domain
 from hrvd.hrv.synthetic import Injected, detection_scores, inject, sinus_rr
+from recordings import RECORDINGS, load_rr
 
 
 def _stream(rr, gaps=()):
