@@ -1,7 +1,7 @@
 """Fixtures for BLE tests: a private D-Bus standing in for the system bus, and a fake BlueZ.
 
 Real bleak talks to :class:`fixtures.fake_bluez.FakeBluez` over a ``dbus-daemon`` that each
-test starts for itself (about 10 ms), so no test can reach the host's system bus or its
+test starts for itself (a few ms), so no test can reach the host's system bus or its
 Bluetooth adapter.
 """
 

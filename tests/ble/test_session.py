@@ -183,6 +183,23 @@ async def test_refused_connects_back_off_then_succeed(fake_bluez: FakeBluez):
     assert any(e.get("reason", "") and "abort" in e["reason"] for e in logs if e["event"] == "link")
 
 
+async def test_le_connection_abort_by_local_is_retried_until_it_connects(
+    fake_bluez: FakeBluez,
+):
+    # bleak waits for the disconnect that follows this BlueZ error before it retries.
+    strap = fake_strap("AA:BB:CC:DD:EE:0C")
+    strap.refuse_connects(5, "org.bluez.Error.Failed", "le-connection-abort-by-local")
+    await fake_bluez.add_strap(strap)
+    rec = Recorder()
+    async with running(_session(strap, rec)):
+        await rec.until(lambda: len(rec.beats()) >= 3, within_s=30)
+    assert strap.refused == 5
+    # The disconnect that BlueZ sends after the last refusal may land on the connection
+    # that then succeeded; the session recovers from that too.
+    assert strap.connects >= 1
+    assert rec.states()[-1] is LinkState.STREAMING
+
+
 async def test_a_stale_in_progress_connect_is_cleared(fake_bluez: FakeBluez):
     strap = fake_strap("AA:BB:CC:DD:EE:07")
     strap.refuse_connects(4, "org.bluez.Error.InProgress", "Operation already in progress")
