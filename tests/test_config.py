@@ -38,6 +38,7 @@ def test_a_valid_file_loads_into_frozen_dataclasses(tmp_path):
     cfg = load_config(_write(tmp_path, GOOD))
     assert cfg.mqtt.host == "broker.lan"
     assert cfg.straps[0].slug == "h10_garage"
+    assert cfg.straps[0].stall_timeout_s == 5.0
     assert cfg.athlete.zones is ZoneModel.LTHR
     assert cfg.athlete.heart_rate_zones().recovery_ceiling_bpm == pytest.approx(0.69 * 168)
     with pytest.raises(AttributeError):
@@ -55,6 +56,8 @@ def test_a_valid_file_loads_into_frozen_dataclasses(tmp_path):
         ("[[strap]]\nname = 'a'\nrole = 'bike'\n", "strap[0].role: 'bike' is not"),
         ("[[strap]]\nname = 'H 10'\n[[strap]]\nname = 'h_10'\n", "strap[1].name: 'h_10' has"),
         ("[nonsense]\n", "nonsense: is not a known section"),
+        ("[[strap]]\nname = 'a'\nstall_timeout_s = 0.5\n", "0.5 is not within 2-120 s"),
+        ("[[strap]]\nname = 'a'\nstall_timeout_s = 'x'\n", "'x' is not a number of seconds"),
         ("[athlete\n", "is not valid TOML"),
     ],
 )

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hrvd.ble.policy import STALL_TIMEOUT_S
 from hrvd.errors import ConfigError
 from hrvd.hrv.zones import ZoneModel, Zones, zones_for
 
@@ -51,6 +52,8 @@ class StrapConfig:
     name: str
     address: str | None = None
     role: str = "both"
+    stall_timeout_s: float = STALL_TIMEOUT_S
+    """Silence while connected that counts as a stalled link, s."""
 
     @property
     def slug(self) -> str:
@@ -112,6 +115,14 @@ class _Section:
         if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
             raise self._fail(key, f"{value!r} is not {what}")
         return value
+
+    def seconds(self, key: str, default: float, *, low: float, high: float) -> float:
+        value = self.table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self._fail(key, f"{value!r} is not a number of seconds")
+        if not low <= value <= high:
+            raise self._fail(key, f"{value} is not within {low:g}-{high:g} s")
+        return float(value)
 
     def bpm(self, key: str) -> int | None:
         value = self.number(key, None, "a whole number of beats per minute")
@@ -208,7 +219,7 @@ def _straps(path: Path, tables: object) -> tuple[StrapConfig, ...]:
     seen: dict[str, str] = {}
     for i, table in enumerate(tables):
         sec = _Section(path, f"strap[{i}]", table)
-        sec.unknown({"name", "address", "role"})
+        sec.unknown({"name", "address", "role", "stall_timeout_s"})
         name = sec.text("name", "", "a name")
         if not name:
             raise ConfigError(path, f"strap[{i}].name", "is missing (every strap needs a name)")
@@ -217,7 +228,8 @@ def _straps(path: Path, tables: object) -> tuple[StrapConfig, ...]:
             raise ConfigError(
                 path, f"strap[{i}].role", f'{role!r} is not "ride", "morning" or "both"'
             )
-        strap = StrapConfig(name, sec.text("address", None, "a BLE address"), role)
+        stall = sec.seconds("stall_timeout_s", STALL_TIMEOUT_S, low=2.0, high=120.0)
+        strap = StrapConfig(name, sec.text("address", None, "a BLE address"), role, stall)
         if strap.slug in seen:
             clash = f"{name!r} has the topic slug {strap.slug!r} of {seen[strap.slug]!r}"
             raise ConfigError(path, f"strap[{i}].name", clash)

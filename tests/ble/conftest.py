@@ -7,8 +7,10 @@ Bluetooth adapter.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -23,6 +25,12 @@ if TYPE_CHECKING:
 
 DBUS_CONFIG = Path(__file__).parents[1] / "fixtures" / "dbus-session.conf"
 NO_BUS = "unix:path=/nonexistent/hrvd-tests-use-the-private_system_bus-fixture"
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_pytest() -> None:
+    """In the daemon before exec: the kernel ends it if pytest dies without its teardown."""
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @pytest.fixture(autouse=True)
@@ -53,6 +61,7 @@ def private_system_bus(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
+            preexec_fn=_die_with_pytest,  # noqa: PLW1509 - pytest runs no threads that fork
         )
         try:
             assert proc.stdout is not None

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import random
 
+STALL_TIMEOUT_S = 5.0
+"""A connected strap that sends nothing for this long has stalled: reconnect. Straps
+notify about once a second; 5 s rides out a few lost notifications."""
 FIRST_RETRY_S = 0.5
 """First retry comes quickly: a Polar H10 on Linux is reported to drop about 150 s after
 connecting, and a morning measurement tolerates a gap of only a few seconds."""

@@ -49,8 +49,6 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("hrvd.ble")
 
-STALL_TIMEOUT_S = 5.0
-"""A connected strap that sends nothing for this long has stalled: reconnect."""
 SCAN_TIMEOUT_S = 10.0
 """How long to look for the strap before the attempt counts as failed, s."""
 BATTERY_EVERY_S = 300.0
@@ -109,7 +107,7 @@ StrapEvent = LinkChange | Notification | BatteryLevel
 
 
 class _Stalled(Exception):  # noqa: N818 - a signal inside the session, not an error
-    """No notification for STALL_TIMEOUT_S while connected."""
+    """No notification for the stall timeout while connected."""
 
 
 class StrapSession:
@@ -118,7 +116,8 @@ class StrapSession:
     Args:
         strap: the strap's config (name, and address when known).
         emit: called with every :data:`StrapEvent`, on the event loop; must not block.
-        stall_timeout_s: silence while connected that counts as a stall, s.
+        stall_timeout_s: silence while connected that counts as a stall, s; default:
+            the strap's ``stall_timeout_s`` from the config.
         scan_timeout_s: how long one search for the strap lasts, s.
         clock: monotonic clock, s; asyncio waits in the same unit.
         max_drift_s: how far the RR sum may part from the receive clock before the beat
@@ -134,7 +133,7 @@ class StrapSession:
         strap: StrapConfig,
         emit: Callable[[StrapEvent], None],
         *,
-        stall_timeout_s: float = STALL_TIMEOUT_S,
+        stall_timeout_s: float | None = None,
         scan_timeout_s: float = SCAN_TIMEOUT_S,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
@@ -144,7 +143,7 @@ class StrapSession:
         self.strap = strap
         self.adapter_lock = adapter_lock or asyncio.Lock()
         self._emit = emit
-        self._stall_timeout_s = stall_timeout_s
+        self._stall_timeout_s = stall_timeout_s or strap.stall_timeout_s
         self._scan_timeout_s = scan_timeout_s
         self._clock = clock
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
