@@ -72,6 +72,8 @@ class MqttConfig:
     username: str | None = None
     password_file: Path | None = None
     tls_ca_file: Path | None = None
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
     client_id: str | None = None
 
 
@@ -162,8 +164,8 @@ def parse_config(data: Mapping[str, object], path: Path) -> Config:
     athlete = _athlete(_Section(path, "athlete", data.get("athlete", {})))
     straps = _straps(path, data.get("strap", []))
     mq = _Section(path, "mqtt", data.get("mqtt", {}))
-    mq.unknown({"host", "port", "base_topic", "discovery_prefix", "username",
-                "password_file", "tls_ca_file", "client_id"})  # fmt: skip
+    mq.unknown({"host", "port", "base_topic", "discovery_prefix", "username", "password_file",
+                "tls_ca_file", "tls_cert_file", "tls_key_file", "client_id"})  # fmt: skip
     mqtt = MqttConfig(
         host=mq.text("host", "localhost", "a host name") or "localhost",
         port=mq.number("port", 1883, "a port number") or 0,
@@ -172,10 +174,14 @@ def parse_config(data: Mapping[str, object], path: Path) -> Config:
         username=mq.text("username", None, "a user name"),
         password_file=_opt_path(mq.text("password_file", None, "a file path")),
         tls_ca_file=_opt_path(mq.text("tls_ca_file", None, "a file path")),
+        tls_cert_file=_opt_path(mq.text("tls_cert_file", None, "a file path")),
+        tls_key_file=_opt_path(mq.text("tls_key_file", None, "a file path")),
         client_id=mq.text("client_id", None, "a client id"),
     )
     if not 0 < mqtt.port < 65536:
         raise ConfigError(path, "mqtt.port", f"{mqtt.port} is not within 1-65535")
+    if (mqtt.tls_cert_file is None) != (mqtt.tls_key_file is None):
+        raise ConfigError(path, "mqtt.tls_cert_file", "needs tls_key_file too (and the reverse)")
     st = _Section(path, "store", data.get("store", {}))
     st.unknown({"path"})
     default_store = str(StoreConfig().path)

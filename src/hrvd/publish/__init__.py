@@ -1,0 +1,1 @@
+"""Publishing to MQTT and Home Assistant."""

@@ -1,0 +1,223 @@
+"""Home Assistant MQTT discovery payloads, pure: the config in, retained messages out.
+
+One device-based discovery message per strap and one for the athlete, on
+``<discovery_prefix>/device/<node>/<object>/config``. ``<node>`` is the slug of the base
+topic, so two daemons with different base topics share no discovery topic, device or
+``unique_id``. Unique ids are ``<node>-<object>-<key>``: slugs hold no ``-``, so two entities
+never share one, and they stay the same while the config does.
+
+Entities follow Home Assistant's MQTT discovery documentation, with full option names. Live
+entities need both ``<base>/status`` and the strap's availability (``availability_mode:
+all``) and expire a little after the strap's stall timeout, so a dashboard never shows a stale
+pulse. The link state, the alert and the ride need only the daemon: the link must still say
+``disconnected`` when the strap is gone, and a short drop-out must not flap the alert. The
+athlete device needs only the daemon.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from hrvd.config import slug
+from hrvd.publish import topics
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from hrvd.config import Config, StrapConfig
+
+Component = dict[str, object]
+
+LIVE_EXPIRE_MARGIN_S = 10
+"""Slack beyond a strap's stall timeout before a live value counts as stale, s."""
+RIDE_ROLES = frozenset({"ride", "both"})
+"""Straps with these roles get the ride entities (alert, phase, elapsed time, ride switch)."""
+ATHLETE_OBJECT = "athlete"
+STRAP_OBJECT_PREFIX = "strap_"
+LINK_STATES = ("connecting", "streaming", "stalled", "no_contact", "disconnected")
+RIDE_PHASES = ("start", "warmup", "steady", "complete")
+READINESS_STATUSES = ("green", "amber", "red", "baseline")
+RECOMMENDATIONS = ("walk", "recovery_ride", "train")
+MORNING_STATES = ("stabilising", "measuring", "done", "invalid")
+_DIAGNOSTIC: Component = {"entity_category": "diagnostic"}
+
+
+@dataclass(frozen=True, slots=True)
+class DiscoveryMessage:
+    """One discovery config: ``payload`` is compact JSON, or empty to remove the device.
+
+    The caller publishes it retained (QoS 1), and again when Home Assistant says ``online``.
+    """
+
+    topic: str
+    payload: str
+
+
+def node_id(config: Config) -> str:
+    """This daemon's id in discovery topics and unique ids: the slug of its base topic."""
+    return slug(config.mqtt.base_topic)
+
+
+def strap_object(strap: str) -> str:
+    """The discovery object id of a strap (its name or slug)."""
+    return f"{STRAP_OBJECT_PREFIX}{slug(strap)}"
+
+
+def config_topic(config: Config, obj: str) -> str:
+    """The discovery topic of one device of this daemon."""
+    return f"{config.mqtt.discovery_prefix}/device/{node_id(config)}/{obj}/config"
+
+
+def discovery_messages(config: Config, version: str) -> list[DiscoveryMessage]:
+    """The discovery configs of this daemon: one per strap, then the athlete's."""
+    devices = [
+        (strap_object(s.name), f"hrvd {s.name}", "Heart-rate strap", _strap_components(config, s))
+        for s in config.straps
+    ]
+    devices.append((ATHLETE_OBJECT, "hrvd athlete", "Readiness", _athlete_components(config)))
+    node, messages = node_id(config), []
+    for obj, name, model, components in devices:
+        for key, component in components.items():
+            component["unique_id"] = f"{node}-{obj}-{key}"
+        device = {"identifiers": [f"{node}-{obj}"], "name": name, "manufacturer": "hrvd",
+                  "model": model, "sw_version": version}  # fmt: skip
+        payload = {
+            "device": device,
+            "origin": {"name": "hrvd", "sw_version": version},
+            "components": components,
+        }
+        text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+        messages.append(DiscoveryMessage(config_topic(config, obj), text))
+    return messages
+
+
+def removal_messages(old_straps: Iterable[str], config: Config) -> list[DiscoveryMessage]:
+    """Empty configs that remove the devices of straps (names or slugs) no longer configured."""
+    gone = sorted({slug(s) for s in old_straps} - {s.slug for s in config.straps})
+    return [DiscoveryMessage(config_topic(config, strap_object(s)), "") for s in gone]
+
+
+def stale_discovery_topics(retained_topics: Iterable[str], config: Config) -> list[str]:
+    """Discovery topics seen retained that are this daemon's but no configured device's.
+
+    The publisher clears each with an empty retained payload. Topics of other daemons (other
+    nodes) and of other programs are left alone.
+    """
+    prefix = f"{config.mqtt.discovery_prefix}/device/{node_id(config)}/"
+    objects = [strap_object(s.name) for s in config.straps] + [ATHLETE_OBJECT]
+    wanted = {config_topic(config, obj) for obj in objects}
+    depth = prefix.count("/") + 1
+    ours = {t for t in retained_topics if t.startswith(prefix) and t.endswith("/config")}
+    return sorted(t for t in ours - wanted if t.count("/") == depth)
+
+
+def _strap_components(config: Config, strap: StrapConfig) -> dict[str, Component]:
+    base, name = config.mqtt.base_topic, strap.name
+    daemon: Component = {"availability": [{"topic": topics.status(base)}]}
+    both = [{"topic": topics.status(base)}, {"topic": topics.availability(base, name)}]
+    live: Component = {"availability": both, "availability_mode": "all", "qos": 0,
+                       "state_topic": topics.state(base, name)}  # fmt: skip
+    expire = math.ceil(strap.stall_timeout_s) + LIVE_EXPIRE_MARGIN_S
+    measured: Component = {**live, "state_class": "measurement", "expire_after": expire}
+    components = {
+        "heart_rate": _sensor("Heart rate", "hr_bpm", measured, unit_of_measurement="bpm",
+                              suggested_display_precision=0, icon="mdi:heart-pulse"),
+        "rmssd": _sensor("RMSSD", "rmssd_ms", measured, unit_of_measurement="ms",
+                         suggested_display_precision=1, icon="mdi:heart-flash"),
+        "ln_rmssd": _sensor("lnRMSSD", "ln_rmssd", measured, suggested_display_precision=2,
+                            icon="mdi:heart-flash"),
+        "dfa_alpha1": _sensor("DFA alpha1", "dfa_alpha1", measured,
+                              suggested_display_precision=2, icon="mdi:chart-bell-curve"),
+        "zone": _sensor("Heart-rate zone", "zone", measured, suggested_display_precision=0,
+                        icon="mdi:speedometer"),
+        "artifact_rate": _sensor(
+            "Artifact rate", "artifact_rate", measured, **_DIAGNOSTIC,
+            value_template="{{ (value_json.artifact_rate * 100) | round(1)"
+            " if value_json.artifact_rate is not none else none }}",
+            unit_of_measurement="%", suggested_display_precision=1, icon="mdi:waveform",
+        ),
+        "battery": _sensor("Battery", "battery_pct", live, **_DIAGNOSTIC, device_class="battery",
+                           unit_of_measurement="%", state_class="measurement"),
+        # The link topic carries the bare state, no JSON.
+        "link": _enum("Link", LINK_STATES, {**daemon, "state_topic": topics.link(base, name)},
+                      None, **_DIAGNOSTIC, icon="mdi:bluetooth-connect"),
+    }  # fmt: skip
+    if strap.role in RIDE_ROLES:
+        components |= _ride_components(base, name, daemon)
+    return components
+
+
+def _ride_components(base: str, name: str, daemon: Component) -> dict[str, Component]:
+    alert, ride = topics.alert(base, name), topics.ride(base, name)
+    on_ride: Component = {**daemon, "state_topic": ride, "qos": 1}
+    return {
+        "too_hard": {
+            "platform": "binary_sensor", "name": "Too hard for recovery",
+            "device_class": "problem", **daemon, "qos": 1, "state_topic": alert,
+            "value_template": "{{ 'ON' if value_json.too_hard else 'OFF' }}",
+            "json_attributes_topic": alert, "icon": "mdi:heart-off",
+        },
+        "ride_phase": _enum("Ride phase", RIDE_PHASES, on_ride, "phase", icon="mdi:bike"),
+        "ride_elapsed": _sensor("Ride elapsed time", "elapsed_s", on_ride, device_class="duration",
+                                unit_of_measurement="s", icon="mdi:timer-outline"),
+        "ride": {
+            "platform": "switch", "name": "Ride", **on_ride, "icon": "mdi:bike-fast",
+            "command_topic": topics.cmd_ride(base),
+            "payload_on": topics.ride_command(name, "start"),
+            "payload_off": topics.ride_command(name, "stop"),
+            "value_template": "{{ 'ON' if value_json.active else 'OFF' }}",
+            # Without these the state would be compared with payload_on / payload_off.
+            "state_on": "ON", "state_off": "OFF",
+        },
+    }  # fmt: skip
+
+
+def _athlete_components(config: Config) -> dict[str, Component]:
+    base = config.mqtt.base_topic
+    daemon: Component = {"availability": [{"topic": topics.status(base)}], "qos": 1}
+    ready: Component = {**daemon, "state_topic": topics.readiness(base)}
+    morning: Component = {**daemon, "state_topic": topics.morning(base)}
+    return {
+        "readiness": _sensor("Readiness", "score", ready, state_class="measurement",
+                             suggested_display_precision=0, icon="mdi:gauge",
+                             json_attributes_topic=topics.readiness(base)),
+        "readiness_status": _enum("Readiness status", READINESS_STATUSES, ready, "status",
+                                  icon="mdi:traffic-light"),
+        "recommendation": _enum(
+            "Recommendation", RECOMMENDATIONS, ready, "recommendation", icon="mdi:run",
+            json_attributes_topic=topics.readiness(base),
+            json_attributes_template="{{ {'recommendation_text': value_json.recommendation_text,"
+            " 'date': value_json.date} | tojson }}",
+        ),
+        "ln_rmssd_7d": _sensor("lnRMSSD 7-day", "ln_rmssd_7d", ready, state_class="measurement",
+                               suggested_display_precision=2, icon="mdi:chart-line"),
+        "morning": _enum("Morning measurement", MORNING_STATES, morning, "state",
+                         icon="mdi:weather-sunset-up", json_attributes_topic=topics.morning(base)),
+        "start_morning": {
+            "platform": "button", "name": "Start morning measurement", **daemon,
+            "command_topic": topics.cmd_morning(base), "payload_press": "start",
+            "icon": "mdi:play",
+        },
+    }  # fmt: skip
+
+
+def _value(key: str) -> str:
+    return f"{{{{ value_json.{key} }}}}"
+
+
+def _sensor(name: str, key: str, common: Component, **options: object) -> Component:
+    """A sensor showing ``key`` of the JSON on its state topic (``null`` shows as unknown)."""
+    return {"platform": "sensor", "name": name, **common, "value_template": _value(key), **options}
+
+
+def _enum(
+    name: str, options: tuple[str, ...], common: Component, key: str | None, **extra: object
+) -> Component:
+    """A sensor with one of ``options``; Home Assistant allows no unit or state class here."""
+    component: Component = {"platform": "sensor", "name": name, **common}
+    if key is not None:
+        component["value_template"] = _value(key)
+    return component | {"device_class": "enum", "options": list(options), **extra}

@@ -1,0 +1,332 @@
+"""The MQTT link: one long-lived aiomqtt client that reconnects by itself.
+
+:class:`MqttPublisher` is an async context manager. Inside it:
+
+* durable messages (alert, ride, session, readiness) go through the SQLite
+  :class:`~hrvd.publish.outbox.Outbox` and leave in order, QoS 1, deleted only after the
+  broker's acknowledgement: at least once, across outages and restarts;
+* retained messages (status, availability, link state, discovery) are remembered and
+  published again after every reconnect, and discovery again when Home Assistant says
+  ``online`` on its status topic;
+* state messages are QoS 0 and dropped while the broker is away (the next one follows
+  within a second);
+* ``<base>/status`` is ``online`` while connected; ``offline`` is the Last Will and is
+  also published on a clean stop.
+
+It speaks MQTT 5 and falls back to 3.1.1 when the broker refuses 5. Passwords come from
+a file or the environment and appear in no log and no error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import ssl
+from pathlib import Path
+from typing import TYPE_CHECKING, Self
+
+import aiomqtt
+import structlog
+
+from hrvd.ble.policy import backoff_s
+from hrvd.errors import ConfigError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from types import TracebackType
+
+    from hrvd.config import MqttConfig
+    from hrvd.publish.outbox import Outbox
+
+log = structlog.get_logger("hrvd.mqtt")
+
+PASSWORD_ENV = "HRVD_MQTT_PASSWORD"  # noqa: S105 - the name of a variable, not a secret
+CREDENTIALS_PREFIX = "$CREDENTIALS_DIRECTORY/"
+"""A password_file may start with this; systemd's LoadCredential= sets the directory."""
+KEEPALIVE_S = 30
+STALE_COLLECT_S = 1.0
+"""How long to listen for retained messages under a stale-cleaning pattern, s: the
+broker sends retained messages right after the subscription."""
+PUBLISH_TIMEOUT_S = 10.0
+"""A durable message not acknowledged within this is sent again after a reconnect."""
+_UNSUPPORTED_PROTOCOL = {1, 0x84}
+"""CONNACK codes for "unacceptable protocol version" in MQTT 3.1.1 and 5."""
+
+
+def dumps(payload: Mapping[str, object]) -> bytes:
+    """Compact JSON, one object per message."""
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def resolve_password(cfg: MqttConfig, source: Path | None = None) -> str | None:
+    """The broker password: from ``password_file`` when set, else ``$HRVD_MQTT_PASSWORD``.
+
+    Raises:
+        ConfigError: the file cannot be read (its content is never in the message).
+    """
+    if cfg.password_file is None:
+        return os.environ.get(PASSWORD_ENV) or None
+    raw = str(cfg.password_file)
+    if raw.startswith(CREDENTIALS_PREFIX):
+        directory = os.environ.get("CREDENTIALS_DIRECTORY")
+        if not directory:
+            msg = "names $CREDENTIALS_DIRECTORY, which is not set (not under systemd?)"
+            raise ConfigError(source or "config", "mqtt.password_file", msg)
+        raw = str(Path(directory) / raw.removeprefix(CREDENTIALS_PREFIX))
+    try:
+        return Path(raw).read_text(encoding="utf-8").rstrip("\r\n")
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(source or "config", "mqtt.password_file", f"{raw}: {reason}") from None
+
+
+def tls_context(cfg: MqttConfig) -> ssl.SSLContext | None:
+    """A TLS context verifying the broker with ``tls_ca_file`` (and our client certificate)."""
+    if cfg.tls_ca_file is None:
+        return None
+    context = ssl.create_default_context(cafile=str(cfg.tls_ca_file))
+    if cfg.tls_cert_file is not None and cfg.tls_key_file is not None:
+        context.load_cert_chain(str(cfg.tls_cert_file), str(cfg.tls_key_file))
+    return context
+
+
+def default_client_id() -> str:
+    """Unique per process, so two daemons never kick each other off the broker."""
+    return f"hrvd-{socket.gethostname()}-{os.getpid()}"
+
+
+class MqttPublisher:
+    """The daemon's one MQTT client.
+
+    Args:
+        cfg: broker, credentials and topics.
+        outbox: where durable messages wait for the broker.
+        password: the broker password (see :func:`resolve_password`).
+        on_command: called with (topic, payload) for every command message.
+        command_topics: topics to subscribe for commands.
+        ha_status_topic: Home Assistant's birth topic; ``online`` there re-publishes
+            the retained messages (discovery among them).
+    """
+
+    def __init__(  # noqa: PLR0913 - each is a separate concern of the link
+        self,
+        cfg: MqttConfig,
+        outbox: Outbox,
+        *,
+        password: str | None = None,
+        on_command: Callable[[str, bytes], None] | None = None,
+        command_topics: tuple[str, ...] = (),
+        ha_status_topic: str | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.outbox = outbox
+        self._password = password
+        self._on_command = on_command
+        self._command_topics = command_topics
+        self._ha_status_topic = ha_status_topic or f"{cfg.discovery_prefix}/status"
+        self.status_topic = f"{cfg.base_topic}/status"
+        self._client_id = cfg.client_id or default_client_id()
+        self._protocol = aiomqtt.ProtocolVersion.V5
+        self._retained: dict[str, bytes] = {}
+        self._stale: list[tuple[str, Callable[[list[str]], list[str]]]] = []
+        self._client: aiomqtt.Client | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.connected = asyncio.Event()
+        """Set while a connection is up."""
+
+    async def __aenter__(self) -> Self:
+        """Start connecting in the background; never waits for the broker."""
+        self._task = asyncio.create_task(self._run(), name="mqtt")
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Say ``offline`` (if connected) and close the connection."""
+        client = self._client
+        if client is not None and self.connected.is_set():
+            with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+                await client.publish(self.status_topic, b"offline", qos=1, retain=True,
+                                     timeout=2.0)  # fmt: skip
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    # --- what the rest of the daemon calls ---------------------------------------------
+
+    def publish_state(self, topic: str, payload: Mapping[str, object]) -> None:
+        """A live value, QoS 0, not retained; dropped while the broker is away."""
+        client = self._client
+        if client is None or not self.connected.is_set():
+            return
+        task = asyncio.create_task(self._fire(client, topic, dumps(payload)))
+        task.add_done_callback(_consume)
+
+    @staticmethod
+    async def _fire(client: aiomqtt.Client, topic: str, payload: bytes) -> None:
+        with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+            await client.publish(topic, payload, qos=0, timeout=PUBLISH_TIMEOUT_S)
+
+    def set_retained(self, topic: str, payload: bytes | str) -> None:
+        """A retained value (QoS 1), published now if connected and after every reconnect.
+
+        An empty payload clears the topic on the broker (and forgets it here afterwards).
+        """
+        data = payload.encode() if isinstance(payload, str) else payload
+        self._retained[topic] = data
+        client = self._client
+        if client is not None and self.connected.is_set():
+            task = asyncio.create_task(self._send_retained(client, topic, data))
+            task.add_done_callback(_consume)
+
+    def clear_stale_retained(self, pattern: str, select: Callable[[list[str]], list[str]]) -> None:
+        """On every connect, clear the retained topics under ``pattern`` that ``select`` picks.
+
+        ``select`` gets the topics that hold a retained message and returns those to clear
+        (with an empty retained payload): discovery configs of straps no longer configured.
+        """
+        self._stale.append((pattern, select))
+
+    async def send_durable(
+        self, topic: str, payload: Mapping[str, object], *, retain: bool = True
+    ) -> None:
+        """A message that must arrive (alert, ride, session, readiness): via the outbox."""
+        await self.outbox.put(topic, dumps(payload), qos=1, retain=retain)
+
+    # --- the connection ----------------------------------------------------------------
+
+    def _new_client(self) -> aiomqtt.Client:
+        return aiomqtt.Client(
+            self.cfg.host,
+            self.cfg.port,
+            username=self.cfg.username,
+            password=self._password,
+            identifier=self._client_id,
+            protocol=self._protocol,
+            will=aiomqtt.Will(self.status_topic, b"offline", qos=1, retain=True),
+            keepalive=KEEPALIVE_S,
+            tls_context=tls_context(self.cfg),
+            timeout=PUBLISH_TIMEOUT_S,
+        )
+
+    async def _run(self) -> None:
+        attempt = 0
+        while True:
+            try:
+                async with self._new_client() as client:
+                    self._client = client
+                    attempt = 0
+                    await self._serve(client)
+            except aiomqtt.MqttCodeError as exc:
+                code = getattr(exc.rc, "value", exc.rc)  # an int in 3.1.1, a ReasonCode in 5
+                if code in _UNSUPPORTED_PROTOCOL and self._protocol is aiomqtt.ProtocolVersion.V5:
+                    log.info("broker refuses MQTT 5; using 3.1.1", host=self.cfg.host)
+                    self._protocol = aiomqtt.ProtocolVersion.V311
+                    continue
+                self._lost(str(exc))
+            except (aiomqtt.MqttError, OSError, ssl.SSLError, TimeoutError) as exc:
+                self._lost(f"{type(exc).__name__}: {exc}")
+            wait = backoff_s(attempt)
+            attempt += 1
+            await asyncio.sleep(wait)
+
+    def _lost(self, reason: str) -> None:
+        if self.connected.is_set():
+            log.warning("broker connection lost", host=self.cfg.host, reason=reason)
+        else:
+            log.info("broker unreachable", host=self.cfg.host, reason=reason)
+        self.connected.clear()
+        self._client = None
+
+    async def _serve(self, client: aiomqtt.Client) -> None:
+        await client.publish(self.status_topic, b"online", qos=1, retain=True)
+        for topic in (self._ha_status_topic, *self._command_topics):
+            await client.subscribe(topic, qos=1)
+        self.connected.set()
+        log.info("broker connected", host=self.cfg.host, protocol=self._protocol.name)
+        await self._republish(client)
+        for pattern, select in self._stale:
+            await self._clear_stale(client, pattern, select)
+        # Not a TaskGroup: its ExceptionGroup would hide the MqttError that _run handles.
+        tasks = {
+            asyncio.create_task(self._drain(client), name="mqtt.drain"),
+            asyncio.create_task(self._receive(client), name="mqtt.receive"),
+        }
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for task in done:
+            task.result()  # the connection's own error, as it was raised
+
+    async def _republish(self, client: aiomqtt.Client) -> None:
+        for topic, payload in list(self._retained.items()):
+            await self._send_retained(client, topic, payload)
+
+    async def _send_retained(self, client: aiomqtt.Client, topic: str, payload: bytes) -> None:
+        await client.publish(topic, payload, qos=1, retain=True, timeout=PUBLISH_TIMEOUT_S)
+        if not payload and self._retained.get(topic) == payload:
+            del self._retained[topic]  # cleared on the broker; nothing to repeat
+
+    async def _clear_stale(
+        self, client: aiomqtt.Client, pattern: str, select: Callable[[list[str]], list[str]]
+    ) -> None:
+        await client.subscribe(pattern, qos=1)
+        seen: set[str] = set()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(STALE_COLLECT_S):
+                async for message in client.messages:
+                    topic = str(message.topic)
+                    if message.retain and message.payload and aiomqtt.Topic(topic).matches(pattern):
+                        seen.add(topic)
+                    else:
+                        await self._dispatch(client, topic, message.payload)
+        await client.unsubscribe(pattern)
+        for topic in select(sorted(seen)):
+            log.info("clearing retained topic of a removed device", topic=topic)
+            await client.publish(topic, b"", qos=1, retain=True, timeout=PUBLISH_TIMEOUT_S)
+
+    async def _drain(self, client: aiomqtt.Client) -> None:
+        """Send the outbox in order, one message in flight, each deleted after its PUBACK."""
+        while True:
+            self.outbox.added.clear()
+            batch = await self.outbox.oldest()
+            for message in batch:
+                await client.publish(
+                    message.topic,
+                    message.payload,
+                    qos=message.qos,
+                    retain=message.retain,
+                    timeout=PUBLISH_TIMEOUT_S,
+                )
+                await self.outbox.ack(message)
+            if not batch:
+                await self.outbox.added.wait()
+
+    async def _receive(self, client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            await self._dispatch(client, str(message.topic), message.payload)
+
+    async def _dispatch(self, client: aiomqtt.Client, topic: str, raw: object) -> None:
+        payload = raw if isinstance(raw, bytes) else b""
+        if topic == self._ha_status_topic:
+            if payload.strip() == b"online":
+                log.info("home assistant restarted; publishing discovery again")
+                await self._republish(client)
+        elif self._on_command is not None:
+            self._on_command(topic, payload)
+
+
+def _consume(task: asyncio.Task[None]) -> None:
+    """Retrieve a fire-and-forget task's exception so asyncio does not warn about it."""
+    if not task.cancelled():
+        task.exception()

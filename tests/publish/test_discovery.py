@@ -1,0 +1,411 @@
+import ast
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from hrvd.config import Config, MqttConfig, StrapConfig
+from hrvd.publish import discovery, topics
+from hrvd.publish.discovery import (
+    DiscoveryMessage,
+    discovery_messages,
+    removal_messages,
+    stale_discovery_topics,
+)
+
+VERSION = "1.2.3"
+
+# The payload keys of each topic, as issue 5's topic contract lists them.
+CONTRACT_KEYS = {
+    "state": {
+        "ts",
+        "hr_bpm",
+        "rr_ms",
+        "rmssd_ms",
+        "ln_rmssd",
+        "sdnn_ms",
+        "dfa_alpha1",
+        "artifact_rate",
+        "zone",
+        "contact",
+        "battery_pct",
+    },
+    "alert": {"id", "too_hard", "reason", "since", "hr_bpm", "ceiling_bpm", "dfa_alpha1"},
+    "ride": {"id", "active", "phase", "elapsed_s", "event"},
+    "morning": {"state", "remaining_s", "reason"},
+    "readiness": {
+        "id",
+        "date",
+        "score",
+        "status",
+        "ln_rmssd",
+        "ln_rmssd_7d",
+        "rmssd_ms",
+        "resting_hr_bpm",
+        "baseline_ln_rmssd",
+        "normal_low",
+        "normal_high",
+        "recommendation",
+        "recommendation_text",
+        "posture",
+        "quality",
+    },
+    "link": set(),  # a bare string, no JSON
+}
+
+# Home Assistant's discovery topic matcher (homeassistant/components/mqtt/discovery.py).
+HA_TOPIC = re.compile(
+    r"(?P<component>\w+)/(?:(?P<node_id>[a-zA-Z0-9_-]+)/)?"
+    r"(?P<object_id>[a-zA-Z0-9_-]+)/config"
+)
+# Keys Home Assistant accepts at the root of a device discovery payload (its schemas.py).
+HA_ROOT_KEYS = {
+    "device",
+    "origin",
+    "components",
+    "availability",
+    "availability_mode",
+    "availability_topic",
+    "availability_template",
+    "payload_available",
+    "payload_not_available",
+    "state_topic",
+    "command_topic",
+    "qos",
+    "encoding",
+}
+TOPIC_OPTIONS = ("state_topic", "command_topic", "json_attributes_topic")
+
+
+def config(base: str = "hrvd", prefix: str = "homeassistant", *straps: StrapConfig) -> Config:
+    straps = straps or (
+        StrapConfig("H10 Garage", role="both"),
+        StrapConfig("Verity", role="morning", stall_timeout_s=20.0),
+    )
+    return Config(straps=straps, mqtt=MqttConfig(base_topic=base, discovery_prefix=prefix))
+
+
+def payloads(cfg: Config) -> dict[str, dict]:
+    return {m.topic: json.loads(m.payload) for m in discovery_messages(cfg, VERSION)}
+
+
+def components(cfg: Config) -> list[tuple[str, str, dict]]:
+    """(discovery topic, component key, component) of every entity."""
+    return [(t, k, c) for t, p in payloads(cfg).items() for k, c in p["components"].items()]
+
+
+def by_key(cfg: Config, obj: str) -> dict[str, dict]:
+    topic = discovery.config_topic(cfg, obj)
+    return payloads(cfg)[topic]["components"]
+
+
+def contract_topics(cfg: Config) -> dict[str, str]:
+    """Every topic of topics.py for this config, with its name in the contract."""
+    base = cfg.mqtt.base_topic
+    named = {
+        "status": topics.status(base),
+        "morning": topics.morning(base),
+        "readiness": topics.readiness(base),
+        "cmd_morning": topics.cmd_morning(base),
+        "cmd_ride": topics.cmd_ride(base),
+    }
+    out = {t: name for name, t in named.items()}
+    for s in cfg.straps:
+        for f in (
+            topics.availability,
+            topics.link,
+            topics.state,
+            topics.alert,
+            topics.ride,
+            topics.session,
+        ):
+            out[f(base, s.slug)] = f.__name__
+    return out
+
+
+def test_there_is_one_device_per_strap_and_one_for_the_athlete():
+    cfg = config()
+    assert list(payloads(cfg)) == [
+        "homeassistant/device/hrvd/strap_h10_garage/config",
+        "homeassistant/device/hrvd/strap_verity/config",
+        "homeassistant/device/hrvd/athlete/config",
+    ]
+    names = [p["device"]["name"] for p in payloads(cfg).values()]
+    assert names == ["hrvd H10 Garage", "hrvd Verity", "hrvd athlete"]
+
+
+def test_every_payload_is_compact_json_home_assistant_accepts():
+    for m in discovery_messages(config(), VERSION):
+        payload = json.loads(m.payload)
+        assert m.payload == json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+        assert set(payload) <= HA_ROOT_KEYS
+        assert payload["device"]["identifiers"]
+        assert payload["device"]["sw_version"] == VERSION
+        assert payload["origin"] == {"name": "hrvd", "sw_version": VERSION}
+        assert payload["components"]
+        match = HA_TOPIC.fullmatch(m.topic.removeprefix("homeassistant/"))
+        assert match
+        assert match["component"] == "device"
+
+
+def test_every_component_has_a_platform_a_name_and_a_unique_id():
+    for _, key, c in components(config()):
+        assert c["platform"] in {"sensor", "binary_sensor", "switch", "button"}, key
+        assert c["name"]
+        assert c["unique_id"]
+        assert " " not in key
+
+
+def test_unique_ids_are_unique():
+    ids = [c["unique_id"] for _, _, c in components(config())]
+    assert len(ids) == len(set(ids))
+
+
+def test_unique_ids_are_stable():
+    assert discovery_messages(config(), VERSION) == discovery_messages(config(), VERSION)
+    garage = by_key(config(), "strap_h10_garage")
+    assert garage["heart_rate"]["unique_id"] == "hrvd-strap_h10_garage-heart_rate"
+    assert by_key(config(), "athlete")["readiness"]["unique_id"] == "hrvd-athlete-readiness"
+
+
+def test_unique_ids_do_not_depend_on_the_version_or_the_other_straps():
+    alone = config("hrvd", "homeassistant", StrapConfig("H10 Garage"))
+    ids_alone = {c["unique_id"] for _, _, c in components(alone)}
+    ids_newer = {
+        c["unique_id"]
+        for m in discovery_messages(config(), "9.9")
+        for c in json.loads(m.payload)["components"].values()
+    }
+    assert ids_alone <= ids_newer
+
+
+def test_a_strap_called_athlete_does_not_collide_with_the_athlete_device():
+    cfg = config("hrvd", "homeassistant", StrapConfig("Athlete"))
+    assert len(payloads(cfg)) == 2
+    ids = [c["unique_id"] for _, _, c in components(cfg)]
+    assert len(ids) == len(set(ids))
+
+
+def test_every_topic_an_entity_uses_is_one_of_the_contract():
+    cfg = config()
+    contract = contract_topics(cfg)
+    for _, key, c in components(cfg):
+        used = [c[o] for o in TOPIC_OPTIONS if o in c] + [a["topic"] for a in c["availability"]]
+        for topic in used:
+            assert topic in contract, (key, topic)
+        if "command_topic" in c:
+            assert contract[c["command_topic"]].startswith("cmd_"), key
+
+
+def test_every_template_reads_a_key_the_contract_lists_for_its_topic():
+    cfg = config()
+    contract = contract_topics(cfg)
+    for _, key, c in components(cfg):
+        for option, topic_option in (
+            ("value_template", "state_topic"),
+            ("json_attributes_template", "json_attributes_topic"),
+        ):
+            if option not in c:
+                continue
+            allowed = CONTRACT_KEYS[contract[c[topic_option]]]
+            used = set(re.findall(r"value_json\.(\w+)", c[option]))
+            assert used, (key, c[option])
+            assert used <= allowed, (key, used - allowed)
+            assert "value_json[" not in c[option]
+
+
+def test_the_link_state_is_read_bare_and_the_state_json_is_never_read_bare():
+    cfg = config()
+    contract = contract_topics(cfg)
+    for _, key, c in components(cfg):
+        if "state_topic" in c and contract[c["state_topic"]] != "link":
+            assert "value_template" in c, key
+    assert "value_template" not in by_key(cfg, "strap_h10_garage")["link"]
+
+
+def test_the_strap_device_has_the_issue_entities():
+    garage = by_key(config(), "strap_h10_garage")
+    assert garage["heart_rate"]["unit_of_measurement"] == "bpm"
+    assert garage["rmssd"]["unit_of_measurement"] == "ms"
+    assert "unit_of_measurement" not in garage["ln_rmssd"]
+    assert garage["dfa_alpha1"]["value_template"] == "{{ value_json.dfa_alpha1 }}"
+    assert garage["zone"]["value_template"] == "{{ value_json.zone }}"
+    assert garage["battery"]["device_class"] == "battery"
+    assert garage["battery"]["unit_of_measurement"] == "%"
+    assert garage["link"]["options"] == list(discovery.LINK_STATES)
+    assert garage["ride_phase"]["options"] == ["start", "warmup", "steady", "complete"]
+    assert garage["ride_elapsed"]["device_class"] == "duration"
+    assert garage["ride_elapsed"]["unit_of_measurement"] == "s"
+
+
+def test_artifact_rate_is_a_percentage_of_the_zero_to_one_value():
+    art = by_key(config(), "strap_h10_garage")["artifact_rate"]
+    assert art["unit_of_measurement"] == "%"
+    assert "value_json.artifact_rate * 100" in art["value_template"]
+    assert "is not none" in art["value_template"]  # null stays unknown, not a template error
+
+
+def test_too_hard_is_a_problem_read_from_the_alert_json_with_the_alert_as_attributes():
+    cfg = config()
+    too_hard = by_key(cfg, "strap_h10_garage")["too_hard"]
+    alert = topics.alert("hrvd", "h10_garage")
+    assert too_hard["platform"] == "binary_sensor"
+    assert too_hard["name"] == "Too hard for recovery"
+    assert too_hard["device_class"] == "problem"
+    assert too_hard["state_topic"] == too_hard["json_attributes_topic"] == alert
+    assert too_hard["value_template"] == "{{ 'ON' if value_json.too_hard else 'OFF' }}"
+    assert "expire_after" not in too_hard  # retained: it holds until the daemon clears it
+
+
+def test_the_ride_switch_sends_json_naming_its_strap_to_the_ride_command_topic():
+    ride = by_key(config(), "strap_h10_garage")["ride"]
+    assert ride["platform"] == "switch"
+    assert ride["command_topic"] == "hrvd/cmd/ride"
+    assert json.loads(ride["payload_on"]) == {"strap": "h10_garage", "action": "start"}
+    assert json.loads(ride["payload_off"]) == {"strap": "h10_garage", "action": "stop"}
+    assert ride["state_topic"] == "hrvd/h10_garage/ride"
+    assert (ride["state_on"], ride["state_off"]) == ("ON", "OFF")
+    assert "value_json.active" in ride["value_template"]
+
+
+def test_a_morning_only_strap_has_no_ride_entities():
+    verity = by_key(config(), "strap_verity")
+    assert not {"too_hard", "ride_phase", "ride_elapsed", "ride"} & set(verity)
+    assert {"heart_rate", "rmssd", "ln_rmssd", "battery", "link"} <= set(verity)
+
+
+def test_live_entities_need_the_daemon_and_the_strap():
+    cfg = config()
+    live = {"hrvd/status", "hrvd/h10_garage/availability"}
+    garage = by_key(cfg, "strap_h10_garage")
+    for key in (
+        "heart_rate",
+        "rmssd",
+        "ln_rmssd",
+        "dfa_alpha1",
+        "zone",
+        "artifact_rate",
+        "battery",
+    ):
+        assert {a["topic"] for a in garage[key]["availability"]} == live, key
+        assert garage[key]["availability_mode"] == "all", key
+
+
+def test_link_alert_and_ride_need_only_the_daemon():
+    garage = by_key(config(), "strap_h10_garage")
+    for key in ("link", "too_hard", "ride_phase", "ride_elapsed", "ride"):
+        assert garage[key]["availability"] == [{"topic": "hrvd/status"}], key
+
+
+def test_live_values_expire_a_little_after_the_strap_would_count_as_stalled():
+    cfg = config()
+    for obj, strap in (("strap_h10_garage", cfg.straps[0]), ("strap_verity", cfg.straps[1])):
+        comps = by_key(cfg, obj)
+        for key in ("heart_rate", "rmssd", "ln_rmssd", "dfa_alpha1", "zone", "artifact_rate"):
+            expire = comps[key]["expire_after"]
+            assert isinstance(expire, int), key
+            assert strap.stall_timeout_s < expire <= strap.stall_timeout_s + 30, key
+
+
+def test_measurements_have_a_state_class_and_enums_have_none():
+    for _, key, c in components(config()):
+        if c.get("device_class") == "enum":
+            assert c["options"], key
+            assert "state_class" not in c, key
+            assert "unit_of_measurement" not in c, key
+    garage = by_key(config(), "strap_h10_garage")
+    for key in ("heart_rate", "rmssd", "ln_rmssd", "dfa_alpha1", "artifact_rate", "battery"):
+        assert garage[key]["state_class"] == "measurement", key
+    athlete = by_key(config(), "athlete")
+    assert athlete["readiness"]["state_class"] == "measurement"
+    assert athlete["ln_rmssd_7d"]["state_class"] == "measurement"
+
+
+def test_battery_link_and_artifact_rate_are_diagnostic():
+    for _, key, c in components(config()):
+        expected = "diagnostic" if key in {"battery", "link", "artifact_rate"} else None
+        assert c.get("entity_category") == expected, key
+
+
+def test_the_athlete_device_needs_only_the_daemon():
+    for key, c in by_key(config(), "athlete").items():
+        assert c["availability"] == [{"topic": "hrvd/status"}], key
+        assert "availability_mode" not in c
+
+
+def test_the_athlete_device_has_readiness_and_the_morning_button():
+    athlete = by_key(config(), "athlete")
+    assert athlete["readiness"]["value_template"] == "{{ value_json.score }}"
+    assert athlete["readiness_status"]["options"] == ["green", "amber", "red", "baseline"]
+    assert athlete["recommendation"]["options"] == ["walk", "recovery_ride", "train"]
+    assert "recommendation_text" in athlete["recommendation"]["json_attributes_template"]
+    assert athlete["ln_rmssd_7d"]["value_template"] == "{{ value_json.ln_rmssd_7d }}"
+    button = athlete["start_morning"]
+    assert button["platform"] == "button"
+    assert button["name"] == "Start morning measurement"
+    assert button["command_topic"] == "hrvd/cmd/morning"
+    assert button["payload_press"] == "start"
+
+
+def test_a_strap_removed_from_the_config_gets_an_empty_retained_config():
+    cfg = config("hrvd", "homeassistant", StrapConfig("H10 Garage"))
+    gone = removal_messages(["H10 Garage", "Verity", "old_strap"], cfg)
+    assert gone == [
+        DiscoveryMessage("homeassistant/device/hrvd/strap_old_strap/config", ""),
+        DiscoveryMessage("homeassistant/device/hrvd/strap_verity/config", ""),
+    ]
+    assert removal_messages(["h10_garage"], cfg) == []
+
+
+def test_stale_discovery_topics_are_this_nodes_unconfigured_devices_only():
+    cfg = config("hrvd", "homeassistant", StrapConfig("H10 Garage"))
+    retained = [
+        "homeassistant/device/hrvd/strap_h10_garage/config",  # configured
+        "homeassistant/device/hrvd/athlete/config",  # configured
+        "homeassistant/device/hrvd/strap_verity/config",  # taken out of the config
+        "homeassistant/device/hrvd/strap_old/config",  # taken out of the config
+        "homeassistant/device/garage_hrvd/strap_verity/config",  # another daemon
+        "homeassistant/device/hrvd_other/config",  # another program
+        "homeassistant/sensor/hrvd/strap_old/config",  # not device discovery
+        "homeassistant/device/hrvd/strap_old/extra/config",  # not a discovery topic
+        "hrvd/h10_garage/state",
+    ]
+    assert stale_discovery_topics(retained, cfg) == [
+        "homeassistant/device/hrvd/strap_old/config",
+        "homeassistant/device/hrvd/strap_verity/config",
+    ]
+    for stale in stale_discovery_topics(retained, cfg):
+        assert stale not in {m.topic for m in discovery_messages(cfg, VERSION)}
+
+
+def test_two_daemons_with_different_base_topics_share_no_id_or_topic():
+    a, b = config("hrvd"), config("garage/hrvd")
+
+    def used(cfg: Config) -> tuple[set[str], set[str], set[str]]:
+        ids = {c["unique_id"] for _, _, c in components(cfg)}
+        devices = {d for p in payloads(cfg).values() for d in p["device"]["identifiers"]}
+        state = {c[o] for _, _, c in components(cfg) for o in TOPIC_OPTIONS if o in c}
+        return ids | devices, set(payloads(cfg)), state
+
+    for mine, theirs in zip(used(a), used(b), strict=True):
+        assert not mine & theirs
+    assert stale_discovery_topics(payloads(b), a) == []
+
+
+def test_the_discovery_prefix_is_configurable():
+    cfg = config("hrvd", "ha")
+    assert all(t.startswith("ha/device/hrvd/") for t in payloads(cfg))
+    assert removal_messages(["x"], cfg)[0].topic == "ha/device/hrvd/strap_x/config"
+
+
+@pytest.mark.parametrize("module", ["discovery", "topics"])
+def test_the_module_is_sans_io(module):
+    source = Path(discovery.__file__).with_name(f"{module}.py").read_text(encoding="utf-8")
+    imported = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            imported |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module.split(".")[0])
+    assert not imported & {"asyncio", "aiomqtt", "paho", "socket", "time", "datetime"}

@@ -1,0 +1,318 @@
+"""The MQTT publisher against a real mosquitto."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sqlite3
+import sys
+import textwrap
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import aiomqtt
+import pytest
+from structlog.testing import capture_logs
+
+from fixtures.mosquitto import make_tls
+from hrvd.config import MqttConfig
+from hrvd.errors import ConfigError
+from hrvd.publish.mqtt import MqttPublisher, resolve_password, tls_context
+from hrvd.publish.outbox import Outbox
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from fixtures.mosquitto import Broker
+
+WAIT_S = 15.0
+
+
+class Subscriber:
+    """A plain aiomqtt client that records what it receives."""
+
+    def __init__(self, client: aiomqtt.Client) -> None:
+        self.client = client
+        self.messages: list[tuple[str, bytes, bool]] = []
+        self._changed = asyncio.Event()
+
+    async def _collect(self) -> None:
+        async for m in self.client.messages:
+            payload = m.payload if isinstance(m.payload, bytes) else b""
+            self.messages.append((str(m.topic), payload, bool(m.retain)))
+            self._changed.set()
+
+    def on(self, topic: str) -> list[bytes]:
+        return [p for t, p, _ in self.messages if t == topic]
+
+    async def until(self, predicate, within_s: float = WAIT_S) -> None:
+        async with asyncio.timeout(within_s):
+            while not predicate():
+                self._changed.clear()
+                await self._changed.wait()
+
+
+@contextlib.asynccontextmanager
+async def subscriber(
+    broker: Broker, *topics: str, client_id: str | None = None, **kwargs
+) -> AsyncIterator[Subscriber]:
+    persistent = client_id is not None
+    async with aiomqtt.Client(
+        "127.0.0.1",
+        broker.port,
+        identifier=client_id,
+        clean_session=not persistent if persistent else None,
+        **kwargs,
+    ) as client:
+        for t in topics:
+            await client.subscribe(t, qos=1)
+        sub = Subscriber(client)
+        task = asyncio.create_task(sub._collect())  # noqa: SLF001
+        try:
+            yield sub
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
+                await task
+
+
+def cfg(broker: Broker, **kwargs) -> MqttConfig:
+    return MqttConfig(host="127.0.0.1", port=broker.port, **kwargs)
+
+
+async def test_status_is_online_while_connected_and_offline_after_a_clean_stop(
+    broker: Broker, outbox: Outbox
+):
+    async with subscriber(broker, "hrvd/status") as sub:
+        async with MqttPublisher(cfg(broker), outbox) as pub:
+            await asyncio.wait_for(pub.connected.wait(), WAIT_S)
+            await sub.until(lambda: sub.on("hrvd/status")[-1:] == [b"online"])
+        await sub.until(lambda: sub.on("hrvd/status")[-1:] == [b"offline"])
+    # Both are retained: a dashboard that connects later sees the last word.
+    async with subscriber(broker, "hrvd/status") as late:
+        await late.until(lambda: late.messages != [])
+    assert late.messages == [("hrvd/status", b"offline", True)]
+
+
+async def test_the_last_will_says_offline_when_the_daemon_is_killed(broker: Broker, tmp_path):
+    script = textwrap.dedent(f"""
+        import asyncio, sys
+        from pathlib import Path
+        from hrvd.config import MqttConfig
+        from hrvd.logging import configure_logging
+        from hrvd.publish.mqtt import MqttPublisher
+        from hrvd.publish.outbox import Outbox
+
+        async def main():
+            configure_logging(json=True)
+            cfg = MqttConfig(host="127.0.0.1", port={broker.port})
+            async with MqttPublisher(cfg, Outbox(Path({str(tmp_path / "o.sqlite3")!r}))) as pub:
+                await pub.connected.wait()
+                print("ready", flush=True)
+                await asyncio.Event().wait()
+
+        asyncio.run(main())
+    """)
+    async with subscriber(broker, "hrvd/status") as sub:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", script, stdout=asyncio.subprocess.PIPE, env=dict(os.environ)
+        )
+        assert proc.stdout is not None
+        assert (await asyncio.wait_for(proc.stdout.readline(), WAIT_S)).strip() == b"ready"
+        await sub.until(lambda: sub.on("hrvd/status")[-1:] == [b"online"])
+        proc.send_signal(signal.SIGKILL)
+        await proc.wait()
+        await sub.until(lambda: sub.on("hrvd/status")[-1:] == [b"offline"])
+
+
+async def test_durable_messages_survive_a_broker_restart_in_order(broker: Broker, outbox: Outbox):
+    topic = "hrvd/h10/alert"
+    # A persistent session: the broker queues for it while it is away, as for Home Assistant.
+    async with subscriber(broker, topic, client_id="ha-test"):
+        pass
+    async with MqttPublisher(cfg(broker), outbox) as pub:
+        await asyncio.wait_for(pub.connected.wait(), WAIT_S)
+        for i in range(5):
+            await pub.send_durable(topic, {"id": f"a{i}", "too_hard": i % 2 == 0})
+        broker.stop()
+        for i in range(5, 15):
+            await pub.send_durable(topic, {"id": f"a{i}", "too_hard": i % 2 == 0})
+        assert await outbox.count() >= 10
+        broker.start()
+        async with subscriber(broker, topic, client_id="ha-test") as sub:
+            await sub.until(lambda: len({json.loads(p)["id"] for p in sub.on(topic)}) == 15)
+            await pub.send_durable(topic, {"id": "a15", "too_hard": False})
+            await sub.until(lambda: b'"a15"' in b"".join(sub.on(topic)))
+        assert await outbox.count() == 0
+    ids = [json.loads(p)["id"] for p in sub.on(topic)]
+    first_seen = list(dict.fromkeys(ids))
+    assert first_seen == [f"a{i}" for i in range(16)]
+
+
+async def test_messages_written_while_the_broker_was_never_there_go_out_after_a_restart(
+    broker: Broker, tmp_path: Path
+):
+    path = tmp_path / "hrvd.sqlite3"
+    broker.stop()
+    box = Outbox(path)
+    async with MqttPublisher(cfg(broker), box) as pub:
+        for i in range(3):
+            await pub.send_durable("hrvd/readiness", {"id": f"r{i}"})
+    box.close()
+    # The daemon restarts; the broker is back.
+    broker.start()
+    box = Outbox(path)
+    try:
+        async with subscriber(broker, "hrvd/readiness") as sub, MqttPublisher(cfg(broker), box):
+            await sub.until(lambda: len(sub.on("hrvd/readiness")) >= 3)
+        assert [json.loads(p)["id"] for p in sub.on("hrvd/readiness")][:3] == ["r0", "r1", "r2"]
+        assert await box.count() == 0
+    finally:
+        box.close()
+
+
+async def test_state_messages_are_dropped_while_the_broker_is_away(broker: Broker, outbox):
+    broker.stop()
+    async with MqttPublisher(cfg(broker), outbox) as pub:
+        pub.publish_state("hrvd/h10/state", {"hr_bpm": 120})
+        assert await outbox.count() == 0
+        broker.start()
+        await asyncio.wait_for(pub.connected.wait(), WAIT_S)
+        async with subscriber(broker, "hrvd/h10/state") as sub:
+            pub.publish_state("hrvd/h10/state", {"hr_bpm": 121})
+            await sub.until(lambda: sub.on("hrvd/h10/state") != [])
+    assert [json.loads(p) for p in sub.on("hrvd/h10/state")] == [{"hr_bpm": 121}]
+
+
+async def test_retained_values_come_back_when_home_assistant_restarts(broker, outbox):
+    config_topic = "homeassistant/device/hrvd_h10/config"
+    async with MqttPublisher(cfg(broker), outbox) as pub:
+        pub.set_retained(config_topic, b'{"dev":{}}')
+        await asyncio.wait_for(pub.connected.wait(), WAIT_S)
+        async with subscriber(broker, config_topic, "homeassistant/status") as sub:
+            await sub.until(lambda: sub.on(config_topic) == [b'{"dev":{}}'])
+            # Someone wipes the retained config; Home Assistant then comes online.
+            await sub.client.publish(config_topic, b"", retain=True, qos=1)
+            await sub.client.publish("homeassistant/status", b"online", qos=1)
+            await sub.until(lambda: sub.on(config_topic)[-1:] == [b'{"dev":{}}'])
+
+
+async def test_commands_reach_the_callback(broker, outbox):
+    got: list[tuple[str, bytes]] = []
+    arrived = asyncio.Event()
+
+    def on_command(topic: str, payload: bytes) -> None:
+        got.append((topic, payload))
+        arrived.set()
+
+    async with MqttPublisher(
+        cfg(broker), outbox, on_command=on_command, command_topics=("hrvd/cmd/#",)
+    ) as pub:
+        await asyncio.wait_for(pub.connected.wait(), WAIT_S)
+        async with subscriber(broker) as sub:
+            await sub.client.publish("hrvd/cmd/ride", b"start", qos=1)
+            await asyncio.wait_for(arrived.wait(), WAIT_S)
+    assert got == [("hrvd/cmd/ride", b"start")]
+
+
+async def test_username_and_password_from_a_file(auth_broker: Broker, outbox, tmp_path):
+    secret = tmp_path / "mqtt-password"
+    secret.write_text("s3cret-Pa55\n")
+    config = cfg(auth_broker, username="hrvd", password_file=secret)
+    async with MqttPublisher(config, outbox, password=resolve_password(config)) as pub:
+        await asyncio.wait_for(pub.connected.wait(), WAIT_S)
+
+
+async def test_a_wrong_password_is_refused_and_never_logged(auth_broker: Broker, outbox):
+    config = cfg(auth_broker, username="hrvd")
+    with capture_logs() as logs:
+        async with MqttPublisher(config, outbox, password="wrong-Pa55word") as pub:  # noqa: S106
+            await asyncio.sleep(1.5)
+            assert not pub.connected.is_set()
+    assert any(e["event"] == "broker unreachable" for e in logs)
+    assert "wrong-Pa55word" not in repr(logs)
+
+
+async def test_tls_with_a_ca_made_for_the_test(tls_broker: Broker, outbox):
+    assert tls_broker.tls is not None
+    config = cfg(tls_broker, tls_ca_file=tls_broker.tls.ca)
+    async with MqttPublisher(config, outbox) as pub:
+        await asyncio.wait_for(pub.connected.wait(), WAIT_S)
+        async with subscriber(tls_broker, "hrvd/readiness", tls_context=tls_context(config)) as sub:
+            await pub.send_durable("hrvd/readiness", {"id": "tls"})
+            await sub.until(lambda: sub.on("hrvd/readiness") != [])
+
+
+# paho leaves the socket of a failed TLS handshake to the garbage collector, which closes
+# it (with this warning) a moment later: unclean, but no descriptor is lost.
+@pytest.mark.filterwarnings("ignore:unclosed <ssl.SSLSocket:ResourceWarning")
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+async def test_tls_refuses_a_broker_it_cannot_verify(tls_broker: Broker, outbox, tmp_path):
+    config = cfg(tls_broker, tls_ca_file=make_tls(tmp_path / "other").ca)
+    with capture_logs() as logs:
+        async with MqttPublisher(config, outbox) as pub:
+            await asyncio.sleep(1.5)
+            assert not pub.connected.is_set()
+    assert any("CERTIFICATE_VERIFY_FAILED" in str(e.get("reason")) for e in logs)
+
+
+def test_password_comes_from_systemd_credentials_or_the_environment(tmp_path, monkeypatch):
+    (tmp_path / "mqtt").write_text("from-credentials\n")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path))
+    config = MqttConfig(password_file=Path("$CREDENTIALS_DIRECTORY/mqtt"))
+    assert resolve_password(config) == "from-credentials"
+    monkeypatch.setenv("HRVD_MQTT_PASSWORD", "from-env")
+    assert resolve_password(MqttConfig()) == "from-env"
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY")
+    with pytest.raises(ConfigError, match="CREDENTIALS_DIRECTORY, which is not set"):
+        resolve_password(config)
+
+
+def test_an_unreadable_password_file_names_the_file_not_the_secret(tmp_path):
+    config = MqttConfig(password_file=tmp_path / "absent")
+    with pytest.raises(ConfigError, match="absent: No such file"):
+        resolve_password(config)
+
+
+async def test_a_full_disk_keeps_messages_in_memory_in_order(tmp_path: Path, broker):
+    path = tmp_path / "tiny.sqlite3"
+    box = Outbox(path)
+    try:
+        # Let SQLite grow no further: the next inserts fail as on a full disk.
+        box._db.execute("PRAGMA max_page_count = 1")  # noqa: SLF001
+        big = b"x" * 8192  # larger than a page: each row needs pages the file may not add
+        with capture_logs() as logs:
+            for i in range(3):
+                await box.put("hrvd/readiness", f"m{i}".encode() + big)
+        assert any(e["event"].startswith("outbox write failed") for e in logs)
+        assert await box.count() == 3
+        async with subscriber(broker, "hrvd/readiness") as sub, MqttPublisher(cfg(broker), box):
+            await sub.until(lambda: len(sub.on("hrvd/readiness")) == 3)
+        assert sub.on("hrvd/readiness") == [b"m0" + big, b"m1" + big, b"m2" + big]
+    finally:
+        box.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+async def test_discovery_is_announced_and_a_removed_strap_is_cleared(broker, outbox):
+    from hrvd.config import Config, StrapConfig  # noqa: PLC0415
+    from hrvd.publish.announce import announce  # noqa: PLC0415
+    from hrvd.publish.discovery import config_topic, strap_object  # noqa: PLC0415
+
+    config = Config(mqtt=cfg(broker), straps=(StrapConfig("H10 garage"),))
+    kept = config_topic(config, strap_object("H10 garage"))
+    removed = config_topic(config, strap_object("Old strap"))
+    foreign = "homeassistant/device/other_program/thing/config"
+    async with subscriber(broker) as setup:
+        await setup.client.publish(removed, b'{"old":true}', qos=1, retain=True)
+        await setup.client.publish(foreign, b'{"theirs":true}', qos=1, retain=True)
+    async with MqttPublisher(cfg(broker), outbox) as pub:
+        announce(pub, config)
+        async with subscriber(broker, "homeassistant/device/#") as sub:
+            await sub.until(lambda: sub.on(removed)[-1:] == [b""] and sub.on(kept) != [])
+    assert json.loads(sub.on(kept)[-1])["device"]["name"] == "hrvd H10 garage"
+    assert sub.on(foreign) == [b'{"theirs":true}']
