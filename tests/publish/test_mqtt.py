@@ -316,3 +316,22 @@ async def test_discovery_is_announced_and_a_removed_strap_is_cleared(broker, out
             await sub.until(lambda: sub.on(removed)[-1:] == [b""] and sub.on(kept) != [])
     assert json.loads(sub.on(kept)[-1])["device"]["name"] == "hrvd H10 garage"
     assert sub.on(foreign) == [b'{"theirs":true}']
+
+
+async def test_a_broker_that_only_speaks_mqtt_3_1_1_is_used_with_3_1_1(outbox):
+    from fixtures.mosquitto import free_port  # noqa: PLC0415
+    from hrvd.publish.embedded import embedded_broker  # noqa: PLC0415
+
+    port = free_port()
+    async with embedded_broker(port):
+        with capture_logs() as logs:
+            async with MqttPublisher(MqttConfig(host="127.0.0.1", port=port), outbox) as pub:
+                await asyncio.wait_for(pub.connected.wait(), WAIT_S)
+                async with aiomqtt.Client("127.0.0.1", port) as client:
+                    await client.subscribe("hrvd/readiness", qos=1)
+                    await pub.send_durable("hrvd/readiness", {"id": "v311"})
+                    async with asyncio.timeout(WAIT_S):
+                        message = await anext(aiter(client.messages))
+    assert json.loads(message.payload)["id"] == "v311"  # type: ignore[arg-type]
+    connected = [e for e in logs if e["event"] == "broker connected"]
+    assert connected[0]["protocol"] == "V311"

@@ -50,6 +50,8 @@ KEEPALIVE_S = 30
 STALE_COLLECT_S = 1.0
 """How long to listen for retained messages under a stale-cleaning pattern, s: the
 broker sends retained messages right after the subscription."""
+CONNECT_TIMEOUT_S = 5.0
+"""A broker that has not answered CONNECT within this is unreachable (for now)."""
 PUBLISH_TIMEOUT_S = 10.0
 """A durable message not acknowledged within this is sent again after a reconnect."""
 _UNSUPPORTED_PROTOCOL = {1, 0x84}
@@ -130,6 +132,7 @@ class MqttPublisher:
         self.status_topic = f"{cfg.base_topic}/status"
         self._client_id = cfg.client_id or default_client_id()
         self._protocol = aiomqtt.ProtocolVersion.V5
+        self._protocol_known = False  # set once a connection has succeeded
         self._retained: dict[str, bytes] = {}
         self._stale: list[tuple[str, Callable[[list[str]], list[str]]]] = []
         self._client: aiomqtt.Client | None = None
@@ -213,7 +216,7 @@ class MqttPublisher:
             will=aiomqtt.Will(self.status_topic, b"offline", qos=1, retain=True),
             keepalive=KEEPALIVE_S,
             tls_context=tls_context(self.cfg),
-            timeout=PUBLISH_TIMEOUT_S,
+            timeout=CONNECT_TIMEOUT_S,
         )
 
     async def _run(self) -> None:
@@ -222,20 +225,28 @@ class MqttPublisher:
             try:
                 async with self._new_client() as client:
                     self._client = client
+                    self._protocol_known = True
                     attempt = 0
                     await self._serve(client)
             except aiomqtt.MqttCodeError as exc:
                 code = getattr(exc.rc, "value", exc.rc)  # an int in 3.1.1, a ReasonCode in 5
-                if code in _UNSUPPORTED_PROTOCOL and self._protocol is aiomqtt.ProtocolVersion.V5:
-                    log.info("broker refuses MQTT 5; using 3.1.1", host=self.cfg.host)
-                    self._protocol = aiomqtt.ProtocolVersion.V311
+                if code in _UNSUPPORTED_PROTOCOL and not self._protocol_known:
+                    self._other_protocol("refused")
                     continue
                 self._lost(str(exc))
             except (aiomqtt.MqttError, OSError, ssl.SSLError, TimeoutError) as exc:
                 self._lost(f"{type(exc).__name__}: {exc}")
+                if not self._protocol_known:
+                    # Some brokers do not answer a CONNECT of a version they lack at all.
+                    self._other_protocol("unanswered")
             wait = backoff_s(attempt)
             attempt += 1
             await asyncio.sleep(wait)
+
+    def _other_protocol(self, why: str) -> None:
+        v5, v311 = aiomqtt.ProtocolVersion.V5, aiomqtt.ProtocolVersion.V311
+        self._protocol = v311 if self._protocol is v5 else v5
+        log.info("trying another MQTT version", version=self._protocol.name, after=why)
 
     def _lost(self, reason: str) -> None:
         if self.connected.is_set():

@@ -1,0 +1,34 @@
+"""An MQTT broker inside the process (amqtt), for the demo: no mosquitto needed.
+
+It speaks MQTT 3.1.1 only, which the publisher finds out by itself. Loopback only, no
+authentication: it is for trying hrvd out, not for a home network.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import TYPE_CHECKING
+
+from amqtt.broker import Broker
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+
+@contextlib.asynccontextmanager
+async def embedded_broker(port: int, host: str = "127.0.0.1") -> AsyncIterator[None]:
+    """Run an anonymous MQTT broker on ``host:port`` for the duration of the block."""
+    # amqtt reports every client that goes away at shutdown as an error: not ours to show.
+    logging.getLogger("amqtt").setLevel(logging.CRITICAL)
+    broker = Broker(
+        {
+            "listeners": {"default": {"type": "tcp", "bind": f"{host}:{port}"}},
+            "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {}},
+        }
+    )
+    await broker.start()
+    try:
+        yield
+    finally:
+        await broker.shutdown()
