@@ -57,7 +57,7 @@ def test_a_valid_file_loads_into_frozen_dataclasses(tmp_path):
         ("[[strap]]\nname = 'H 10'\n[[strap]]\nname = 'h_10'\n", "strap[1].name: 'h_10' has"),
         ("[nonsense]\n", "nonsense: is not a known section"),
         ("[[strap]]\nname = 'a'\nstall_timeout_s = 0.5\n", "0.5 is not within 2-120 s"),
-        ("[[strap]]\nname = 'a'\nstall_timeout_s = 'x'\n", "'x' is not a number of seconds"),
+        ("[[strap]]\nname = 'a'\nstall_timeout_s = 'x'\n", "'x' is not a number (s)"),
         ("[athlete\n", "is not valid TOML"),
     ],
 )
@@ -75,3 +75,16 @@ def test_missing_file_is_a_config_error(tmp_path):
 
 def test_slug_keeps_topics_safe():
     assert slug("Polar H10 #2") == "polar_h10__2"
+
+
+def test_ride_section_and_the_coach_ceiling(tmp_path):
+    f = _write(tmp_path, GOOD + "[ride]\nwarmup_min = 20\ntarget_min = 60\nauto_start = true\n")
+    cfg = load_config(f)
+    assert cfg.ride.auto_start
+    settings = cfg.ride_settings()
+    assert settings.ceiling_bpm == pytest.approx(0.69 * 168)  # top of zone 1 (LTHR)
+    assert (settings.warmup_min, settings.target_min) == (20, 60)
+    with pytest.raises(ConfigError, match=r"ride.target_min: 90 is not within 30-60 min"):
+        load_config(_write(tmp_path, "[ride]\ntarget_min = 90\n"))
+    with pytest.raises(ConfigError, match=r"ride.auto_start: 'yes' is not true or false"):
+        load_config(_write(tmp_path, "[ride]\nauto_start = 'yes'\n"))

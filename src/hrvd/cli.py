@@ -9,6 +9,8 @@ import dataclasses
 import json
 import math
 import sys
+from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from hrvd import __version__
@@ -39,6 +41,24 @@ def _positive_seconds(text: str) -> float:
     return value
 
 
+def _speed(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a speed") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a speed (0 or more)")
+    return value
+
+
+def _when(text: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time") from None
+    return when if when.tzinfo else when.astimezone()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = _Parser(
@@ -67,6 +87,25 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_seconds,
         help="print a time series instead: one row every 5 s over the last SECONDS",
     )
+    replay = sub.add_parser(
+        "replay",
+        help="play a recorded RR file through the live pipeline as one recovery ride",
+        description="Push an RR file (any format 'hrvd analyze' reads) through the same "
+        "pipeline as a strap and print the ride's phase events, alerts and summary. With "
+        "--config it also publishes to MQTT as the daemon would.",
+    )
+    replay.add_argument("file", metavar="FILE", help="RR file, or - for stdin")
+    replay.add_argument("--speed", type=_speed, default=60.0,
+                        help="times real time (default 60; 0: as fast as possible)")  # fmt: skip
+    replay.add_argument("--config", metavar="FILE",
+                        help="publish to this config's broker (never a default one)")  # fmt: skip
+    replay.add_argument("--strap", metavar="NAME", help="publish as this strap")
+    replay.add_argument("--force", action="store_true",
+                        help="publish even while a daemon is online")  # fmt: skip
+    replay.add_argument("--hr-max", type=int, metavar="BPM",
+                        help="without --config: zones from this HRmax (default 190)")  # fmt: skip
+    replay.add_argument("--start", type=_when, metavar="ISO8601",
+                        help="timestamp of the first beat (default: now)")  # fmt: skip
     scan = sub.add_parser(
         "scan",
         help="list nearby heart-rate straps (name, address, signal)",
@@ -88,11 +127,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    handlers = {"analyze": _analyze, "scan": _scan, "replay": _replay}
+    handler = handlers.get(args.command)
+    if handler is None:
+        parser.print_help()
+        return EXIT_USAGE
     try:
-        if args.command == "analyze":
-            return _analyze(args, sys.stdout)
-        if args.command == "scan":
-            return _scan(args, sys.stdout)
+        return handler(args, sys.stdout)
     except HrvdError as exc:
         sys.stderr.write(f"{PROG}: error: {exc}\n")
         return exc.exit_code
@@ -102,14 +143,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (`hrvd analyze ... | head`): not an error of ours.
         sys.stderr.close()
         return EXIT_OK
-    parser.print_help()
-    return EXIT_USAGE
 
 
 def _analyze(args: argparse.Namespace, out: TextIO) -> int:
     series = read_rr(args.file)
     if series.converted_from_seconds:
-        sys.stderr.write(f"{PROG}: note: {args.file}: every value is below 10, read as seconds\n")
+        note = f"{PROG}: note: {args.file}: every value is below 10, read as seconds\n"
+        sys.stderr.write(note)
     if args.rolling is not None:
         if args.format == "table":
             raise UsageError("--rolling prints JSON lines or CSV, not a table")
@@ -132,6 +172,26 @@ def _analyze(args: argparse.Namespace, out: TextIO) -> int:
         raise UsageError("csv is for --rolling; use --format json for one recording")
     else:
         out.write(_table(args.file, summary))
+    return EXIT_OK
+
+
+def _replay(args: argparse.Namespace, out: TextIO) -> int:
+    from hrvd.config import load_config  # noqa: PLC0415 - keeps 'hrvd analyze' light
+    from hrvd.replay import DEFAULT_HR_MAX, default_start, run_replay  # noqa: PLC0415
+
+    series = read_rr(args.file)
+    config = load_config(Path(args.config)) if args.config else None
+    run = run_replay(
+        series.rr_ms,
+        config=config,
+        strap=args.strap,
+        speed=args.speed,
+        start=args.start or default_start(),
+        force=args.force,
+        hr_max=args.hr_max or DEFAULT_HR_MAX,
+        out=out,
+    )
+    asyncio.run(run)
     return EXIT_OK
 
 

@@ -7,6 +7,7 @@ expected (:class:`~hrvd.errors.ConfigError`).
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hrvd.ble.policy import STALL_TIMEOUT_S
+from hrvd.coach.recovery import RideSettings
 from hrvd.errors import ConfigError
 from hrvd.hrv.zones import ZoneModel, Zones, zones_for
 
@@ -78,6 +80,18 @@ class MqttConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class RideConfig:
+    """The recovery ride (see :mod:`hrvd.coach.recovery` for each default's source)."""
+
+    ceiling_bpm: float | None = None
+    sustain_s: float = 30.0
+    hysteresis_bpm: float = 3.0
+    warmup_min: float = 15.0
+    target_min: float = 45.0
+    auto_start: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class StoreConfig:
     """Where sessions and mornings are kept."""
 
@@ -92,7 +106,20 @@ class Config:
     athlete: AthleteConfig = field(default_factory=AthleteConfig)
     straps: tuple[StrapConfig, ...] = ()
     mqtt: MqttConfig = field(default_factory=MqttConfig)
+    ride: RideConfig = field(default_factory=RideConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
+
+    def ride_settings(self) -> RideSettings:
+        """The coach's numbers: the ceiling from [ride], else the top of zone 1.
+
+        Raises:
+            ValueError: neither a ceiling nor the heart rates for zones are configured.
+        """
+        ceiling = self.ride.ceiling_bpm
+        if ceiling is None:
+            ceiling = self.athlete.heart_rate_zones().recovery_ceiling_bpm
+        r = self.ride
+        return RideSettings(ceiling, r.sustain_s, r.hysteresis_bpm, r.warmup_min, r.target_min)
 
 
 class _Section:
@@ -118,13 +145,22 @@ class _Section:
             raise self._fail(key, f"{value!r} is not {what}")
         return value
 
-    def seconds(self, key: str, default: float, *, low: float, high: float) -> float:
+    def seconds(
+        self, key: str, default: float, *, low: float, high: float, unit: str = "s"
+    ) -> float:
+        """A number within [low, high] of ``unit`` (s, min, bpm)."""
         value = self.table.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self._fail(key, f"{value!r} is not a number of seconds")
+            raise self._fail(key, f"{value!r} is not a number ({unit})")
         if not low <= value <= high:
-            raise self._fail(key, f"{value} is not within {low:g}-{high:g} s")
+            raise self._fail(key, f"{value} is not within {low:g}-{high:g} {unit}")
         return float(value)
+
+    def flag(self, key: str, *, default: bool) -> bool:
+        value = self.table.get(key, default)
+        if not isinstance(value, bool):
+            raise self._fail(key, f"{value!r} is not true or false")
+        return value
 
     def bpm(self, key: str) -> int | None:
         value = self.number(key, None, "a whole number of beats per minute")
@@ -136,6 +172,34 @@ class _Section:
         extra = sorted(set(self.table) - known)
         if extra:
             raise ConfigError(self.path, f"{self.name}.{extra[0]}", "is not a known key")
+
+
+CONFIG_ENV = "HRVD_CONFIG"
+CONFIG_NAME = "hrvd.toml"
+
+
+def find_config(explicit: str | None) -> Path:
+    """The config file to use.
+
+    ``--config``, else ``$HRVD_CONFIG``, else ``hrvd.toml`` in ``$XDG_CONFIG_HOME/hrvd/``
+    (default ``~/.config/hrvd/``), then in ``/etc/hrvd/``.
+
+    Raises:
+        ConfigError: none of them exists.
+    """
+    if explicit:
+        return Path(explicit)
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    xdg = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    candidates = [xdg / "hrvd" / CONFIG_NAME, Path("/etc/hrvd") / CONFIG_NAME]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    tried = ", ".join(str(c) for c in candidates)
+    raise ConfigError(
+        CONFIG_NAME, None, f"no config found (tried --config, ${CONFIG_ENV}, {tried})"
+    )
 
 
 def load_config(path: Path) -> Config:
@@ -182,11 +246,29 @@ def parse_config(data: Mapping[str, object], path: Path) -> Config:
         raise ConfigError(path, "mqtt.port", f"{mqtt.port} is not within 1-65535")
     if (mqtt.tls_cert_file is None) != (mqtt.tls_key_file is None):
         raise ConfigError(path, "mqtt.tls_cert_file", "needs tls_key_file too (and the reverse)")
+    ride = _ride(_Section(path, "ride", data.get("ride", {})))
     st = _Section(path, "store", data.get("store", {}))
     st.unknown({"path"})
     default_store = str(StoreConfig().path)
     store = StoreConfig(Path(st.text("path", default_store, "a file path") or default_store))
-    return Config(source=path, athlete=athlete, straps=straps, mqtt=mqtt, store=store)
+    return Config(source=path, athlete=athlete, straps=straps, mqtt=mqtt, ride=ride, store=store)
+
+
+def _ride(sec: _Section) -> RideConfig:
+    sec.unknown({"ceiling_bpm", "sustain_s", "hysteresis_bpm", "warmup_min", "target_min",
+                 "auto_start"})  # fmt: skip
+    target = sec.seconds("target_min", 45.0, low=30.0, high=60.0, unit="min")
+    warmup = sec.seconds("warmup_min", 15.0, low=5.0, high=30.0, unit="min")
+    if warmup >= target:
+        raise sec._fail("warmup_min", f"{warmup:g} is not shorter than target_min {target:g}")  # noqa: SLF001
+    return RideConfig(
+        ceiling_bpm=sec.bpm("ceiling_bpm"),
+        sustain_s=sec.seconds("sustain_s", 30.0, low=5.0, high=300.0),
+        hysteresis_bpm=sec.seconds("hysteresis_bpm", 3.0, low=0.0, high=20.0, unit="bpm"),
+        warmup_min=warmup,
+        target_min=target,
+        auto_start=sec.flag("auto_start", default=False),
+    )
 
 
 def _opt_path(value: str | None) -> Path | None:

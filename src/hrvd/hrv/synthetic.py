@@ -131,3 +131,31 @@ def detection_scores(
     found = sum(1 for a in artifacts if flagged_set.intersection(a.indices))
     recall = found / len(artifacts) if artifacts else 1.0
     return precision, recall
+
+
+def ride_rr(
+    profile: list[tuple[float, float, float, float]], rng: np.random.Generator
+) -> NDArray[np.float64]:
+    """RR intervals (ms) of a ride whose heart rate follows ``profile``.
+
+    Args:
+        profile: segments of (duration s, heart rate at the start, heart rate at the end,
+            correlation), joined end to end; heart rate (bpm) moves linearly within a
+            segment. Correlation (0-1) is the memory of the beat-to-beat variation: about
+            0.9 at easy intensity gives the DFA alpha1 near 1 of an easy ride, about 0.2
+            the alpha1 near 0.6 of a ride above the first threshold.
+        rng: the random generator.
+    """
+    ends = np.cumsum([segment[0] for segment in profile])
+    out: list[float] = []
+    t, wander = 0.0, 0.0
+    while t < ends[-1]:
+        k = int(np.searchsorted(ends, t, side="right"))
+        duration, hr_a, hr_b, memory = profile[k]
+        begin = float(ends[k]) - duration
+        hr = hr_a + (hr_b - hr_a) * (t - begin) / duration
+        wander = memory * wander + rng.normal(0.0, 6.0)
+        rr = 60000.0 / hr + wander
+        out.append(float(rr))
+        t += rr / 1000.0
+    return np.asarray(out)

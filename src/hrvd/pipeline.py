@@ -1,0 +1,229 @@
+"""One strap's live pipeline: strap events in, topic-contract messages out.
+
+A live session, a replayed file and the demo's virtual strap all produce the same
+:data:`~hrvd.ble.session.StrapEvent` values; this class turns them into HRV, zones and
+ride-coach decisions and hands the resulting messages to a :class:`Sink` (MQTT, the
+terminal, a test). It does no I/O of its own and reads no clock: times come with the
+events, and ``to_wall`` maps them to wall-clock time for the payloads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Protocol
+
+from hrvd.ble.session import BatteryLevel, LinkChange, LinkState, Notification
+from hrvd.coach.recovery import AlertEvent, GuardEvent, PhaseEvent
+from hrvd.coach.rides import RideEnded, RideEvent, RideManager, RideStarted
+from hrvd.hrv.rolling import RollingTimeDomain
+from hrvd.hrv.stream import HrvStream
+from hrvd.publish import topics
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+
+    from hrvd.ble.session import StrapEvent
+    from hrvd.hrv.artifacts import CorrectedBeat
+    from hrvd.hrv.zones import Zones
+
+HR_WINDOW_S = 5.0
+"""Heart rate for the coach and the state message: mean of the corrected RR of the last
+5 s, so that replayed files (RR only) and straps are judged alike."""
+
+Payload = dict[str, object]
+
+
+class Sink(Protocol):
+    """Where the pipeline's messages go."""
+
+    def state(self, topic: str, payload: Payload) -> None:
+        """A live value (QoS 0, dropped when it cannot go)."""
+
+    def retained(self, topic: str, payload: str) -> None:
+        """A retained plain value (availability, link)."""
+
+    def durable(self, topic: str, payload: Payload) -> None:
+        """A message that must arrive, in order (alert, ride, session)."""
+
+
+class StrapPipeline:
+    """HRV, zones and the ride coach of one strap.
+
+    Args:
+        strap_name: the strap's configured name.
+        base_topic: ``[mqtt] base_topic``.
+        zones: the athlete's heart-rate zones.
+        rides: the strap's ride manager (None for a morning-only strap).
+        sink: where messages go.
+        to_wall: maps an event time (s) to wall-clock time.
+    """
+
+    def __init__(  # noqa: PLR0913 - the pipeline's collaborators
+        self,
+        *,
+        strap_name: str,
+        base_topic: str,
+        zones: Zones,
+        rides: RideManager | None,
+        sink: Sink,
+        to_wall: Callable[[float], datetime],
+    ) -> None:
+        self.name = strap_name
+        self.base = base_topic
+        self.zones = zones
+        self.rides = rides
+        self.sink = sink
+        self.to_wall = to_wall
+        self.hrv = HrvStream()
+        self.hr = RollingTimeDomain(HR_WINDOW_S)
+        self.battery: int | None = None
+        self.link: LinkState | None = None
+        self._ride_id: str | None = None
+        self._alert_count = 0
+        self.last_state: Payload | None = None
+        """The latest state payload (for a live view)."""
+
+    def _topic(self, kind: Callable[[str, str], str]) -> str:
+        return kind(self.base, self.name)
+
+    def _iso(self, t_s: float) -> str:
+        return self.to_wall(t_s).isoformat(timespec="seconds")
+
+    def on_event(self, event: StrapEvent) -> None:
+        """Take one event of the strap."""
+        if isinstance(event, LinkChange):
+            self._on_link(event)
+        elif isinstance(event, BatteryLevel):
+            self.battery = event.percent
+        else:
+            self._on_notification(event)
+
+    def _on_link(self, event: LinkChange) -> None:
+        self.link = event.state
+        self.sink.retained(self._topic(topics.link), event.state.value)
+        online = topics.ONLINE if event.state is LinkState.STREAMING else topics.OFFLINE
+        self.sink.retained(self._topic(topics.availability), online)
+        if event.state is not LinkState.STREAMING:
+            gap = self.hrv.gap()
+            self._take_hr(gap)
+            if self.rides is not None:
+                self.rides.gone(event.at_s)
+
+    def _take_hr(self, beats: list[CorrectedBeat]) -> None:
+        for b in beats:
+            self.hr.push(b.rr_ms, b.t_s, gap_before=b.gap_before)
+
+    def _on_notification(self, n: Notification) -> None:
+        for beat in n.beats:
+            if beat.gap_before:
+                self._take_hr(self.hrv.gap())
+            self._take_hr(self.hrv.push(beat.rr_ms, beat.t_s))
+        snap = self.hrv.snapshot()
+        hr = self.hr.metrics().mean_hr_bpm if n.beats else None
+        zone = self.zones.zone(hr).number if hr is not None else None
+        payload: Payload = {
+            "ts": self._iso(n.at_s),
+            "hr_bpm": _round(hr, 1),
+            "rr_ms": [round(b.rr_ms, 1) for b in n.beats],
+            "rmssd_ms": _round(snap.rmssd_ms, 1),
+            "ln_rmssd": _round(snap.ln_rmssd, 3),
+            "sdnn_ms": _round(snap.sdnn_ms, 1),
+            "dfa_alpha1": _round(snap.dfa_alpha1, 3),
+            "artifact_rate": _round(snap.artifact_rate, 4),
+            "zone": zone,
+            "contact": n.contact,
+            "battery_pct": self.battery,
+        }
+        self.last_state = payload
+        self.sink.state(self._topic(topics.state), payload)
+        if self.rides is not None:
+            events = self.rides.update(
+                n.at_s,
+                hr,
+                rmssd_ms=snap.rmssd_ms,
+                dfa_alpha1=snap.dfa_alpha1,
+                dfa_artifact_rate=snap.dfa_artifact_rate,
+            )
+            self._on_ride_events(events)
+
+    def tick(self, now_s: float) -> None:
+        """Check time-based ride ends (strap gone) while no notification arrives."""
+        if self.rides is not None:
+            self._on_ride_events(self.rides.tick(now_s))
+
+    def command(self, action: str, now_s: float) -> None:
+        """A ride command: ``start`` or ``stop``."""
+        if self.rides is None:
+            return
+        events = self.rides.start(now_s) if action == "start" else self.rides.stop(now_s)
+        self._on_ride_events(events)
+
+    def _on_ride_events(self, events: list[RideEvent]) -> None:
+        for e in events:
+            if isinstance(e, RideStarted):
+                self._ride_id = f"{self.name}@{self._iso(e.at_s)}"
+                self._alert_count = 0
+                self._ride_message(e.at_s, "start", active=True, event=f"started ({e.how})")
+            elif isinstance(e, PhaseEvent):
+                self._ride_message(e.at_s, e.phase.value, active=True,
+                                   event=e.text or e.event)  # fmt: skip
+            elif isinstance(e, AlertEvent):
+                self._alert(e)
+            elif isinstance(e, GuardEvent):
+                why = "alpha1 guard back" if e.active else "alpha1 guard off: artifacts above 3 %"
+                self._ride_message(e.at_s, None, active=True, event=why)
+            elif isinstance(e, RideEnded):
+                self._ride_ended(e)
+
+    def _ride_message(
+        self,
+        at_s: float,
+        phase: str | None,
+        *,
+        active: bool,
+        event: str,
+        elapsed_s: float | None = None,
+    ) -> None:
+        ride = self.rides.ride if self.rides is not None else None
+        current = phase or (ride.phase.value if ride is not None else "complete")
+        elapsed = elapsed_s if ride is None else ride.elapsed_s(at_s)
+        self.sink.durable(self._topic(topics.ride), {
+            "id": f"{self._ride_id}:{self._iso(at_s)}:{event}",
+            "active": active,
+            "phase": current,
+            "elapsed_s": _round(elapsed, 0),
+            "event": event,
+        })  # fmt: skip
+
+    def _alert(self, e: AlertEvent) -> None:
+        if e.too_hard:
+            self._alert_count += 1
+        self.sink.durable(self._topic(topics.alert), {
+            "id": f"{self._ride_id}:alert:{self._alert_count}:{'on' if e.too_hard else 'off'}",
+            "ts": self._iso(e.at_s),
+            "too_hard": e.too_hard,
+            "reason": e.reason,
+            "since": self._iso(e.since_s) if e.since_s is not None else None,
+            "hr_bpm": _round(e.hr_bpm, 1),
+            "ceiling_bpm": _round(e.ceiling_bpm, 1),
+            "dfa_alpha1": _round(e.dfa_alpha1, 3),
+        })  # fmt: skip
+
+    def _ride_ended(self, e: RideEnded) -> None:
+        self._ride_message(e.at_s, "complete", active=False, elapsed_s=e.summary.duration_s,
+                           event=f"ended ({e.summary.end_reason})")  # fmt: skip
+        summary = asdict(e.summary)
+        started, ended = summary.pop("started_s"), summary.pop("ended_s")
+        self.sink.durable(self._topic(topics.session), {
+            "id": self._ride_id,
+            "strap": self.name,
+            "started": self._iso(started),
+            "ended": self._iso(ended),
+            **{k: _round(v, 2) if isinstance(v, float) else v for k, v in summary.items()},
+        })  # fmt: skip
+        self._ride_id = None
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)

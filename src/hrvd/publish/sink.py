@@ -1,0 +1,95 @@
+"""The pipeline's messages onto MQTT: a :class:`~hrvd.pipeline.Sink` over the publisher."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import TYPE_CHECKING, Self
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from hrvd.pipeline import Payload, Sink
+    from hrvd.publish.mqtt import MqttPublisher
+
+FLUSH_TIMEOUT_S = 5.0
+"""At the end, how long to wait for durable messages to reach the outbox and the broker."""
+
+
+class MqttSink:
+    """Live values QoS 0; retained values kept; durable ones into the outbox, in order.
+
+    The pipeline calls it synchronously; durable messages queue here and one task writes
+    them to the outbox, so their order is the order of the calls.
+    """
+
+    def __init__(self, publisher: MqttPublisher) -> None:
+        self.publisher = publisher
+        self._queue: asyncio.Queue[tuple[str, Payload]] = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Self:
+        """Start the outbox writer."""
+        self._writer = asyncio.create_task(self._write(), name="sink.writer")
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Write what is queued, give the broker a moment to take it, and stop."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(FLUSH_TIMEOUT_S):
+                await self._queue.join()
+                # The outbox is on disk: asking it a few times a second, for at most
+                # FLUSH_TIMEOUT_S, is cheaper than a notification path through it.
+                while self.publisher.connected.is_set() and await self.publisher.outbox.count():  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+
+    async def _write(self) -> None:
+        while True:
+            topic, payload = await self._queue.get()
+            try:
+                await self.publisher.send_durable(topic, payload)
+            finally:
+                self._queue.task_done()
+
+    def state(self, topic: str, payload: Payload) -> None:
+        """A live value."""
+        self.publisher.publish_state(topic, payload)
+
+    def retained(self, topic: str, payload: str) -> None:
+        """A retained plain value."""
+        self.publisher.set_retained(topic, payload)
+
+    def durable(self, topic: str, payload: Payload) -> None:
+        """A message that must arrive, in order."""
+        self._queue.put_nowait((topic, payload))
+
+
+class TeeSink:
+    """Hands every message to several sinks (MQTT and the terminal)."""
+
+    def __init__(self, *sinks: Sink) -> None:
+        self.sinks = sinks
+
+    def state(self, topic: str, payload: Payload) -> None:
+        """A live value, to each sink."""
+        for s in self.sinks:
+            s.state(topic, payload)
+
+    def retained(self, topic: str, payload: str) -> None:
+        """A retained value, to each sink."""
+        for s in self.sinks:
+            s.retained(topic, payload)
+
+    def durable(self, topic: str, payload: Payload) -> None:
+        """A durable message, to each sink."""
+        for s in self.sinks:
+            s.durable(topic, payload)

@@ -1,0 +1,226 @@
+"""`hrvd replay`: a recorded RR file through the live pipeline, as one ride.
+
+The file becomes the notifications a strap would have sent: one a second of beat time,
+each with the RR intervals that ended in that second. They go through the same
+:class:`~hrvd.pipeline.StrapPipeline` as a live strap, so a replay shows exactly the
+alerts and phase events the daemon would have shown. Timing follows beat time, so any
+``--speed`` gives the same result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import os
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+import aiomqtt
+
+from hrvd.ble.protocol import RR_UNITS_PER_S
+from hrvd.ble.session import LinkChange, LinkState, Notification
+from hrvd.ble.timeline import TimedBeat
+from hrvd.coach.recovery import RideSettings
+from hrvd.coach.rides import RideManager
+from hrvd.errors import UsageError
+from hrvd.hrv.zones import ZoneModel, Zones, zones_for
+from hrvd.pipeline import StrapPipeline
+from hrvd.publish.announce import announce
+from hrvd.publish.mqtt import MqttPublisher, resolve_password, tls_context
+from hrvd.publish.outbox import Outbox
+from hrvd.publish.sink import MqttSink, TeeSink
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    import numpy as np
+    from numpy.typing import NDArray
+
+    from hrvd.config import Config, MqttConfig
+    from hrvd.pipeline import Payload, Sink
+
+NOTIFY_EVERY_S = 1.0
+"""A strap notifies about once a second."""
+
+
+def notifications(strap: str, rr_ms: NDArray[np.float64]) -> Iterator[Notification]:
+    """The notifications a strap would have sent for ``rr_ms``, times from 0 s."""
+    t = 0.0
+    due = NOTIFY_EVERY_S
+    pending: list[TimedBeat] = []
+    first = True
+    for rr in rr_ms.tolist():
+        t += rr / 1000.0
+        while t > due:
+            yield _notification(strap, due, pending)
+            pending = []
+            due += NOTIFY_EVERY_S
+        raw = round(rr * RR_UNITS_PER_S / 1000.0)
+        pending.append(TimedBeat(raw, rr, t, due, gap_before=first))
+        first = False
+    if pending:
+        yield _notification(strap, due, pending)
+
+
+def _notification(strap: str, at_s: float, beats: list[TimedBeat]) -> Notification:
+    hr = round(60000.0 / beats[-1].rr_ms) if beats else 0
+    return Notification(strap, at_s, hr, None, tuple(beats))
+
+
+def wall_clock(start: datetime) -> Callable[[float], datetime]:
+    """Map replay time (s from the first beat) to wall-clock time from ``start``."""
+
+    def to_wall(t_s: float) -> datetime:
+        return start + timedelta(seconds=t_s)
+
+    return to_wall
+
+
+async def replay(pipeline: StrapPipeline, rr_ms: NDArray[np.float64], *, speed: float) -> None:
+    """Play ``rr_ms`` through ``pipeline`` as one ride, at ``speed`` times real time (0: fast)."""
+    pipeline.on_event(LinkChange(pipeline.name, LinkState.STREAMING, 0.0))
+    pipeline.command("start", 0.0)
+    last = 0.0
+    for n in notifications(pipeline.name, rr_ms):
+        if speed > 0:
+            await asyncio.sleep((n.at_s - last) / speed)
+        else:
+            await asyncio.sleep(0)  # let the publisher run
+        last = n.at_s
+        pipeline.on_event(n)
+    pipeline.command("stop", last)
+    pipeline.on_event(LinkChange(pipeline.name, LinkState.DISCONNECTED, last, "end of file"))
+
+
+class ConsoleSink:
+    """Prints the ride's events, one line each; ignores live values."""
+
+    def __init__(self, out: TextIO, start: datetime) -> None:
+        self.out = out
+        self.start = start
+
+    def _clock(self, payload: Payload, key: str) -> str:
+        stamp = payload.get(key)
+        if not isinstance(stamp, str):
+            return "     "
+        elapsed = datetime.fromisoformat(stamp) - self.start
+        minutes, seconds = divmod(int(elapsed.total_seconds()), 60)
+        return f"{minutes:3d}:{seconds:02d}"
+
+    def state(self, topic: str, payload: Payload) -> None:
+        """Live values are not printed (too many)."""
+
+    def retained(self, topic: str, payload: str) -> None:
+        """Link state is not printed either."""
+
+    def durable(self, topic: str, payload: Payload) -> None:
+        """Print alerts, phase events and the summary."""
+        kind = topic.rsplit("/", 1)[-1]
+        if kind == "alert":
+            stamp = self._clock(payload, "ts")
+            word = "ALERT too hard for recovery" if payload["too_hard"] else "alert off"
+            self.out.write(
+                f"{stamp}  {word} ({payload['reason']}): HR {payload['hr_bpm']} bpm, "
+                f"ceiling {payload['ceiling_bpm']} bpm\n"
+            )
+        elif kind == "ride":
+            elapsed = payload.get("elapsed_s")
+            m, s = divmod(int(elapsed), 60) if isinstance(elapsed, float | int) else (0, 0)
+            self.out.write(f"{m:3d}:{s:02d}  {payload['phase']:<9} {payload['event']}\n")
+        elif kind == "session":
+            self.out.write(
+                f"ride: {payload['duration_s']:.0f} s, {payload['in_zone_pct']} % in the "
+                f"recovery zone, {payload['too_hard_s']:.0f} s too hard, {payload['alerts']} "
+                f"alert(s), mean HR {payload['mean_hr_bpm']} bpm\n"
+            )
+
+
+def default_start() -> datetime:
+    """Now, in UTC with an offset (replay timestamps count from here)."""
+    return datetime.now(tz=UTC).replace(microsecond=0)
+
+
+DEFAULT_HR_MAX = 190
+STATUS_WAIT_S = 1.0
+"""How long to wait for a retained ``<base>/status`` before deciding no daemon runs."""
+
+
+async def daemon_online(cfg: MqttConfig, password: str | None) -> bool:
+    """Whether ``<base>/status`` is retained ``online`` on the broker (a daemon runs)."""
+    async with aiomqtt.Client(
+        cfg.host, cfg.port, username=cfg.username, password=password,
+        tls_context=tls_context(cfg), identifier=f"hrvd-replay-probe-{os.getpid()}",
+    ) as client:  # fmt: skip
+        await client.subscribe(f"{cfg.base_topic}/status", qos=1)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(STATUS_WAIT_S):
+                async for message in client.messages:
+                    return message.payload == b"online"
+    return False
+
+
+async def run_replay(  # noqa: PLR0913 - the command's options
+    rr_ms: NDArray[np.float64],
+    *,
+    config: Config | None,
+    strap: str | None,
+    speed: float,
+    start: datetime,
+    force: bool,
+    hr_max: int = DEFAULT_HR_MAX,
+    out: TextIO,
+) -> None:
+    """`hrvd replay`: print the ride's events; with a config, publish them too.
+
+    Raises:
+        UsageError: no ride strap to publish as, or a daemon is running (without force).
+    """
+    console = ConsoleSink(out, start)
+    if config is None:
+        zones = zones_for(ZoneModel.HRMAX, hr_max=hr_max)
+        settings = RideSettings(zones.recovery_ceiling_bpm)
+        pipeline = _pipeline(name=strap or "replay", base="hrvd", zones=zones,
+                             settings=settings, sink=console, start=start)  # fmt: skip
+        await replay(pipeline, rr_ms, speed=speed)
+        return
+    name = strap or next((s.name for s in config.straps if s.role in {"ride", "both"}), None)
+    if name is None:
+        raise UsageError("the config has no ride strap to publish as: pass --strap NAME")
+    zones = config.athlete.heart_rate_zones()
+    password = resolve_password(config.mqtt, config.source)
+    if not force and await daemon_online(config.mqtt, password):
+        raise UsageError(
+            f"a daemon is running ({config.mqtt.base_topic}/status is online): stop it, "
+            "or pass --force to publish beside it"
+        )
+    cfg = dataclasses.replace(config.mqtt, client_id=f"hrvd-replay-{os.getpid()}")
+    with tempfile.TemporaryDirectory(prefix="hrvd-replay-") as tmp:
+        outbox = Outbox(Path(tmp) / "outbox.sqlite3")
+        try:
+            async with MqttPublisher(cfg, outbox, password=password) as publisher:
+                announce(publisher, config)
+                async with MqttSink(publisher) as mqtt:
+                    sink = TeeSink(mqtt, console)
+                    pipeline = _pipeline(name=name, base=cfg.base_topic, zones=zones,
+                                         settings=config.ride_settings(), sink=sink,
+                                         start=start)  # fmt: skip
+                    await replay(pipeline, rr_ms, speed=speed)
+        finally:
+            outbox.close()
+
+
+def _pipeline(  # noqa: PLR0913 - one replayed strap's parts
+    *,
+    name: str,
+    base: str,
+    zones: Zones,
+    settings: RideSettings,
+    sink: Sink,
+    start: datetime,
+) -> StrapPipeline:
+    rides = RideManager(settings, hr_rest=None, auto_start=False)
+    return StrapPipeline(strap_name=name, base_topic=base, zones=zones, rides=rides,
+                         sink=sink, to_wall=wall_clock(start))  # fmt: skip
