@@ -87,6 +87,16 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_seconds,
         help="print a time series instead: one row every 5 s over the last SECONDS",
     )
+    run = sub.add_parser(
+        "run",
+        help="the daemon: straps, HRV, ride alerts and MQTT, until stopped",
+        description="Connect the configured straps and publish heart rate, HRV, ride "
+        "alerts and readiness to MQTT until SIGTERM or Ctrl-C. Meant to run under systemd "
+        "(Type=notify).",
+    )
+    run.add_argument("--config", metavar="FILE", help="config file (see 'hrvd run --help')")
+    run.add_argument("--log-level", choices=("debug", "info", "warning", "error"),
+                     default="info", help="lowest level logged (default info)")  # fmt: skip
     replay = sub.add_parser(
         "replay",
         help="play a recorded RR file through the live pipeline as one recovery ride",
@@ -127,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    handlers = {"analyze": _analyze, "scan": _scan, "replay": _replay}
+    handlers = {"analyze": _analyze, "scan": _scan, "replay": _replay, "run": _run}
     handler = handlers.get(args.command)
     if handler is None:
         parser.print_help()
@@ -172,6 +182,17 @@ def _analyze(args: argparse.Namespace, out: TextIO) -> int:
         raise UsageError("csv is for --rolling; use --format json for one recording")
     else:
         out.write(_table(args.file, summary))
+    return EXIT_OK
+
+
+def _run(args: argparse.Namespace, _out: TextIO) -> int:
+    from hrvd.config import find_config, load_config  # noqa: PLC0415 - keeps 'analyze' light
+    from hrvd.daemon import run_daemon  # noqa: PLC0415
+    from hrvd.logging import configure_logging  # noqa: PLC0415
+
+    configure_logging(level=args.log_level)
+    config = load_config(find_config(args.config))
+    asyncio.run(run_daemon(config))
     return EXIT_OK
 
 

@@ -120,7 +120,7 @@ class StrapPipeline:
                 self._take_hr(self.hrv.gap())
             self._take_hr(self.hrv.push(beat.rr_ms, beat.t_s))
         snap = self.hrv.snapshot()
-        hr = self.hr.metrics().mean_hr_bpm if n.beats else None
+        hr = self._heart_rate(n)
         zone = self.zones.zone(hr).number if hr is not None else None
         payload: Payload = {
             "ts": self._iso(n.at_s),
@@ -146,6 +146,18 @@ class StrapPipeline:
                 dfa_artifact_rate=snap.dfa_artifact_rate,
             )
             self._on_ride_events(events)
+
+    def _heart_rate(self, n: Notification) -> float | None:
+        """Heart rate now, bpm: None without contact.
+
+        The mean of the corrected beats of the last 5 s; until there are such beats (the
+        corrector's warm-up, a reconnect), the strap's own value.
+        """
+        if n.contact is False:
+            return None
+        if self.hrv.snapshot().n_beats and n.at_s - self.hrv.snapshot().t_s <= HR_WINDOW_S:
+            return self.hr.metrics().mean_hr_bpm
+        return float(n.hr_bpm) if n.hr_bpm > 0 else None
 
     def tick(self, now_s: float) -> None:
         """Check time-based ride ends (strap gone) while no notification arrives."""

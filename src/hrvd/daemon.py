@@ -1,0 +1,199 @@
+"""`hrvd run`: straps -> HRV -> ride coach -> MQTT, until SIGTERM.
+
+The daemon composes one async context manager per outside resource (the MQTT publisher,
+its sink) with an AsyncExitStack, and runs the strap sessions, a once-a-second ticker,
+the systemd watchdog and status lines as tasks. It tells systemd READY once the config
+is loaded, the store open and the tasks running: it never waits for the broker or a
+strap, either of which may be away for hours. On SIGTERM or SIGINT it ends open rides
+(their alerts turn off and their summaries go out), flushes, says offline, and exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import sqlite3
+import time
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import structlog
+
+from hrvd.ble.session import LinkState, StrapSession, run_straps
+from hrvd.coach.rides import RideManager
+from hrvd.config import slug
+from hrvd.errors import ConfigError, HrvdError
+from hrvd.pipeline import StrapPipeline
+from hrvd.publish import topics
+from hrvd.publish.announce import announce
+from hrvd.publish.mqtt import MqttPublisher, resolve_password
+from hrvd.publish.outbox import Outbox
+from hrvd.publish.sink import MqttSink
+from hrvd.systemd import Notifier
+
+if TYPE_CHECKING:
+    from hrvd.config import Config
+
+log = structlog.get_logger("hrvd.daemon")
+
+TICK_S = 1.0
+"""How often time-based ride ends are checked, s."""
+STATUS_EVERY_S = 5.0
+"""How often the systemd STATUS line is refreshed, s."""
+STOP_BUDGET_S = 4.0
+"""SIGTERM to exit: ending rides and flushing the outbox must fit in this (under 5 s)."""
+
+
+def to_wall(t_s: float) -> datetime:
+    """A monotonic time as local wall-clock time, with the clock's current offset.
+
+    A Raspberry Pi has no real-time clock: the offset is taken anew each time, so times
+    are right as soon as the clock has been set, even mid-ride.
+    """
+    return datetime.fromtimestamp(time.time() - (time.monotonic() - t_s)).astimezone()
+
+
+class Daemon:
+    """The running daemon's parts (see the module docstring)."""
+
+    def __init__(self, config: Config, notifier: Notifier | None = None) -> None:
+        self.config = config
+        self.notifier = notifier or Notifier()
+        try:
+            self.zones = config.athlete.heart_rate_zones()
+            self.ride_settings = config.ride_settings()
+        except ValueError as exc:
+            raise ConfigError(config.source or "config", "athlete", f"{exc}") from None
+        self.password = resolve_password(config.mqtt, config.source)
+        self.stop = asyncio.Event()
+        self.pipelines: dict[str, StrapPipeline] = {}
+        self.sessions: list[StrapSession] = []
+
+    def _open_outbox(self) -> Outbox:
+        path = self.config.store.path
+        try:
+            return Outbox(path)
+        except (OSError, sqlite3.Error) as exc:
+            msg = f"cannot open the store {path}: {exc}"
+            raise HrvdError(msg) from None
+
+    async def run(self) -> None:
+        """Run until SIGTERM/SIGINT (or :attr:`stop` is set)."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop.set)
+        outbox = self._open_outbox()
+        base = self.config.mqtt.base_topic
+        publisher = MqttPublisher(
+            self.config.mqtt,
+            outbox,
+            password=self.password,
+            on_command=self._on_command,
+            command_topics=(topics.cmd_ride(base), topics.cmd_morning(base)),
+        )
+        announce(publisher, self.config)
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                await stack.enter_async_context(publisher)
+                sink = await stack.enter_async_context(MqttSink(publisher))
+                self._build(sink)
+                tasks = [
+                    asyncio.create_task(run_straps(self.sessions), name="straps"),
+                    asyncio.create_task(self._tick(), name="tick"),
+                    asyncio.create_task(self.notifier.watchdog_loop(), name="watchdog"),
+                    asyncio.create_task(self._status(publisher), name="status"),
+                ]
+                self.notifier.ready(self._status_line(publisher))
+                log.info("running", straps=[s.strap.name for s in self.sessions])
+                await self.stop.wait()
+                self.notifier.stopping()
+                log.info("stopping")
+                self._end_rides()
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            outbox.close()
+
+    def _build(self, sink: MqttSink) -> None:
+        base = self.config.mqtt.base_topic
+        for strap in self.config.straps:
+            rides = None
+            if strap.role in {"ride", "both"}:
+                rides = RideManager(self.ride_settings, self.config.athlete.hr_rest,
+                                    auto_start=self.config.ride.auto_start)  # fmt: skip
+            pipeline = StrapPipeline(strap_name=strap.name, base_topic=base, zones=self.zones,
+                                     rides=rides, sink=sink, to_wall=to_wall)  # fmt: skip
+            self.pipelines[strap.slug] = pipeline
+            self.sessions.append(StrapSession(strap, pipeline.on_event))
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_S)
+            now = time.monotonic()
+            for pipeline in self.pipelines.values():
+                pipeline.tick(now)
+
+    def _end_rides(self) -> None:
+        now = time.monotonic()
+        for pipeline in self.pipelines.values():
+            pipeline.command("stop", now)
+
+    def _status_line(self, publisher: MqttPublisher) -> str:
+        broker = "broker connected" if publisher.connected.is_set() else "broker away"
+        links = ", ".join(
+            f"{p.name} {(p.link or LinkState.CONNECTING).value}" for p in self.pipelines.values()
+        )
+        return f"{broker}; {links or 'no strap configured'}"
+
+    async def _status(self, publisher: MqttPublisher) -> None:
+        last = ""
+        while True:
+            line = self._status_line(publisher)
+            if line != last:
+                self.notifier.status(line)
+                last = line
+            await asyncio.sleep(STATUS_EVERY_S)
+
+    def _on_command(self, topic: str, payload: bytes) -> None:
+        base = self.config.mqtt.base_topic
+        if topic != topics.cmd_ride(base):
+            log.info("command not handled yet", topic=topic)
+            return
+        action, strap = _parse_ride_command(payload)
+        if action not in {"start", "stop"}:
+            log.warning("unknown ride command", payload=payload[:100].decode(errors="replace"))
+            return
+        pipeline = self._ride_pipeline(strap)
+        if pipeline is None:
+            log.warning("ride command for no ride strap", strap=strap)
+            return
+        log.info("ride command", action=action, strap=pipeline.name)
+        pipeline.command(action, time.monotonic())
+
+    def _ride_pipeline(self, strap: str | None) -> StrapPipeline | None:
+        if strap is not None:
+            return self.pipelines.get(slug(strap))
+        return next((p for p in self.pipelines.values() if p.rides is not None), None)
+
+
+def _parse_ride_command(payload: bytes) -> tuple[str, str | None]:
+    """``start`` / ``stop``, or JSON ``{"strap": ..., "action": ...}``."""
+    text = payload.decode(errors="replace").strip()
+    if text in {"start", "stop"}:
+        return text, None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return text[:20], None
+    if not isinstance(data, dict):
+        return "", None
+    strap = data.get("strap")
+    return str(data.get("action", "")), strap if isinstance(strap, str) else None
+
+
+async def run_daemon(config: Config) -> None:
+    """`hrvd run`."""
+    await Daemon(config).run()

@@ -1,0 +1,177 @@
+"""`hrvd run` as a subprocess: fake BlueZ on a private bus, a real mosquitto, systemd notify."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import os
+import signal
+import socket
+import sys
+import time
+from typing import TYPE_CHECKING
+
+import aiomqtt
+import pytest
+
+from fixtures.fake_bluez import FakeBluez, FakeStrap
+from fixtures.mosquitto import Broker
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator
+    from pathlib import Path
+
+WATCHDOG_S = 2.0
+WAIT_S = 20.0
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Broker]:
+    b = Broker(tmp_path / "mosquitto")
+    b.start()
+    yield b
+    b.stop()
+
+
+class NotifySocket:
+    """A datagram socket standing in for systemd's NOTIFY_SOCKET."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(str(path))
+        self.sock.setblocking(False)  # noqa: FBT003 - socket's own API
+        self.received: list[tuple[float, str]] = []
+
+    async def until(self, word: str, within_s: float = WAIT_S) -> None:
+        loop = asyncio.get_running_loop()
+        async with asyncio.timeout(within_s):
+            while not any(word in m for _, m in self.received):
+                data = await loop.sock_recv(self.sock, 4096)
+                self.received.append((time.monotonic(), data.decode()))
+
+    def close(self) -> None:
+        self.sock.close()
+
+    async def drain(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await self.until("never-sent", within_s=seconds)
+
+
+def _config(tmp_path: Path, broker: Broker, strap: FakeStrap) -> Path:
+    f = tmp_path / "hrvd.toml"
+    f.write_text(
+        f'[mqtt]\nhost = "127.0.0.1"\nport = {broker.port}\n'
+        f'[[strap]]\nname = "H10 Garage"\naddress = "{strap.address}"\nrole = "ride"\n'
+        f'[athlete]\nhr_max = 190\nhr_rest = 50\n[store]\npath = "{tmp_path / "store.sqlite3"}"\n'
+    )
+    return f
+
+
+@contextlib.asynccontextmanager
+async def daemon(config: Path, notify: NotifySocket) -> AsyncIterator[asyncio.subprocess.Process]:
+    env = dict(os.environ)
+    env.update(NOTIFY_SOCKET=str(notify.path), WATCHDOG_USEC=str(int(WATCHDOG_S * 1e6)))
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hrvd.cli", "run", "--config", str(config),
+        env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        yield proc
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+def fast_strap(address: str) -> FakeStrap:
+    # A fast real-time heart (about 200 bpm): many beats in little time, no drift.
+    return FakeStrap(address=address, rr_ms=lambda: 300.0, notify_interval_s=0.25)
+
+
+async def test_run_streams_to_mqtt_tells_systemd_and_stops_cleanly(
+    fake_bluez: FakeBluez, broker: Broker, tmp_path: Path, request: pytest.FixtureRequest
+):
+    strap = fast_strap("AA:BB:CC:DD:EE:40")
+    await fake_bluez.add_strap(strap)
+    notify = NotifySocket(tmp_path / "notify")
+    request.addfinalizer(notify.close)
+    async with (
+        aiomqtt.Client("127.0.0.1", broker.port) as sub,
+        daemon(_config(tmp_path, broker, strap), notify) as proc,
+    ):
+        await sub.subscribe("hrvd/#", qos=1)
+        await notify.until("READY=1")
+        states, online = [], []
+        async with asyncio.timeout(WAIT_S):
+            async for m in sub.messages:
+                if m.topic.matches("hrvd/h10_garage/state"):
+                    states.append(json.loads(m.payload))  # type: ignore[arg-type]
+                if m.topic.matches("hrvd/h10_garage/availability"):
+                    online.append(m.payload)
+                if len(states) >= 8:
+                    break
+        await notify.drain(WATCHDOG_S * 2)
+        assert online[-1] == b"online"
+        assert any(s["rr_ms"] for s in states)
+        assert states[-1]["hr_bpm"] == pytest.approx(200, abs=3)
+        stopped_at = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 10) == 0
+        assert time.monotonic() - stopped_at < 5.0
+        async with asyncio.timeout(WAIT_S):
+            async for m in sub.messages:
+                if m.topic.matches("hrvd/status") and m.payload == b"offline":
+                    break
+    await notify.drain(0.2)  # what the daemon said while stopping
+    pings = [t for t, m in notify.received if "WATCHDOG=1" in m]
+    assert len(pings) >= 3
+    assert max(b - a for a, b in itertools.pairwise(pings)) < WATCHDOG_S
+    assert any("STATUS=" in m and "streaming" in m for _, m in notify.received)
+    assert any("STOPPING=1" in m for _, m in notify.received)
+
+
+async def test_ready_comes_while_the_broker_is_down_and_data_flows_once_it_is_up(
+    fake_bluez: FakeBluez, broker: Broker, tmp_path: Path, request: pytest.FixtureRequest
+):
+    strap = fast_strap("AA:BB:CC:DD:EE:41")
+    await fake_bluez.add_strap(strap)
+    broker.stop()
+    notify = NotifySocket(tmp_path / "notify")
+    request.addfinalizer(notify.close)
+    async with daemon(_config(tmp_path, broker, strap), notify) as proc:
+        await notify.until("READY=1")
+        broker.start()
+        async with aiomqtt.Client("127.0.0.1", broker.port) as sub:
+            await sub.subscribe("hrvd/h10_garage/state")
+            async with asyncio.timeout(WAIT_S * 2):
+                message = await anext(aiter(sub.messages))
+        assert json.loads(message.payload)["hr_bpm"] is not None  # type: ignore[arg-type]
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 10) == 0
+
+
+async def test_kill_9_leaves_offline_through_the_last_will(
+    fake_bluez: FakeBluez, broker: Broker, tmp_path: Path, request: pytest.FixtureRequest
+):
+    strap = fast_strap("AA:BB:CC:DD:EE:42")
+    await fake_bluez.add_strap(strap)
+    notify = NotifySocket(tmp_path / "notify")
+    request.addfinalizer(notify.close)
+    async with (
+        aiomqtt.Client("127.0.0.1", broker.port) as sub,
+        daemon(_config(tmp_path, broker, strap), notify) as proc,
+    ):
+        await sub.subscribe("hrvd/status", qos=1)
+        async with asyncio.timeout(WAIT_S):
+            async for m in sub.messages:
+                if m.payload == b"online":
+                    break
+        proc.kill()
+        await proc.wait()
+        async with asyncio.timeout(WAIT_S):
+            async for m in sub.messages:
+                if m.payload == b"offline":
+                    break
