@@ -51,6 +51,13 @@ def _speed(text: str) -> float:
     return value
 
 
+def _host_port(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT")
+    return host, int(port)
+
+
 def _when(text: str) -> datetime:
     try:
         when = datetime.fromisoformat(text)
@@ -87,6 +94,16 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_seconds,
         help="print a time series instead: one row every 5 s over the last SECONDS",
     )
+    demo = sub.add_parser(
+        "demo",
+        help="see it work with no strap and no broker: a virtual recovery ride",
+        description="Start an embedded MQTT broker (or use --broker) and play a 45-minute "
+        "recovery ride from a virtual strap through the real pipeline, with a live view.",
+    )
+    demo.add_argument("--speed", type=_speed, default=60.0,
+                      help="times real time (default 60: the ride takes 45 s)")  # fmt: skip
+    demo.add_argument("--broker", type=_host_port, metavar="HOST:PORT",
+                      help="publish to this broker instead of an embedded one")  # fmt: skip
     run = sub.add_parser(
         "run",
         help="the daemon: straps, HRV, ride alerts and MQTT, until stopped",
@@ -137,7 +154,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    handlers = {"analyze": _analyze, "scan": _scan, "replay": _replay, "run": _run}
+    handlers = {
+        "analyze": _analyze,
+        "scan": _scan,
+        "replay": _replay,
+        "run": _run,
+        "demo": _demo,
+    }
     handler = handlers.get(args.command)
     if handler is None:
         parser.print_help()
@@ -182,6 +205,17 @@ def _analyze(args: argparse.Namespace, out: TextIO) -> int:
         raise UsageError("csv is for --rolling; use --format json for one recording")
     else:
         out.write(_table(args.file, summary))
+    return EXIT_OK
+
+
+def _demo(args: argparse.Namespace, out: TextIO) -> int:
+    from rich.console import Console  # noqa: PLC0415 - only the live commands draw
+
+    from hrvd.demo import run_demo  # noqa: PLC0415
+    from hrvd.logging import configure_logging  # noqa: PLC0415
+
+    configure_logging(level="warning")  # the live view speaks; the log only for trouble
+    asyncio.run(run_demo(speed=args.speed, broker=args.broker, console=Console(file=out)))
     return EXIT_OK
 
 

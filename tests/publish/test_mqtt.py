@@ -320,18 +320,36 @@ async def test_discovery_is_announced_and_a_removed_strap_is_cleared(broker, out
 
 async def test_a_broker_that_only_speaks_mqtt_3_1_1_is_used_with_3_1_1(outbox):
     from fixtures.mosquitto import free_port  # noqa: PLC0415
-    from hrvd.publish.embedded import embedded_broker  # noqa: PLC0415
 
+    # amqtt, in a process of its own: it leaves the connection of the MQTT 5 CONNECT it
+    # never answered open at shutdown, which would otherwise surface in a later test.
     port = free_port()
-    async with embedded_broker(port):
+    script = (
+        "import asyncio\nfrom hrvd.publish.embedded import embedded_broker\n"
+        "async def main():\n"
+        f"    async with embedded_broker({port}):\n"
+        "        print('ready', flush=True)\n        await asyncio.Event().wait()\n"
+        "asyncio.run(main())\n"
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", script, stdout=asyncio.subprocess.PIPE, env=dict(os.environ)
+    )
+    try:
+        assert proc.stdout is not None
+        assert (await asyncio.wait_for(proc.stdout.readline(), WAIT_S)).strip() == b"ready"
         with capture_logs() as logs:
             async with MqttPublisher(MqttConfig(host="127.0.0.1", port=port), outbox) as pub:
                 await asyncio.wait_for(pub.connected.wait(), WAIT_S)
-                async with aiomqtt.Client("127.0.0.1", port) as client:
+                async with aiomqtt.Client(
+                    "127.0.0.1", port, protocol=aiomqtt.ProtocolVersion.V311
+                ) as client:
                     await client.subscribe("hrvd/readiness", qos=1)
                     await pub.send_durable("hrvd/readiness", {"id": "v311"})
                     async with asyncio.timeout(WAIT_S):
                         message = await anext(aiter(client.messages))
+    finally:
+        proc.kill()
+        await proc.wait()
     assert json.loads(message.payload)["id"] == "v311"  # type: ignore[arg-type]
     connected = [e for e in logs if e["event"] == "broker connected"]
     assert connected[0]["protocol"] == "V311"

@@ -262,6 +262,14 @@ class StrapSession:
             failure, self._failure = self._failure, None
             raise failure
 
+    def feed(self, data: bytes | bytearray) -> None:
+        """Take one Heart Rate Measurement as if the strap had just sent it.
+
+        The virtual strap of the demo uses this, so its bytes go through the same parsing,
+        contact handling and beat timing as a real strap's.
+        """
+        self._handle(bytearray(data))
+
     def _on_notify(self, _sender: object, data: bytearray) -> None:
         try:
             self._handle(data)

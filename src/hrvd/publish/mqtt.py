@@ -111,6 +111,7 @@ class MqttPublisher:
         command_topics: topics to subscribe for commands.
         ha_status_topic: Home Assistant's birth topic; ``online`` there re-publishes
             the retained messages (discovery among them).
+        protocol: the MQTT version to try first (default 5; the other after a failure).
     """
 
     def __init__(  # noqa: PLR0913 - each is a separate concern of the link
@@ -122,6 +123,7 @@ class MqttPublisher:
         on_command: Callable[[str, bytes], None] | None = None,
         command_topics: tuple[str, ...] = (),
         ha_status_topic: str | None = None,
+        protocol: aiomqtt.ProtocolVersion = aiomqtt.ProtocolVersion.V5,
     ) -> None:
         self.cfg = cfg
         self.outbox = outbox
@@ -131,7 +133,7 @@ class MqttPublisher:
         self._ha_status_topic = ha_status_topic or f"{cfg.discovery_prefix}/status"
         self.status_topic = f"{cfg.base_topic}/status"
         self._client_id = cfg.client_id or default_client_id()
-        self._protocol = aiomqtt.ProtocolVersion.V5
+        self._protocol = protocol
         self._protocol_known = False  # set once a connection has succeeded
         self._retained: dict[str, bytes] = {}
         self._stale: list[tuple[str, Callable[[list[str]], list[str]]]] = []

@@ -1,0 +1,21 @@
+"""hrvd demo: a virtual recovery ride through the real pipeline, embedded broker included."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def test_demo_plays_a_ride_to_the_end_and_exits_0():
+    run = subprocess.run(
+        [sys.executable, "-m", "hrvd.cli", "demo", "--speed", "0"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    assert "mosquitto_sub -h 127.0.0.1 -p" in out
+    assert "Soreness fading?" in out
+    assert "ALERT too hard for recovery" in out
+    assert "alert off (back_in_zone)" in out
+    assert "ride summary: 45:0" in out
+    assert "Traceback" not in run.stderr
