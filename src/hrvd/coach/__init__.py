@@ -1,0 +1,1 @@
+"""The coaches: recovery ride and morning readiness (pure)."""
