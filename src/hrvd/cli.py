@@ -94,6 +94,16 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_seconds,
         help="print a time series instead: one row every 5 s over the last SECONDS",
     )
+    sessions = sub.add_parser("sessions", help="the recovery rides kept in the store")
+    sessions.add_argument("action", nargs="?", choices=("list", "show"), default="list")
+    sessions.add_argument("id", nargs="?", metavar="ID", help="with 'show': the ride's id")
+    sessions.add_argument("--config", metavar="FILE")
+    sessions.add_argument("--limit", type=int, default=20, help="rides listed (default 20)")
+    sessions.add_argument("--format", choices=("table", "json"), default="table")
+    ride = sub.add_parser("ride", help="start or stop a recovery ride on the running daemon")
+    ride.add_argument("action", choices=("start", "stop"))
+    ride.add_argument("--strap", metavar="NAME", help="the strap (default: the first ride strap)")
+    ride.add_argument("--config", metavar="FILE")
     demo = sub.add_parser(
         "demo",
         help="see it work with no strap and no broker: a virtual recovery ride",
@@ -160,6 +170,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "replay": _replay,
         "run": _run,
         "demo": _demo,
+        "sessions": _sessions,
+        "ride": _ride,
     }
     handler = handlers.get(args.command)
     if handler is None:
@@ -205,6 +217,30 @@ def _analyze(args: argparse.Namespace, out: TextIO) -> int:
         raise UsageError("csv is for --rolling; use --format json for one recording")
     else:
         out.write(_table(args.file, summary))
+    return EXIT_OK
+
+
+def _sessions(args: argparse.Namespace, out: TextIO) -> int:
+    from hrvd.config import find_config, load_config  # noqa: PLC0415
+    from hrvd.rides_cli import list_sessions, show_session  # noqa: PLC0415
+
+    config = load_config(find_config(args.config))
+    as_json = args.format == "json"
+    if args.action == "show":
+        if not args.id:
+            raise UsageError("'hrvd sessions show' needs a ride id (see 'hrvd sessions')")
+        show_session(config, args.id, as_json=as_json, out=out)
+    else:
+        list_sessions(config, limit=args.limit, as_json=as_json, out=out)
+    return EXIT_OK
+
+
+def _ride(args: argparse.Namespace, out: TextIO) -> int:
+    from hrvd.config import find_config, load_config  # noqa: PLC0415
+    from hrvd.rides_cli import ride_command  # noqa: PLC0415
+
+    config = load_config(find_config(args.config))
+    asyncio.run(ride_command(config, args.action, args.strap, out))
     return EXIT_OK
 
 

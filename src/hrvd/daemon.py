@@ -30,11 +30,14 @@ from hrvd.publish import topics
 from hrvd.publish.announce import announce
 from hrvd.publish.mqtt import MqttPublisher, resolve_password
 from hrvd.publish.outbox import Outbox
-from hrvd.publish.sink import MqttSink
+from hrvd.publish.sink import MqttSink, TeeSink
+from hrvd.record import StoreSink
+from hrvd.store import open_store
 from hrvd.systemd import Notifier
 
 if TYPE_CHECKING:
     from hrvd.config import Config
+    from hrvd.pipeline import Sink
 
 log = structlog.get_logger("hrvd.daemon")
 
@@ -85,6 +88,7 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop.set)
         outbox = self._open_outbox()
+        store = open_store(self.config.store.path)
         base = self.config.mqtt.base_topic
         publisher = MqttPublisher(
             self.config.mqtt,
@@ -97,8 +101,9 @@ class Daemon:
         try:
             async with contextlib.AsyncExitStack() as stack:
                 await stack.enter_async_context(publisher)
-                sink = await stack.enter_async_context(MqttSink(publisher))
-                self._build(sink)
+                mqtt = await stack.enter_async_context(MqttSink(publisher))
+                recorder = await stack.enter_async_context(StoreSink(store))
+                self._build(TeeSink(mqtt, recorder))
                 tasks = [
                     asyncio.create_task(run_straps(self.sessions), name="straps"),
                     asyncio.create_task(self._tick(), name="tick"),
@@ -116,8 +121,9 @@ class Daemon:
                 await asyncio.gather(*tasks, return_exceptions=True)
         finally:
             outbox.close()
+            store.close()
 
-    def _build(self, sink: MqttSink) -> None:
+    def _build(self, sink: Sink) -> None:
         base = self.config.mqtt.base_topic
         for strap in self.config.straps:
             rides = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import itertools
 import json
 import os
@@ -18,6 +19,9 @@ import pytest
 
 from fixtures.fake_bluez import FakeBluez, FakeStrap
 from fixtures.mosquitto import Broker
+from hrvd.config import load_config
+from hrvd.rides_cli import ride_command
+from hrvd.store import open_store
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -175,3 +179,43 @@ async def test_kill_9_leaves_offline_through_the_last_will(
             async for m in sub.messages:
                 if m.payload == b"offline":
                     break
+
+
+async def test_a_ride_started_over_mqtt_is_stopped_by_hrvd_ride_and_kept(
+    fake_bluez: FakeBluez, broker: Broker, tmp_path: Path, request: pytest.FixtureRequest
+):
+    strap = fast_strap("AA:BB:CC:DD:EE:43")
+    await fake_bluez.add_strap(strap)
+    notify = NotifySocket(tmp_path / "notify")
+    request.addfinalizer(notify.close)
+    config_path = _config(tmp_path, broker, strap)
+    async with (
+        aiomqtt.Client("127.0.0.1", broker.port) as sub,
+        daemon(config_path, notify) as proc,
+    ):
+        await sub.subscribe("hrvd/h10_garage/ride", qos=1)
+        await sub.subscribe("hrvd/status", qos=1)
+        # READY does not wait for the broker; "online" means the daemon hears commands.
+        async with asyncio.timeout(WAIT_S):
+            async for m in sub.messages:
+                if m.topic.matches("hrvd/status") and m.payload == b"online":
+                    break
+        await sub.publish("hrvd/cmd/ride", b"start", qos=1)
+        async with asyncio.timeout(WAIT_S):
+            async for m in sub.messages:
+                ride = m.topic.matches("hrvd/h10_garage/ride")
+                if ride and json.loads(m.payload)["phase"] == "start":  # type: ignore[arg-type]
+                    break
+        out = io.StringIO()
+        await ride_command(load_config(config_path), "stop", None, out)
+        assert "ride over" in out.getvalue()
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 10) == 0
+    store = open_store(tmp_path / "store.sqlite3")
+    try:
+        rides = store.rides()
+    finally:
+        store.close()
+    assert len(rides) == 1
+    assert rides[0].strap == "H10 Garage"
+    assert rides[0].summary["end_reason"] == "command"

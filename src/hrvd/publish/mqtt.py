@@ -259,9 +259,10 @@ class MqttPublisher:
         self._client = None
 
     async def _serve(self, client: aiomqtt.Client) -> None:
-        await client.publish(self.status_topic, b"online", qos=1, retain=True)
+        # Subscribe first: "online" then also means that commands are heard.
         for topic in (self._ha_status_topic, *self._command_topics):
             await client.subscribe(topic, qos=1)
+        await client.publish(self.status_topic, b"online", qos=1, retain=True)
         self.connected.set()
         log.info("broker connected", host=self.cfg.host, protocol=self._protocol.name)
         await self._republish(client)

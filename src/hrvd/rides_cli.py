@@ -1,0 +1,147 @@
+"""`hrvd sessions` and `hrvd ride start|stop`: the rides, from the store and over MQTT."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+from typing import TYPE_CHECKING, TextIO
+
+import aiomqtt
+
+from hrvd.errors import HrvdError, UsageError
+from hrvd.publish import topics
+from hrvd.publish.mqtt import resolve_password, tls_context
+from hrvd.replay import daemon_online
+from hrvd.store import open_store
+
+if TYPE_CHECKING:
+    from hrvd.config import Config
+    from hrvd.store import Ride
+
+FOLLOW_TIMEOUT_S = 10.0
+"""How long `hrvd ride stop` waits for the daemon's summary."""
+
+
+def list_sessions(config: Config, *, limit: int, as_json: bool, out: TextIO) -> None:
+    """The last rides, newest first."""
+    store = open_store(config.store.path)
+    try:
+        rides = store.rides(limit)
+    finally:
+        store.close()
+    if as_json:
+        out.write(json.dumps([r.summary for r in rides], separators=(",", ":")) + "\n")
+        return
+    if not rides:
+        out.write("no ride stored yet\n")
+        return
+    out.write(f"{'STARTED':<26}{'STRAP':<14}{'MIN':>5}{'IN ZONE':>9}{'TOO HARD':>10}"
+              f"{'ALERTS':>8}  ID\n")  # fmt: skip
+    for r in rides:
+        s = r.summary
+        out.write(
+            f"{r.started:<26}{r.strap[:13]:<14}{_minutes(s.get('duration_s')):>5}"
+            f"{_pct(s.get('in_zone_pct')):>9}{_minutes(s.get('too_hard_s')):>10}"
+            f"{s.get('alerts', 0)!s:>8}  {r.id}\n"
+        )
+
+
+def show_session(config: Config, ride_id: str, *, as_json: bool, out: TextIO) -> None:
+    """One ride's summary.
+
+    Raises:
+        UsageError: no ride, or more than one, has that id.
+    """
+    store = open_store(config.store.path)
+    try:
+        ride = store.ride(ride_id)
+    finally:
+        store.close()
+    if ride is None:
+        raise UsageError(f"no single ride with the id {ride_id!r} (see 'hrvd sessions')")
+    if as_json:
+        out.write(json.dumps(ride.summary, separators=(",", ":")) + "\n")
+        return
+    out.write(_describe(ride))
+
+
+def _describe(ride: Ride) -> str:
+    s = ride.summary
+    lines = [
+        f"ride {ride.id}",
+        f"  strap            {ride.strap}",
+        f"  from             {ride.started} to {ride.ended} ({s.get('end_reason')})",
+        f"  duration         {_minutes(s.get('duration_s'))} min",
+        f"  in recovery zone {_pct(s.get('in_zone_pct'))} (ceiling {s.get('ceiling_bpm')} bpm)",
+        f"  too hard         {_minutes(s.get('too_hard_s'))} min, {s.get('alerts')} alert(s)",
+        f"  heart rate       mean {s.get('mean_hr_bpm')} bpm, max {s.get('max_hr_bpm')} bpm",
+        f"  RMSSD, alpha1    {s.get('mean_rmssd_ms')} ms, {s.get('mean_dfa_alpha1')}",
+        f"  artifacts        {_pct(_times100(s.get('artifact_rate')))}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _minutes(seconds: object) -> str:
+    return f"{float(seconds) / 60:.0f}" if isinstance(seconds, int | float) else "-"
+
+
+def _times100(value: object) -> float | None:
+    return 100 * value if isinstance(value, int | float) else None
+
+
+def _pct(value: object) -> str:
+    return f"{value:.0f} %" if isinstance(value, int | float) else "-"
+
+
+async def ride_command(config: Config, action: str, strap: str | None, out: TextIO) -> None:
+    """Send a ride command to the running daemon and follow the ride's messages.
+
+    Raises:
+        HrvdError: no daemon is running (hrvd/status is not online).
+    """
+    cfg = config.mqtt
+    password = resolve_password(cfg, config.source)
+    if not await daemon_online(cfg, password):
+        raise HrvdError(
+            f"no daemon is running ({cfg.base_topic}/status is not online): start it "
+            "(systemctl start hrvd), or play a file with 'hrvd replay'"
+        )
+    payload = action if strap is None else json.dumps({"strap": strap, "action": action})
+    async with aiomqtt.Client(
+        cfg.host, cfg.port, username=cfg.username, password=password,
+        tls_context=tls_context(cfg), identifier=f"hrvd-ride-{os.getpid()}",
+    ) as client:  # fmt: skip
+        await client.subscribe(f"{cfg.base_topic}/+/ride", qos=1)
+        await client.subscribe(f"{cfg.base_topic}/+/alert", qos=1)
+        await client.subscribe(f"{cfg.base_topic}/+/session", qos=1)
+        await client.publish(topics.cmd_ride(cfg.base_topic), payload.encode(), qos=1)
+        out.write(f"ride {action} sent; following the ride (Ctrl-C to stop following)\n")
+        await _follow(client, action, out)
+
+
+async def _follow(client: aiomqtt.Client, action: str, out: TextIO) -> None:
+    timeout = FOLLOW_TIMEOUT_S if action == "stop" else None
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout):
+            async for message in client.messages:
+                if message.retain:
+                    continue  # the last ride's retained messages: not news
+                try:
+                    data = json.loads(message.payload)
+                except (json.JSONDecodeError, TypeError, UnicodeDecodeError):
+                    continue  # not ours to judge: hrvd writes JSON here
+                if not isinstance(data, dict):
+                    continue
+                kind = str(message.topic).rsplit("/", 1)[-1]
+                if kind == "alert":
+                    word = "ALERT too hard for recovery" if data.get("too_hard") else "alert off"
+                    out.write(f"{word} ({data.get('reason')}), HR {data.get('hr_bpm')} bpm\n")
+                elif kind == "ride":
+                    out.write(f"{data.get('phase')}: {data.get('event')}\n")
+                elif kind == "session":
+                    out.write(f"ride over: {_minutes(data.get('duration_s'))} min, "
+                              f"{data.get('alerts')} alert(s)\n")  # fmt: skip
+                    return
+                out.flush()

@@ -1,0 +1,145 @@
+"""The SQLite store: ride summaries and morning measurements, kept for good.
+
+One file (``[store] path``), shared with the MQTT outbox, in WAL mode so that ``hrvd
+sessions`` and ``hrvd history`` can read while the daemon writes. The schema carries its
+version in ``PRAGMA user_version`` and is migrated forward at open. Writes run on a worker
+thread (:func:`asyncio.to_thread`), never on the event loop, and each is committed at once:
+a ride or a morning is on disk when the call returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from hrvd.errors import HrvdError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from hrvd.pipeline import Payload
+
+MIGRATIONS = (
+    # 1: ride summaries (the session message, as published) and mornings.
+    """
+    CREATE TABLE rides (
+        id       TEXT PRIMARY KEY,
+        strap    TEXT NOT NULL,
+        started  TEXT NOT NULL,
+        ended    TEXT NOT NULL,
+        summary  TEXT NOT NULL
+    );
+    CREATE INDEX rides_started ON rides (started);
+    CREATE TABLE mornings (
+        day       TEXT NOT NULL,
+        posture   TEXT NOT NULL,
+        taken_at  TEXT NOT NULL,
+        valid     INTEGER NOT NULL,
+        result    TEXT NOT NULL,
+        raw_rr    TEXT NOT NULL
+    );
+    CREATE INDEX mornings_day ON mornings (day);
+    """,
+)
+
+
+class StoreError(HrvdError):
+    """The store cannot be opened or written (a full disk, no permission, corruption)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ride:
+    """One stored ride: its summary as published on ``<strap>/session``."""
+
+    id: str
+    strap: str
+    started: str
+    ended: str
+    summary: dict[str, object]
+
+
+class Store:
+    """The store in one SQLite file; open it with :func:`open_store`."""
+
+    def __init__(self, db: sqlite3.Connection, path: Path) -> None:
+        self._db = db
+        self.path = path
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        """Close the file."""
+        with self._lock:
+            self._db.close()
+
+    def _write(self, sql: str, params: tuple[object, ...]) -> None:
+        with self._lock:
+            try:
+                with self._db:
+                    self._db.execute(sql, params)
+            except sqlite3.OperationalError as exc:
+                raise StoreError(f"cannot write to the store {self.path}: {exc}") from None
+
+    async def add_ride(self, summary: Payload) -> None:
+        """Keep a ride's summary (the session message); a repeated id replaces it."""
+        await asyncio.to_thread(
+            self._write,
+            "INSERT OR REPLACE INTO rides (id, strap, started, ended, summary) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (str(summary["id"]), str(summary["strap"]), str(summary["started"]),
+             str(summary["ended"]), json.dumps(summary)),
+        )  # fmt: skip
+
+    def rides(self, limit: int = 50) -> list[Ride]:
+        """The most recent rides, newest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, strap, started, ended, summary FROM rides "
+                "ORDER BY started DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [Ride(i, s, b, e, json.loads(j)) for i, s, b, e, j in rows]
+
+    def ride(self, ride_id: str) -> Ride | None:
+        """One ride by its id (or a unique start of it)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, strap, started, ended, summary FROM rides WHERE id LIKE ? || '%' "
+                "ORDER BY started DESC LIMIT 2",
+                (ride_id,),
+            ).fetchall()
+        if len(rows) != 1:
+            return None
+        i, s, b, e, j = rows[0]
+        return Ride(i, s, b, e, json.loads(j))
+
+
+def open_store(path: Path) -> Store:
+    """Open (and create or migrate) the store.
+
+    Raises:
+        StoreError: the file cannot be opened, is not a database, or fails its check.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(path, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        (check,) = db.execute("PRAGMA quick_check").fetchone()
+        if check != "ok":
+            db.close()
+            raise StoreError(f"the store {path} is damaged ({check}): restore a backup")
+        _migrate(db)
+    except (OSError, sqlite3.DatabaseError) as exc:
+        raise StoreError(f"cannot open the store {path}: {exc}") from None
+    return Store(db, path)
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    (version,) = db.execute("PRAGMA user_version").fetchone()
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        with db:
+            db.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
