@@ -88,3 +88,21 @@ def test_ride_section_and_the_coach_ceiling(tmp_path):
         load_config(_write(tmp_path, "[ride]\ntarget_min = 90\n"))
     with pytest.raises(ConfigError, match=r"ride.auto_start: 'yes' is not true or false"):
         load_config(_write(tmp_path, "[ride]\nauto_start = 'yes'\n"))
+
+
+def test_config_check_prints_the_effective_config_without_the_secret(tmp_path, capsys):
+    from hrvd.cli import main  # noqa: PLC0415
+
+    secret = tmp_path / "pw"
+    secret.write_text("s3cret-Pa55\n")
+    f = _write(
+        tmp_path,
+        GOOD.replace('username = "hrvd"', f'username = "hrvd"\npassword_file = "{secret}"'),
+    )
+    assert main(["config", "check", "--config", str(f)]) == 0
+    out = capsys.readouterr().out
+    assert "valid" in out
+    assert "sustain_s = 30.0" in out  # a default, filled in
+    assert f"# password: read from {secret} (not shown)" in out
+    assert "s3cret" not in out
+    assert main(["config", "check", "--config", str(tmp_path / "nope.toml")]) == 2

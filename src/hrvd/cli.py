@@ -94,6 +94,19 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_seconds,
         help="print a time series instead: one row every 5 s over the last SECONDS",
     )
+    install = sub.add_parser(
+        "install-service",
+        help="install the systemd unit, the hrvd user and the D-Bus policy",
+        description="Write the systemd unit, the sysusers.d file and the D-Bus policy for "
+        "this installation (run as root); --dry-run prints them instead.",
+    )
+    install.add_argument("--dry-run", action="store_true", help="print, write nothing")
+    install.add_argument("--force", action="store_true", help="replace files that differ")
+    install.add_argument("--config", metavar="FILE", default="/etc/hrvd/hrvd.toml",
+                         help="the config the service will read")  # fmt: skip
+    config_cmd = sub.add_parser("config", help="check the config file")
+    config_cmd.add_argument("action", choices=("check",))
+    config_cmd.add_argument("--config", metavar="FILE")
     sessions = sub.add_parser("sessions", help="the recovery rides kept in the store")
     sessions.add_argument("action", nargs="?", choices=("list", "show"), default="list")
     sessions.add_argument("id", nargs="?", metavar="ID", help="with 'show': the ride's id")
@@ -172,6 +185,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "demo": _demo,
         "sessions": _sessions,
         "ride": _ride,
+        "install-service": _install_service,
+        "config": _config_check,
     }
     handler = handlers.get(args.command)
     if handler is None:
@@ -218,6 +233,24 @@ def _analyze(args: argparse.Namespace, out: TextIO) -> int:
     else:
         out.write(_table(args.file, summary))
     return EXIT_OK
+
+
+def _config_check(args: argparse.Namespace, out: TextIO) -> int:
+    from hrvd.config import effective_config, find_config, load_config  # noqa: PLC0415
+
+    path = find_config(args.config)
+    config = load_config(path)
+    out.write(f"# {path}: valid. The effective config, defaults filled in:\n")
+    out.write(effective_config(config))
+    return EXIT_OK
+
+
+def _install_service(args: argparse.Namespace, out: TextIO) -> int:
+    from hrvd.install import run_install_service  # noqa: PLC0415
+
+    return run_install_service(
+        out, dry_run=args.dry_run, force=args.force, config_path=Path(args.config).absolute()
+    )
 
 
 def _sessions(args: argparse.Namespace, out: TextIO) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -324,3 +324,36 @@ def _straps(path: Path, tables: object) -> tuple[StrapConfig, ...]:
         seen[strap.slug] = name
         straps.append(strap)
     return tuple(straps)
+
+
+def effective_config(config: Config) -> str:
+    """The config as TOML with every default filled in.
+
+    The password itself never appears: a comment says where it comes from.
+    """
+    lines: list[str] = []
+
+    def section(name: str, values: dict[str, object], *, array: bool = False) -> None:
+        lines.append(f"[[{name}]]" if array else f"[{name}]")
+        lines.extend(f"{k} = {_toml(v)}" for k, v in values.items() if v is not None)
+        lines.append("")
+
+    section("mqtt", asdict(config.mqtt))
+    if config.mqtt.password_file:
+        lines.insert(-1, f"# password: read from {config.mqtt.password_file} (not shown)")
+    elif os.environ.get("HRVD_MQTT_PASSWORD"):
+        lines.insert(-1, "# password: from $HRVD_MQTT_PASSWORD (not shown)")
+    for strap in config.straps:
+        section("strap", asdict(strap), array=True)
+    section("athlete", asdict(config.athlete))
+    section("ride", asdict(config.ride))
+    section("store", asdict(config.store))
+    return "\n".join(lines)
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'

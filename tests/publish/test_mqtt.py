@@ -353,3 +353,9 @@ async def test_a_broker_that_only_speaks_mqtt_3_1_1_is_used_with_3_1_1(outbox):
     assert json.loads(message.payload)["id"] == "v311"  # type: ignore[arg-type]
     connected = [e for e in logs if e["event"] == "broker connected"]
     assert connected[0]["protocol"] == "V311"
+
+
+def test_an_empty_password_file_means_no_password(tmp_path):
+    # The service's credential placeholder when the broker takes no password.
+    (tmp_path / "pw").write_text("")
+    assert resolve_password(MqttConfig(password_file=tmp_path / "pw")) is None

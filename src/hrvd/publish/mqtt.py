@@ -79,10 +79,12 @@ def resolve_password(cfg: MqttConfig, source: Path | None = None) -> str | None:
             raise ConfigError(source or "config", "mqtt.password_file", msg)
         raw = str(Path(directory) / raw.removeprefix(CREDENTIALS_PREFIX))
     try:
-        return Path(raw).read_text(encoding="utf-8").rstrip("\r\n")
+        password = Path(raw).read_text(encoding="utf-8").rstrip("\r\n")
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise ConfigError(source or "config", "mqtt.password_file", f"{raw}: {reason}") from None
+    # An empty file (the service's credential placeholder) means: no password.
+    return password or None
 
 
 def tls_context(cfg: MqttConfig) -> ssl.SSLContext | None:
@@ -234,7 +236,6 @@ class MqttPublisher:
                 code = getattr(exc.rc, "value", exc.rc)  # an int in 3.1.1, a ReasonCode in 5
                 if code in _UNSUPPORTED_PROTOCOL and not self._protocol_known:
                     self._other_protocol("refused")
-                    continue
                 self._lost(str(exc))
             except (aiomqtt.MqttError, OSError, ssl.SSLError, TimeoutError) as exc:
                 self._lost(f"{type(exc).__name__}: {exc}")
