@@ -106,3 +106,15 @@ def test_config_check_prints_the_effective_config_without_the_secret(tmp_path, c
     assert f"# password: read from {secret} (not shown)" in out
     assert "s3cret" not in out
     assert main(["config", "check", "--config", str(tmp_path / "nope.toml")]) == 2
+
+
+def test_the_example_config_is_valid_and_names_every_key():
+    example = Path(__file__).parent.parent / "config" / "hrvd.example.toml"
+    cfg = load_config(example)
+    assert cfg.straps[0].name == "h10"
+    text = example.read_text()
+    for key in ("host", "port", "base_topic", "discovery_prefix", "username", "password_file",
+                "tls_ca_file", "client_id", "address", "role", "hr_max", "hr_rest", "lthr",
+                "zones", "timezone", "language", "ceiling_bpm", "sustain_s", "hysteresis_bpm",
+                "warmup_min", "target_min", "auto_start", "path"):  # fmt: skip
+        assert f"{key} =" in text, key
