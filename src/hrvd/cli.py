@@ -104,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
     install.add_argument("--force", action="store_true", help="replace files that differ")
     install.add_argument("--config", metavar="FILE", default="/etc/hrvd/hrvd.toml",
                          help="the config the service will read")  # fmt: skip
+    history = sub.add_parser("history", help="morning readiness, day by day")
+    history.add_argument("action", nargs="?", choices=("show", "import"), default="show")
+    history.add_argument("file", nargs="?", metavar="FILE.csv", help="with 'import'")
+    history.add_argument("--config", metavar="FILE")
+    history.add_argument("--days", type=int, default=30, help="days shown (default 30)")
+    history.add_argument("--format", choices=("table", "json", "csv"), default="table")
     config_cmd = sub.add_parser("config", help="check the config file")
     config_cmd.add_argument("action", choices=("check",))
     config_cmd.add_argument("--config", metavar="FILE")
@@ -187,6 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "ride": _ride,
         "install-service": _install_service,
         "config": _config_check,
+        "history": _history,
     }
     handler = handlers.get(args.command)
     if handler is None:
@@ -232,6 +239,20 @@ def _analyze(args: argparse.Namespace, out: TextIO) -> int:
         raise UsageError("csv is for --rolling; use --format json for one recording")
     else:
         out.write(_table(args.file, summary))
+    return EXIT_OK
+
+
+def _history(args: argparse.Namespace, out: TextIO) -> int:
+    from hrvd.config import find_config, load_config  # noqa: PLC0415
+    from hrvd.history_cli import import_history, show_history  # noqa: PLC0415
+
+    config = load_config(find_config(args.config))
+    if args.action == "import":
+        if not args.file:
+            raise UsageError("'hrvd history import' needs the CSV file to import")
+        import_history(config, args.file, out)
+    else:
+        show_history(config, days=args.days, fmt=args.format, out=out)
     return EXIT_OK
 
 

@@ -13,9 +13,11 @@ import asyncio
 import json
 import sqlite3
 import threading
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from datetime import date
 from typing import TYPE_CHECKING
 
+from hrvd.coach.baseline import Morning, Posture, Quality
 from hrvd.errors import HrvdError
 
 if TYPE_CHECKING:
@@ -35,14 +37,15 @@ MIGRATIONS = (
     );
     CREATE INDEX rides_started ON rides (started);
     CREATE TABLE mornings (
-        day       TEXT NOT NULL,
-        posture   TEXT NOT NULL,
-        taken_at  TEXT NOT NULL,
-        valid     INTEGER NOT NULL,
-        result    TEXT NOT NULL,
-        raw_rr    TEXT NOT NULL
+        day             TEXT NOT NULL,
+        posture         TEXT NOT NULL,
+        ln_rmssd        REAL NOT NULL,
+        resting_hr_bpm  REAL,
+        source          TEXT NOT NULL,          -- "measured" or "imported"
+        quality         TEXT,                   -- JSON: artifact_rate, beats, coverage
+        raw_rr          TEXT,                   -- JSON list of RR (ms) of a measurement
+        PRIMARY KEY (day, posture)
     );
-    CREATE INDEX mornings_day ON mornings (day);
     """,
 )
 
@@ -93,6 +96,47 @@ class Store:
              str(summary["ended"]), json.dumps(summary)),
         )  # fmt: skip
 
+    async def add_mornings(
+        self, mornings: list[Morning], *, source: str, raw_rr: list[float] | None = None,
+        replace: bool = True,
+    ) -> int:  # fmt: skip
+        """Keep mornings (one per day and posture); return how many were written.
+
+        ``replace`` false keeps a morning already stored for that day (an import never
+        overwrites a measurement).
+        """
+        verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
+        rows = [_morning_row(m, source, raw_rr) for m in mornings]
+        return await asyncio.to_thread(self._write_many, f"{verb} INTO mornings VALUES "
+                                       "(?, ?, ?, ?, ?, ?, ?)", rows)  # fmt: skip
+
+    def _write_many(self, sql: str, rows: list[tuple[object, ...]]) -> int:
+        with self._lock:
+            try:
+                with self._db:
+                    before = self._db.total_changes
+                    self._db.executemany(sql, rows)
+                    return self._db.total_changes - before
+            except sqlite3.OperationalError as exc:
+                raise StoreError(f"cannot write to the store {self.path}: {exc}") from None
+
+    def mornings(self) -> list[Morning]:
+        """Every stored morning, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT day, posture, ln_rmssd, resting_hr_bpm, quality FROM mornings ORDER BY day"
+            ).fetchall()
+        return [
+            Morning(
+                date.fromisoformat(d),
+                Posture(p),
+                ln,
+                hr,
+                None if q is None else Quality(**json.loads(q)),
+            )
+            for d, p, ln, hr, q in rows
+        ]
+
     def rides(self, limit: int = 50) -> list[Ride]:
         """The most recent rides, newest first."""
         with self._lock:
@@ -115,6 +159,12 @@ class Store:
             return None
         i, s, b, e, j = rows[0]
         return Ride(i, s, b, e, json.loads(j))
+
+
+def _morning_row(m: Morning, source: str, raw_rr: list[float] | None) -> tuple[object, ...]:
+    quality = None if m.quality is None else json.dumps(asdict(m.quality))
+    return (m.day.isoformat(), m.posture.value, m.ln_rmssd, m.resting_hr_bpm, source, quality,
+            None if raw_rr is None else json.dumps(raw_rr))  # fmt: skip
 
 
 def open_store(path: Path) -> Store:

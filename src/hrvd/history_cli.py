@@ -1,0 +1,98 @@
+"""`hrvd history`: the mornings, each judged against its own previous 60 days."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from hrvd.coach.history_import import parse_history
+from hrvd.coach.readiness import assess_all, recommendation_text
+from hrvd.errors import InputFileError
+from hrvd.store import open_store
+
+if TYPE_CHECKING:
+    from hrvd.coach.readiness import ReadinessResult
+    from hrvd.config import Config
+
+COLUMNS = ("date", "ln_rmssd", "ln_rmssd_7d", "normal_low", "normal_high", "resting_hr_bpm",
+           "score", "status", "recommendation")  # fmt: skip
+
+
+def _row(r: ReadinessResult) -> dict[str, object]:
+    b = r.baseline
+    return {
+        "date": r.day.isoformat(),
+        "ln_rmssd": round(r.ln_rmssd, 3),
+        "ln_rmssd_7d": round(r.ln_rmssd_7d, 3),
+        "normal_low": None if b is None or b.normal_low is None else round(b.normal_low, 3),
+        "normal_high": None if b is None or b.normal_high is None else round(b.normal_high, 3),
+        "resting_hr_bpm": None if r.resting_hr_bpm is None else round(r.resting_hr_bpm, 1),
+        "score": r.score,
+        "status": r.status.value,
+        "recommendation": None if r.recommendation is None else r.recommendation.value,
+    }
+
+
+def show_history(config: Config, *, days: int, fmt: str, out: TextIO) -> None:
+    """The last ``days`` mornings as a table, JSON (a list of objects) or CSV."""
+    store = open_store(config.store.path)
+    try:
+        mornings = store.mornings()
+    finally:
+        store.close()
+    results = assess_all(mornings)[-days:]
+    rows = [_row(r) for r in results]
+    if fmt == "json":
+        out.write(json.dumps(rows, separators=(",", ":")) + "\n")
+    elif fmt == "csv":
+        writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({k: "" if v is None else v for k, v in row.items()} for row in rows)
+    elif not rows:
+        out.write("no morning measurement yet (take one with 'hrvd morning', or import a "
+                  "history with 'hrvd history import FILE.csv')\n")  # fmt: skip
+    else:
+        out.write(f"{'DATE':<12}{'lnRMSSD':>8}{'7-DAY':>7}{'NORMAL':>14}{'RHR':>6}"
+                  f"{'SCORE':>6}  STATUS\n")  # fmt: skip
+        for row in rows:
+            normal = (f"{row['normal_low']:.2f}-{row['normal_high']:.2f}"
+                      if row["normal_low"] is not None else "-")  # fmt: skip
+            out.write(
+                f"{row['date']:<12}{_f(row['ln_rmssd'], 2):>8}{_f(row['ln_rmssd_7d'], 2):>7}"
+                f"{normal:>14}{_f(row['resting_hr_bpm'], 0):>6}{_f(row['score'], 0):>6}  "
+                f"{row['status']}\n"
+            )
+        if results[-1].recommendation is not None:
+            advice = recommendation_text(results[-1], config.athlete.language)
+            out.write(f"\nlatest: {advice}\n")
+
+
+def _f(value: object, digits: int) -> str:
+    return f"{value:.{digits}f}" if isinstance(value, int | float) else "-"
+
+
+def import_history(config: Config, source: str, out: TextIO) -> None:
+    """Seed the baseline from another app's export; measured mornings are kept.
+
+    Raises:
+        InputFileError: the file cannot be read or a line is wrong (named).
+    """
+    try:
+        text = Path(source).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputFileError(source, None, "no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputFileError(source, None, f"cannot be read: {exc}") from None
+    imported = parse_history(text, source)
+    store = open_store(config.store.path)
+    try:
+        written = asyncio.run(store.add_mornings(list(imported.mornings), source="imported",
+                                                 replace=False))  # fmt: skip
+    finally:
+        store.close()
+    kept = len(imported.mornings) - written
+    out.write(f"imported {written} morning(s) from {source}"
+              + (f"; kept {kept} already stored" if kept else "") + "\n")  # fmt: skip
