@@ -13,6 +13,7 @@ import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hrvd.ble.policy import STALL_TIMEOUT_S
 from hrvd.coach.recovery import RideSettings
@@ -92,6 +93,17 @@ class RideConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class MorningConfig:
+    """The morning measurement (see docs/readiness.md for each default's source)."""
+
+    stabilise_s: float = 60.0
+    measure_s: float = 120.0
+    posture: str = "lying"
+    auto_start: bool = False
+    window: str = "05:00-10:00"
+
+
+@dataclass(frozen=True, slots=True)
 class StoreConfig:
     """Where sessions and mornings are kept."""
 
@@ -107,6 +119,7 @@ class Config:
     straps: tuple[StrapConfig, ...] = ()
     mqtt: MqttConfig = field(default_factory=MqttConfig)
     ride: RideConfig = field(default_factory=RideConfig)
+    morning: MorningConfig = field(default_factory=MorningConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
 
     def ride_settings(self) -> RideSettings:
@@ -247,11 +260,37 @@ def parse_config(data: Mapping[str, object], path: Path) -> Config:
     if (mqtt.tls_cert_file is None) != (mqtt.tls_key_file is None):
         raise ConfigError(path, "mqtt.tls_cert_file", "needs tls_key_file too (and the reverse)")
     ride = _ride(_Section(path, "ride", data.get("ride", {})))
+    morning = _morning(_Section(path, "morning", data.get("morning", {})))
     st = _Section(path, "store", data.get("store", {}))
     st.unknown({"path"})
     default_store = str(StoreConfig().path)
     store = StoreConfig(Path(st.text("path", default_store, "a file path") or default_store))
-    return Config(source=path, athlete=athlete, straps=straps, mqtt=mqtt, ride=ride, store=store)
+    return Config(
+        source=path,
+        athlete=athlete,
+        straps=straps,
+        mqtt=mqtt,
+        ride=ride,
+        morning=morning,
+        store=store,
+    )
+
+
+def _morning(sec: _Section) -> MorningConfig:
+    sec.unknown({"stabilise_s", "measure_s", "posture", "auto_start", "window"})
+    posture = sec.text("posture", "lying", '"lying", "sitting" or "standing"') or "lying"
+    if posture not in {"lying", "sitting", "standing"}:
+        raise sec._fail("posture", f'{posture!r} is not "lying", "sitting" or "standing"')  # noqa: SLF001
+    window = sec.text("window", "05:00-10:00", 'a window like "05:00-10:00"') or ""
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", window):
+        raise sec._fail("window", f'{window!r} is not a window like "05:00-10:00"')  # noqa: SLF001
+    return MorningConfig(
+        stabilise_s=sec.seconds("stabilise_s", 60.0, low=0.0, high=300.0),
+        measure_s=sec.seconds("measure_s", 120.0, low=60.0, high=300.0),
+        posture=posture,
+        auto_start=sec.flag("auto_start", default=False),
+        window=window,
+    )
 
 
 def _ride(sec: _Section) -> RideConfig:
@@ -291,6 +330,11 @@ def _athlete(sec: _Section) -> AthleteConfig:
         timezone=sec.text("timezone", "UTC", "a time zone name") or "UTC",
         language=language,
     )
+    try:
+        ZoneInfo(athlete.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise sec._fail("timezone", f"{athlete.timezone!r} is not a time zone like "  # noqa: SLF001
+                        '"Europe/Brussels"') from None  # fmt: skip
     if athlete.hr_max is None and athlete.lthr is None:
         return athlete  # no zones yet: commands that need them say so when they run
     try:
@@ -347,6 +391,7 @@ def effective_config(config: Config) -> str:
         section("strap", asdict(strap), array=True)
     section("athlete", asdict(config.athlete))
     section("ride", asdict(config.ride))
+    section("morning", asdict(config.morning))
     section("store", asdict(config.store))
     return "\n".join(lines)
 

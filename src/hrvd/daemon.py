@@ -18,13 +18,16 @@ import sqlite3
 import time
 from datetime import datetime
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import structlog
 
 from hrvd.ble.session import LinkState, StrapSession, run_straps
+from hrvd.coach.morning import local_day
 from hrvd.coach.rides import RideManager
 from hrvd.config import slug
 from hrvd.errors import ConfigError, HrvdError
+from hrvd.morning_run import MorningRun
 from hrvd.pipeline import StrapPipeline
 from hrvd.publish import topics
 from hrvd.publish.announce import announce
@@ -36,8 +39,12 @@ from hrvd.store import open_store
 from hrvd.systemd import Notifier
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from hrvd.ble.timeline import TimedBeat
     from hrvd.config import Config
     from hrvd.pipeline import Sink
+    from hrvd.store import Store
 
 log = structlog.get_logger("hrvd.daemon")
 
@@ -73,6 +80,9 @@ class Daemon:
         self.stop = asyncio.Event()
         self.pipelines: dict[str, StrapPipeline] = {}
         self.sessions: list[StrapSession] = []
+        self.morning: MorningRun | None = None
+        self._sink: Sink | None = None
+        self._store: Store | None = None
 
     def _open_outbox(self) -> Outbox:
         path = self.config.store.path
@@ -88,7 +98,7 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop.set)
         outbox = self._open_outbox()
-        store = open_store(self.config.store.path)
+        store = self._store = open_store(self.config.store.path)
         base = self.config.mqtt.base_topic
         publisher = MqttPublisher(
             self.config.mqtt,
@@ -124,6 +134,7 @@ class Daemon:
             store.close()
 
     def _build(self, sink: Sink) -> None:
+        self._sink = sink
         base = self.config.mqtt.base_topic
         for strap in self.config.straps:
             rides = None
@@ -141,6 +152,8 @@ class Daemon:
             now = time.monotonic()
             for pipeline in self.pipelines.values():
                 pipeline.tick(now)
+            if self.morning is not None:
+                self.morning.tick(now)
 
     def _end_rides(self) -> None:
         now = time.monotonic()
@@ -165,8 +178,8 @@ class Daemon:
 
     def _on_command(self, topic: str, payload: bytes) -> None:
         base = self.config.mqtt.base_topic
-        if topic != topics.cmd_ride(base):
-            log.info("command not handled yet", topic=topic)
+        if topic == topics.cmd_morning(base):
+            self._on_morning_command(payload)
             return
         action, strap = _parse_ride_command(payload)
         if action not in {"start", "stop"}:
@@ -179,10 +192,56 @@ class Daemon:
         log.info("ride command", action=action, strap=pipeline.name)
         pipeline.command(action, time.monotonic())
 
+    def _on_morning_command(self, payload: bytes) -> None:
+        strap, repeat = _parse_morning_command(payload)
+        if self.morning is not None:
+            log.info("a morning measurement is already running")
+            return
+        pipeline = self._role_pipeline(strap, {"morning", "both"})
+        if pipeline is None or self._sink is None or self._store is None:
+            log.warning("morning command for no morning strap", strap=strap)
+            return
+        tz = ZoneInfo(self.config.athlete.timezone)
+        day = local_day(datetime.now(tz), tz)
+        listener: list[Callable[[tuple[TimedBeat, ...], float], None]] = []
+
+        def ended() -> None:
+            self.morning = None
+            for fn in listener:
+                pipeline.beat_listeners.remove(fn)
+
+        run = MorningRun(self.config, day=day, now_s=time.monotonic(), repeat=repeat,
+                         sink=self._sink, store=self._store, on_end=ended)  # fmt: skip
+        listener.append(run.on_beats)
+        pipeline.beat_listeners.append(run.on_beats)
+        self.morning = run
+        log.info("morning measurement", strap=pipeline.name, day=str(day), repeat=repeat)
+
+    def _role_pipeline(self, strap: str | None, roles: set[str]) -> StrapPipeline | None:
+        if strap is not None:
+            return self.pipelines.get(slug(strap))
+        for s in self.config.straps:
+            if s.role in roles:
+                return self.pipelines.get(s.slug)
+        return None
+
     def _ride_pipeline(self, strap: str | None) -> StrapPipeline | None:
         if strap is not None:
             return self.pipelines.get(slug(strap))
         return next((p for p in self.pipelines.values() if p.rides is not None), None)
+
+
+def _parse_morning_command(payload: bytes) -> tuple[str | None, bool]:
+    """``start``, or JSON ``{"strap": ..., "repeat": true}``: (strap, repeat)."""
+    text = payload.decode(errors="replace").strip()
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return None, False
+    if not isinstance(data, dict):
+        return None, False
+    strap = data.get("strap")
+    return (strap if isinstance(strap, str) else None), data.get("repeat") is True
 
 
 def _parse_ride_command(payload: bytes) -> tuple[str, str | None]:

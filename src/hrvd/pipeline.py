@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from hrvd.ble.session import StrapEvent
+    from hrvd.ble.timeline import TimedBeat
     from hrvd.hrv.artifacts import CorrectedBeat
     from hrvd.hrv.zones import Zones
 
@@ -81,6 +82,8 @@ class StrapPipeline:
         self.link: LinkState | None = None
         self._ride_id: str | None = None
         self._alert_count = 0
+        self.beat_listeners: list[Callable[[tuple[TimedBeat, ...], float], None]] = []
+        """Called with each notification's raw timed beats (a morning measurement)."""
         self.last_state: Payload | None = None
         """The latest state payload (for a live view)."""
 
@@ -115,6 +118,8 @@ class StrapPipeline:
             self.hr.push(b.rr_ms, b.t_s, gap_before=b.gap_before)
 
     def _on_notification(self, n: Notification) -> None:
+        for listener in list(self.beat_listeners):
+            listener(n.beats, n.at_s)
         for beat in n.beats:
             if beat.gap_before:
                 self._take_hr(self.hrv.gap())

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import aiomqtt
 import pytest
 
-from fixtures.fake_bluez import FakeBluez, FakeStrap
+from fixtures.fake_bluez import FakeBluez, FakeStrap, steady_rr
 from fixtures.mosquitto import Broker
 from hrvd.config import load_config
 from hrvd.rides_cli import ride_command
@@ -219,3 +219,50 @@ async def test_a_ride_started_over_mqtt_is_stopped_by_hrvd_ride_and_kept(
     assert len(rides) == 1
     assert rides[0].strap == "H10 Garage"
     assert rides[0].summary["end_reason"] == "command"
+
+
+async def test_a_morning_measurement_on_command_publishes_its_countdown_and_readiness(
+    fake_bluez: FakeBluez, broker: Broker, tmp_path: Path, request: pytest.FixtureRequest
+):
+    # A resting heart of 60 bpm; a 60 s measurement without settling, to keep the test short.
+    strap = FakeStrap(address="AA:BB:CC:DD:EE:44", notify_interval_s=1.0,
+                      rr_ms=steady_rr(1000.0, seed=4))  # fmt: skip
+    await fake_bluez.add_strap(strap)
+    notify = NotifySocket(tmp_path / "notify")
+    request.addfinalizer(notify.close)
+    config_path = _config(tmp_path, broker, strap)
+    text = config_path.read_text().replace('role = "ride"', 'role = "both"')
+    config_path.write_text(text + "[morning]\nstabilise_s = 0\nmeasure_s = 60\n")
+    async with (
+        aiomqtt.Client("127.0.0.1", broker.port) as sub,
+        daemon(config_path, notify) as proc,
+    ):
+        await sub.subscribe("hrvd/#", qos=1)
+        async with asyncio.timeout(WAIT_S):
+            async for m in sub.messages:
+                if m.topic.matches("hrvd/h10_garage/link") and m.payload == b"streaming":
+                    break
+        await sub.publish("hrvd/cmd/morning", b"start", qos=1)
+        progress, readiness = [], None
+        async with asyncio.timeout(120):
+            async for m in sub.messages:
+                if m.topic.matches("hrvd/morning"):
+                    progress.append(json.loads(m.payload))  # type: ignore[arg-type]
+                if m.topic.matches("hrvd/readiness"):
+                    readiness = json.loads(m.payload)  # type: ignore[arg-type]
+                    break
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 10) == 0
+    assert progress[0]["state"] in {"stabilising", "measuring"}
+    assert progress[-1]["state"] == "done"
+    remaining = [p["remaining_s"] for p in progress if p["state"] == "measuring"]
+    assert remaining == sorted(remaining, reverse=True)
+    assert readiness is not None
+    assert readiness["status"] == "baseline"  # a first morning: no baseline yet
+    assert readiness["score"] is None
+    assert 50 < readiness["resting_hr_bpm"] < 70
+    store = open_store(tmp_path / "store.sqlite3")
+    try:
+        assert len(store.mornings()) == 1
+    finally:
+        store.close()

@@ -1,0 +1,121 @@
+"""A morning measurement in the daemon: beats in, countdown and readiness out.
+
+The pure measurement (:mod:`hrvd.coach.morning`) decides; this module feeds it the strap's
+beats, publishes its progress on ``hrvd/morning`` (QoS 0, once a second) and its end
+(durable), keeps a valid morning in the store (one a day: a later one replaces it only
+when started as a repeat), and publishes the day's readiness retained on ``hrvd/readiness``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+import structlog
+
+from hrvd.coach.baseline import Posture
+from hrvd.coach.morning import MorningMeasurement, MorningSettings, MorningState
+from hrvd.coach.readiness import assess, readiness_payload
+from hrvd.publish import topics
+from hrvd.store import StoreError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import date
+
+    from hrvd.ble.timeline import TimedBeat
+    from hrvd.coach.morning import MorningProgress, MorningResult
+    from hrvd.config import Config
+    from hrvd.pipeline import Sink
+    from hrvd.store import Store
+
+log = structlog.get_logger("hrvd.morning")
+
+
+class MorningRun:
+    """One measurement, from the command to the published readiness.
+
+    Args:
+        config: for the timing, posture, language and topics.
+        day: the local date when the measurement starts.
+        now_s: when it starts, s (monotonic, as the beats).
+        repeat: a repeat replaces the day's valid morning.
+        sink: where messages go.
+        store: where the morning is kept.
+        on_end: called when the measurement is over (valid or not).
+    """
+
+    def __init__(  # noqa: PLR0913 - one measurement's collaborators
+        self,
+        config: Config,
+        *,
+        day: date,
+        now_s: float,
+        repeat: bool,
+        sink: Sink,
+        store: Store,
+        on_end: Callable[[], None],
+    ) -> None:
+        m = config.morning
+        settings = MorningSettings(stabilise_s=m.stabilise_s, measure_s=m.measure_s,
+                                   hr_rest_bpm=config.athlete.hr_rest)  # fmt: skip
+        self.measurement = MorningMeasurement(
+            started_at_s=now_s, day=day, posture=Posture(m.posture), settings=settings,
+            repeat=repeat,
+        )  # fmt: skip
+        self.config = config
+        self.sink = sink
+        self.store = store
+        self.on_end = on_end
+        self.topic = topics.morning(config.mqtt.base_topic)
+        self._done = False
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def on_beats(self, beats: tuple[TimedBeat, ...], now_s: float) -> None:
+        """The strap's beats of one notification."""
+        self._progress(self.measurement.add(beats, now_s))
+
+    def tick(self, now_s: float) -> None:
+        """Once a second: the countdown, and the end of a strap gone quiet."""
+        self._progress(self.measurement.tick(now_s))
+
+    def _progress(self, progress: MorningProgress) -> None:
+        if self._done:
+            return
+        payload = progress.payload()
+        if progress.state in {MorningState.DONE, MorningState.INVALID}:
+            self._done = True
+            self.sink.durable(self.topic, payload)
+            result = self.measurement.result
+            if result is not None:
+                task = asyncio.create_task(self._finish(result))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            self.on_end()
+        else:
+            self.sink.state(self.topic, payload)
+
+    async def _finish(self, result: MorningResult) -> None:
+        morning = result.morning()
+        if morning is None:
+            log.info("morning measurement invalid", reason=result.reason, detail=result.detail)
+            return
+        try:
+            written = await self.store.add_mornings(
+                [morning], source="measured", raw_rr=[b.rr_ms for b in result.raw],
+                replace=result.repeat,
+            )  # fmt: skip
+            history = await asyncio.to_thread(self.store.mornings)
+        except StoreError as exc:
+            log.error("morning not stored", error=str(exc))  # noqa: TRY400 - reported, not a bug
+            return
+        if not written:
+            log.info(
+                "a valid morning already counts today; repeat to replace it", day=str(result.day)
+            )
+            return
+        readiness = assess(morning, history)
+        payload = readiness_payload(readiness, self.config.athlete.language)
+        payload["id"] = f"readiness:{result.day.isoformat()}:{result.posture.value}"
+        log.info("readiness", status=readiness.status.value, score=readiness.score)
+        self.sink.durable(topics.readiness(self.config.mqtt.base_topic), payload)
