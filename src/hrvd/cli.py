@@ -66,6 +66,43 @@ def _when(text: str) -> datetime:
     return when if when.tzinfo else when.astimezone()
 
 
+def _add_daemon_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
+    """The commands that talk to the store or to a running daemon."""
+    install = sub.add_parser(
+        "install-service",
+        help="install the systemd unit, the hrvd user and the D-Bus policy",
+        description="Write the systemd unit, the sysusers.d file and the D-Bus policy for "
+        "this installation (run as root); --dry-run prints them instead.",
+    )
+    install.add_argument("--dry-run", action="store_true", help="print, write nothing")
+    install.add_argument("--force", action="store_true", help="replace files that differ")
+    install.add_argument("--config", metavar="FILE", default="/etc/hrvd/hrvd.toml",
+                         help="the config the service will read")  # fmt: skip
+    history = sub.add_parser("history", help="morning readiness, day by day")
+    history.add_argument("action", nargs="?", choices=("show", "import"), default="show")
+    history.add_argument("file", nargs="?", metavar="FILE.csv", help="with 'import'")
+    history.add_argument("--config", metavar="FILE")
+    history.add_argument("--days", type=int, default=30, help="days shown (default 30)")
+    history.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    morning = sub.add_parser("morning", help="take this morning's HRV measurement")
+    morning.add_argument("--repeat", action="store_true", help="replace today's measurement")
+    morning.add_argument("--strap", metavar="NAME", help="default: the first morning strap")
+    morning.add_argument("--config", metavar="FILE")
+    config_cmd = sub.add_parser("config", help="check the config file")
+    config_cmd.add_argument("action", choices=("check",))
+    config_cmd.add_argument("--config", metavar="FILE")
+    sessions = sub.add_parser("sessions", help="the recovery rides kept in the store")
+    sessions.add_argument("action", nargs="?", choices=("list", "show"), default="list")
+    sessions.add_argument("id", nargs="?", metavar="ID", help="with 'show': the ride's id")
+    sessions.add_argument("--config", metavar="FILE")
+    sessions.add_argument("--limit", type=int, default=20, help="rides listed (default 20)")
+    sessions.add_argument("--format", choices=("table", "json"), default="table")
+    ride = sub.add_parser("ride", help="start or stop a recovery ride on the running daemon")
+    ride.add_argument("action", choices=("start", "stop"))
+    ride.add_argument("--strap", metavar="NAME", help="the strap (default: the first ride strap)")
+    ride.add_argument("--config", metavar="FILE")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = _Parser(
@@ -94,35 +131,6 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_seconds,
         help="print a time series instead: one row every 5 s over the last SECONDS",
     )
-    install = sub.add_parser(
-        "install-service",
-        help="install the systemd unit, the hrvd user and the D-Bus policy",
-        description="Write the systemd unit, the sysusers.d file and the D-Bus policy for "
-        "this installation (run as root); --dry-run prints them instead.",
-    )
-    install.add_argument("--dry-run", action="store_true", help="print, write nothing")
-    install.add_argument("--force", action="store_true", help="replace files that differ")
-    install.add_argument("--config", metavar="FILE", default="/etc/hrvd/hrvd.toml",
-                         help="the config the service will read")  # fmt: skip
-    history = sub.add_parser("history", help="morning readiness, day by day")
-    history.add_argument("action", nargs="?", choices=("show", "import"), default="show")
-    history.add_argument("file", nargs="?", metavar="FILE.csv", help="with 'import'")
-    history.add_argument("--config", metavar="FILE")
-    history.add_argument("--days", type=int, default=30, help="days shown (default 30)")
-    history.add_argument("--format", choices=("table", "json", "csv"), default="table")
-    config_cmd = sub.add_parser("config", help="check the config file")
-    config_cmd.add_argument("action", choices=("check",))
-    config_cmd.add_argument("--config", metavar="FILE")
-    sessions = sub.add_parser("sessions", help="the recovery rides kept in the store")
-    sessions.add_argument("action", nargs="?", choices=("list", "show"), default="list")
-    sessions.add_argument("id", nargs="?", metavar="ID", help="with 'show': the ride's id")
-    sessions.add_argument("--config", metavar="FILE")
-    sessions.add_argument("--limit", type=int, default=20, help="rides listed (default 20)")
-    sessions.add_argument("--format", choices=("table", "json"), default="table")
-    ride = sub.add_parser("ride", help="start or stop a recovery ride on the running daemon")
-    ride.add_argument("action", choices=("start", "stop"))
-    ride.add_argument("--strap", metavar="NAME", help="the strap (default: the first ride strap)")
-    ride.add_argument("--config", metavar="FILE")
     demo = sub.add_parser(
         "demo",
         help="see it work with no strap and no broker: a virtual recovery ride",
@@ -176,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="how long to scan (default: 10)",
     )
     scan.add_argument("--format", choices=("table", "json"), default="table")
+    _add_daemon_commands(sub)
     return parser
 
 
@@ -194,6 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "install-service": _install_service,
         "config": _config_check,
         "history": _history,
+        "morning": _morning,
     }
     handler = handlers.get(args.command)
     if handler is None:
@@ -239,6 +249,15 @@ def _analyze(args: argparse.Namespace, out: TextIO) -> int:
         raise UsageError("csv is for --rolling; use --format json for one recording")
     else:
         out.write(_table(args.file, summary))
+    return EXIT_OK
+
+
+def _morning(args: argparse.Namespace, out: TextIO) -> int:
+    from hrvd.config import find_config, load_config  # noqa: PLC0415
+    from hrvd.rides_cli import morning_command  # noqa: PLC0415
+
+    config = load_config(find_config(args.config))
+    asyncio.run(morning_command(config, repeat=args.repeat, strap=args.strap, out=out))
     return EXIT_OK
 
 

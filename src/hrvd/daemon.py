@@ -122,6 +122,11 @@ class Daemon:
                 ]
                 self.notifier.ready(self._status_line(publisher))
                 log.info("running", straps=[s.strap.name for s in self.sessions])
+                if self.config.morning.auto_start:
+                    log.warning(
+                        "[morning] auto_start is not implemented yet: start the measurement "
+                        "with 'hrvd morning' or the Home Assistant button"
+                    )
                 await self.stop.wait()
                 self.notifier.stopping()
                 log.info("stopping")

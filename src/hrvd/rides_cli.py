@@ -145,3 +145,62 @@ async def _follow(client: aiomqtt.Client, action: str, out: TextIO) -> None:
                               f"{data.get('alerts')} alert(s)\n")  # fmt: skip
                     return
                 out.flush()
+
+
+MORNING_TIMEOUT_S = 600.0
+"""The longest a morning measurement can take, with settling, plus margin, s."""
+
+
+async def morning_command(config: Config, *, repeat: bool, strap: str | None, out: TextIO) -> None:
+    """Start a morning measurement on the running daemon and show its countdown.
+
+    Raises:
+        HrvdError: no daemon is running, or the measurement did not end in time.
+    """
+    cfg = config.mqtt
+    password = resolve_password(cfg, config.source)
+    if not await daemon_online(cfg, password):
+        raise HrvdError(
+            f"no daemon is running ({cfg.base_topic}/status is not online): start it "
+            "(systemctl start hrvd) and put the strap on"
+        )
+    body: dict[str, object] = {"repeat": repeat}
+    if strap is not None:
+        body["strap"] = strap
+    async with aiomqtt.Client(
+        cfg.host, cfg.port, username=cfg.username, password=password,
+        tls_context=tls_context(cfg), identifier=f"hrvd-morning-{os.getpid()}",
+    ) as client:  # fmt: skip
+        await client.subscribe(topics.morning(cfg.base_topic), qos=1)
+        await client.subscribe(topics.readiness(cfg.base_topic), qos=1)
+        await client.publish(topics.cmd_morning(cfg.base_topic), json.dumps(body).encode(), qos=1)
+        out.write("Lie still and breathe normally.\n")
+        await _countdown(client, out)
+
+
+async def _countdown(client: aiomqtt.Client, out: TextIO) -> None:
+    try:
+        async with asyncio.timeout(MORNING_TIMEOUT_S):
+            async for message in client.messages:
+                if message.retain:
+                    continue  # yesterday's readiness
+                try:
+                    data = json.loads(message.payload)
+                except (json.JSONDecodeError, TypeError, UnicodeDecodeError):
+                    continue
+                if not isinstance(data, dict):
+                    continue
+                if str(message.topic).endswith("/readiness"):
+                    score = data.get("score")
+                    out.write(f"\nreadiness: {data.get('status')}"
+                              + (f", score {score}" if score is not None else "")
+                              + f"\n{data.get('recommendation_text')}\n")  # fmt: skip
+                    return
+                state = data.get("state")
+                if state == "invalid":
+                    out.write(f"\nnot valid ({data.get('reason')}): please repeat\n")
+                    return
+                out.write(f"\r{state}: {data.get('remaining_s')} s left   ")
+                out.flush()
+    except TimeoutError:
+        raise HrvdError("the measurement did not end in time: is the strap streaming?") from None

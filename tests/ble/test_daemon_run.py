@@ -20,7 +20,7 @@ import pytest
 from fixtures.fake_bluez import FakeBluez, FakeStrap, steady_rr
 from fixtures.mosquitto import Broker
 from hrvd.config import load_config
-from hrvd.rides_cli import ride_command
+from hrvd.rides_cli import morning_command, ride_command
 from hrvd.store import open_store
 
 if TYPE_CHECKING:
@@ -242,7 +242,10 @@ async def test_a_morning_measurement_on_command_publishes_its_countdown_and_read
             async for m in sub.messages:
                 if m.topic.matches("hrvd/h10_garage/link") and m.payload == b"streaming":
                     break
-        await sub.publish("hrvd/cmd/morning", b"start", qos=1)
+        out = io.StringIO()
+        command = asyncio.create_task(
+            morning_command(load_config(config_path), repeat=False, strap=None, out=out)
+        )
         progress, readiness = [], None
         async with asyncio.timeout(120):
             async for m in sub.messages:
@@ -251,6 +254,8 @@ async def test_a_morning_measurement_on_command_publishes_its_countdown_and_read
                 if m.topic.matches("hrvd/readiness"):
                     readiness = json.loads(m.payload)  # type: ignore[arg-type]
                     break
+        await asyncio.wait_for(command, WAIT_S)
+        assert "readiness: baseline" in out.getvalue()
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(proc.wait(), 10) == 0
     assert progress[0]["state"] in {"stabilising", "measuring"}
