@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from typing import TYPE_CHECKING, Self
 
 import structlog
 
+from hrvd.ordered import OrderedWriter
 from hrvd.store import StoreError
 
 if TYPE_CHECKING:
@@ -28,13 +27,12 @@ class StoreSink:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._queue: asyncio.Queue[Payload] = asyncio.Queue()
-        self._writer: asyncio.Task[None] | None = None
+        self._writer: OrderedWriter[Payload] | None = None
         self._reported: set[str] = set()
 
     async def __aenter__(self) -> Self:
         """Start the writer."""
-        self._writer = asyncio.create_task(self._write(), name="store.writer")
+        self._writer = OrderedWriter(self._keep, name="store.writer")
         return self
 
     async def __aexit__(
@@ -44,27 +42,18 @@ class StoreSink:
         tb: TracebackType | None,
     ) -> None:
         """Write what is queued, then stop."""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(2.0):
-                await self._queue.join()
         if self._writer is not None:
-            self._writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._writer
+            await self._writer.close(timeout_s=2.0)
 
-    async def _write(self) -> None:
-        while True:
-            summary = await self._queue.get()
-            try:
-                await self.store.add_ride(summary)
-            except StoreError as exc:
-                if str(exc) not in self._reported:
-                    self._reported.add(str(exc))
-                    log.error(  # noqa: TRY400 - a full disk is a fault to report, not a bug
-                        "ride summary not stored", error=str(exc), ride=summary.get("id")
-                    )
-            finally:
-                self._queue.task_done()
+    async def _keep(self, summary: Payload) -> None:
+        try:
+            await self.store.add_ride(summary)
+        except StoreError as exc:
+            if str(exc) not in self._reported:
+                self._reported.add(str(exc))
+                log.error(  # noqa: TRY400 - a full disk is a fault to report, not a bug
+                    "ride summary not stored", error=str(exc), ride=summary.get("id")
+                )
 
     def state(self, topic: str, payload: Payload) -> None:
         """Live values are not stored."""
@@ -74,5 +63,5 @@ class StoreSink:
 
     def durable(self, topic: str, payload: Payload) -> None:
         """A ride's summary is stored."""
-        if topic.endswith("/session"):
-            self._queue.put_nowait(payload)
+        if topic.endswith("/session") and self._writer is not None:
+            self._writer.put(payload)

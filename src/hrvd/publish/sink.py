@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 from typing import TYPE_CHECKING, Self
 
+from hrvd.ordered import OrderedWriter
+
 if TYPE_CHECKING:
     from types import TracebackType
 
@@ -25,12 +27,11 @@ class MqttSink:
 
     def __init__(self, publisher: MqttPublisher) -> None:
         self.publisher = publisher
-        self._queue: asyncio.Queue[tuple[str, Payload]] = asyncio.Queue()
-        self._writer: asyncio.Task[None] | None = None
+        self._writer: OrderedWriter[tuple[str, Payload]] | None = None
 
     async def __aenter__(self) -> Self:
         """Start the outbox writer."""
-        self._writer = asyncio.create_task(self._write(), name="sink.writer")
+        self._writer = OrderedWriter(self._send, name="sink.writer")
         return self
 
     async def __aexit__(
@@ -40,25 +41,19 @@ class MqttSink:
         tb: TracebackType | None,
     ) -> None:
         """Write what is queued, give the broker a moment to take it, and stop."""
+        if self._writer is None:
+            return
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(FLUSH_TIMEOUT_S):
-                await self._queue.join()
+                await self._writer.drain()
                 # The outbox is on disk: asking it a few times a second, for at most
                 # FLUSH_TIMEOUT_S, is cheaper than a notification path through it.
                 while self.publisher.connected.is_set() and await self.publisher.outbox.count():  # noqa: ASYNC110
                     await asyncio.sleep(0.05)
-        if self._writer is not None:
-            self._writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._writer
+        await self._writer.close(timeout_s=0)
 
-    async def _write(self) -> None:
-        while True:
-            topic, payload = await self._queue.get()
-            try:
-                await self.publisher.send_durable(topic, payload)
-            finally:
-                self._queue.task_done()
+    async def _send(self, item: tuple[str, Payload]) -> None:
+        await self.publisher.send_durable(*item)
 
     def state(self, topic: str, payload: Payload) -> None:
         """A live value."""
@@ -70,7 +65,8 @@ class MqttSink:
 
     def durable(self, topic: str, payload: Payload) -> None:
         """A message that must arrive, in order."""
-        self._queue.put_nowait((topic, payload))
+        if self._writer is not None:
+            self._writer.put((topic, payload))
 
 
 class TeeSink:
