@@ -49,7 +49,7 @@ def test_streaming_finds_injected_artifacts_like_the_batch_form():
 
 @pytest.mark.parametrize("name", RECORDINGS)
 def test_streaming_and_batch_forms_rarely_disagree_on_real_recordings(name):
-    # Measured 0.4-3.3 % of beats (BENCHMARKS.md): the trailing thresholds lag a change in
+    # Measured 0.2-2.1 % of beats (BENCHMARKS.md): the trailing thresholds lag a change in
     # variability that the centred ones already see.
     rr = load_rr(name)
     corrector, _ = _stream(rr)
