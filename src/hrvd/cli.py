@@ -88,6 +88,9 @@ def _add_daemon_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     morning.add_argument("--repeat", action="store_true", help="replace today's measurement")
     morning.add_argument("--strap", metavar="NAME", help="default: the first morning strap")
     morning.add_argument("--config", metavar="FILE")
+    watch = sub.add_parser("watch", help="the live view of a running daemon (from MQTT)")
+    watch.add_argument("--strap", metavar="NAME", help="default: the first strap")
+    watch.add_argument("--config", metavar="FILE")
     config_cmd = sub.add_parser("config", help="check the config file")
     config_cmd.add_argument("action", choices=("check",))
     config_cmd.add_argument("--config", metavar="FILE")
@@ -204,6 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "config": _config_check,
         "history": _history,
         "morning": _morning,
+        "watch": _watch,
     }
     handler = handlers.get(args.command)
     if handler is None:
@@ -249,6 +253,17 @@ def _analyze(args: argparse.Namespace, out: TextIO) -> int:
         raise UsageError("csv is for --rolling; use --format json for one recording")
     else:
         out.write(_table(args.file, summary))
+    return EXIT_OK
+
+
+def _watch(args: argparse.Namespace, out: TextIO) -> int:
+    from rich.console import Console  # noqa: PLC0415
+
+    from hrvd.config import find_config, load_config  # noqa: PLC0415
+    from hrvd.watch import watch  # noqa: PLC0415
+
+    config = load_config(find_config(args.config))
+    asyncio.run(watch(config, args.strap, Console(file=out)))
     return EXIT_OK
 
 

@@ -1,0 +1,65 @@
+"""`hrvd watch`: the live view of a running daemon, fed from MQTT."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import aiomqtt
+
+from hrvd.config import slug
+from hrvd.errors import HrvdError, UsageError
+from hrvd.live import LiveView
+from hrvd.publish.mqtt import resolve_password, tls_context
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from hrvd.config import Config
+
+
+async def watch(config: Config, strap: str | None, console: Console) -> None:
+    """Show one strap's live values and events until interrupted.
+
+    Raises:
+        UsageError: the config names no strap (or not that one).
+        HrvdError: the broker cannot be reached.
+    """
+    names = [s.name for s in config.straps]
+    name = strap or (names[0] if names else None)
+    if name is None or slug(name) not in {slug(n) for n in names}:
+        raise UsageError(f"no strap {name!r} in the config (configured: {', '.join(names)})")
+    cfg = config.mqtt
+    base = f"{cfg.base_topic}/{slug(name)}"
+    try:
+        async with aiomqtt.Client(
+            cfg.host, cfg.port, username=cfg.username,
+            password=resolve_password(cfg, config.source), tls_context=tls_context(cfg),
+            identifier=f"hrvd-watch-{os.getpid()}",
+        ) as client:  # fmt: skip
+            await client.subscribe(f"{base}/#", qos=0)
+            with LiveView(console, name, datetime.now().astimezone()) as view:
+                async for message in client.messages:
+                    _show(view, str(message.topic), message.payload)
+    except aiomqtt.MqttError as exc:
+        raise HrvdError(f"cannot reach the broker {cfg.host}:{cfg.port}: {exc}") from None
+
+
+def _show(view: LiveView, topic: str, raw: object) -> None:
+    text = raw.decode(errors="replace") if isinstance(raw, bytes) else ""
+    kind = topic.rsplit("/", 1)[-1]
+    if kind in {"link", "availability"}:
+        view.retained(topic, text)
+        return
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError:
+        return
+    if not isinstance(payload, dict):
+        return
+    if kind == "state":
+        view.state(topic, payload)
+    elif kind in {"alert", "ride", "session"}:
+        view.durable(topic, payload)
