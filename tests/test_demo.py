@@ -19,3 +19,20 @@ def test_demo_plays_a_ride_to_the_end_and_exits_0():
     assert "alert off (back_in_zone)" in out
     assert "ride summary: 45:0" in out
     assert "Traceback" not in run.stderr
+
+
+def test_morning_demo_seeds_history_and_plays_a_measurement_to_a_score():
+    run = subprocess.run(
+        [sys.executable, "-m", "hrvd.cli", "demo", "--morning", "--speed", "0"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    assert "stabilising: 179 s left" in out
+    assert "measuring: 30 s left" in out
+    assert "measurement done" in out
+    readiness = next(line for line in out.splitlines() if line.startswith("readiness:"))
+    status = readiness.split()[1].rstrip(",")
+    assert status in {"green", "amber", "red"}  # 30 days of history: a real status
+    assert "score" in readiness
+    assert run.stderr == ""

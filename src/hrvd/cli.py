@@ -142,6 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--speed", type=_speed, default=60.0,
                       help="times real time (default 60: the ride takes 45 s)")  # fmt: skip
+    demo.add_argument("--morning", action="store_true",
+                      help="a month of history, then a morning measurement to a score")  # fmt: skip
     demo.add_argument("--broker", type=_host_port, metavar="HOST:PORT",
                       help="publish to this broker instead of an embedded one")  # fmt: skip
     run = sub.add_parser(
@@ -335,11 +337,12 @@ def _ride(args: argparse.Namespace, out: TextIO) -> int:
 def _demo(args: argparse.Namespace, out: TextIO) -> int:
     from rich.console import Console  # noqa: PLC0415 - only the live commands draw
 
-    from hrvd.demo import run_demo  # noqa: PLC0415
+    from hrvd.demo import run_demo, run_morning_demo  # noqa: PLC0415
     from hrvd.logging import configure_logging  # noqa: PLC0415
 
     configure_logging(level="warning")  # the live view speaks; the log only for trouble
-    asyncio.run(run_demo(speed=args.speed, broker=args.broker, console=Console(file=out)))
+    play = run_morning_demo if args.morning else run_demo
+    asyncio.run(play(speed=args.speed, broker=args.broker, console=Console(file=out)))
     return EXIT_OK
 
 

@@ -14,7 +14,7 @@ import os
 import socket
 import tempfile
 import time
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,10 +23,12 @@ import numpy as np
 
 from hrvd.ble.session import StrapSession
 from hrvd.ble.virtual import measurements
+from hrvd.coach.baseline import Morning, Posture
 from hrvd.coach.rides import RideManager
 from hrvd.config import AthleteConfig, Config, MqttConfig, StoreConfig, StrapConfig
-from hrvd.hrv.synthetic import ride_rr
+from hrvd.hrv.synthetic import ride_rr, sinus_rr
 from hrvd.live import LiveView
+from hrvd.morning_run import MorningRun
 from hrvd.pipeline import StrapPipeline
 from hrvd.publish.announce import announce
 from hrvd.publish.embedded import embedded_broker
@@ -34,12 +36,16 @@ from hrvd.publish.mqtt import MqttPublisher
 from hrvd.publish.outbox import Outbox
 from hrvd.publish.sink import MqttSink, TeeSink
 from hrvd.replay import wall_clock
+from hrvd.store import open_store
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from numpy.typing import NDArray
     from rich.console import Console
+
+    from hrvd.pipeline import Payload
+    from hrvd.store import Store
 
 CONNECT_WAIT_S = 5.0
 """The demo waits this long for its broker before it plays (and plays without it after)."""
@@ -151,3 +157,136 @@ async def _play(  # noqa: PLR0913 - the demo's parts
 def wall_clock_now() -> datetime:
     """The demo's timestamps start now, local time."""
     return datetime.fromtimestamp(time.time()).astimezone()
+
+
+SEED_DAYS = 30
+"""Mornings of history the morning demo starts with: enough for a baseline."""
+
+
+async def run_morning_demo(*, speed: float, broker: tuple[str, int] | None,
+                           console: Console) -> None:  # fmt: skip
+    """Seed a month of mornings, then play one morning measurement to a readiness score."""
+    strap = StrapConfig("Demo strap", role="morning")
+    async with _broker(broker) as (host, port):
+        with tempfile.TemporaryDirectory(prefix="hrvd-demo-") as tmp:
+            config = Config(
+                mqtt=MqttConfig(host=host, port=port, client_id=f"hrvd-demo-{os.getpid()}"),
+                straps=(strap,),
+                athlete=AthleteConfig(hr_max=DEMO_HR_MAX, hr_rest=DEMO_HR_REST),
+                store=StoreConfig(Path(tmp) / "hrvd.sqlite3"),
+            )
+            rng = np.random.default_rng()
+            today = datetime.now().astimezone().date()
+            store = open_store(config.store.path)
+            outbox = Outbox(config.store.path)
+            try:
+                await store.add_mornings(_seed_history(today, rng), source="imported")
+                console.print(
+                    f"hrvd demo --morning: {SEED_DAYS} mornings of history, then this "
+                    f"morning's measurement at {speed:g}x (60 s settling, 120 s measured).\n"
+                    f"Watch it over MQTT:  mosquitto_sub -h {host} -p {port} -t 'hrvd/#' -v",
+                    highlight=False,
+                )
+                protocol = EMBEDDED_PROTOCOL if broker is None else aiomqtt.ProtocolVersion.V5
+                await _play_morning(config, strap=strap, store=store, outbox=outbox,
+                                    speed=speed, console=console, protocol=protocol,
+                                    today=today, rng=rng)  # fmt: skip
+            finally:
+                outbox.close()
+                store.close()
+
+
+def _seed_history(today: date, rng: np.random.Generator) -> list[Morning]:
+    """A month of ordinary mornings: lnRMSSD about 4.0 (RMSSD 55 ms), resting HR about 52."""
+    return [
+        Morning(
+            today - timedelta(days=k),
+            Posture.LYING,
+            float(rng.normal(4.0, 0.12)),
+            float(rng.normal(52.0, 1.5)),
+        )
+        for k in range(SEED_DAYS, 0, -1)
+    ]
+
+
+async def _play_morning(  # noqa: PLR0913 - the demo's parts
+    config: Config,
+    *,
+    strap: StrapConfig,
+    store: Store,
+    outbox: Outbox,
+    speed: float,
+    console: Console,
+    protocol: aiomqtt.ProtocolVersion,
+    today: date,
+    rng: np.random.Generator,
+) -> None:
+    # A somewhat tired morning: RMSSD lower than usual, the heart a little faster.
+    rr = sinus_rr(240, rng, mean_ms=1110.0, rsa_ms=45.0, noise_ms=18.0)  # lnRMSSD about 3.85
+    async with MqttPublisher(config.mqtt, outbox, protocol=protocol) as publisher:
+        announce(publisher, config)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(publisher.connected.wait(), CONNECT_WAIT_S)
+        async with MqttSink(publisher) as mqtt:
+            printer = _MorningPrinter(console, config.athlete.language)
+            sink = TeeSink(mqtt, printer)
+            pipeline = StrapPipeline(
+                strap_name=strap.name, base_topic=config.mqtt.base_topic,
+                zones=config.athlete.heart_rate_zones(), rides=None, sink=sink,
+                to_wall=wall_clock(wall_clock_now()),
+            )  # fmt: skip
+            now = [0.0]
+            session = StrapSession(strap, pipeline.on_event, clock=lambda: now[0])
+            finished = asyncio.Event()
+            run = MorningRun(config, day=today, now_s=0.0, repeat=False, sink=sink,
+                             store=store, on_end=finished.set)  # fmt: skip
+            pipeline.beat_listeners.append(run.on_beats)
+            for t, payload in measurements(rr):
+                await asyncio.sleep((t - now[0]) / speed if speed > 0 else 0)
+                now[0] = t
+                session.feed(payload)
+                run.tick(t)
+                if finished.is_set():
+                    break
+            async with asyncio.timeout(CONNECT_WAIT_S):
+                await printer.readiness.wait()
+
+
+class _MorningPrinter:
+    """Prints the countdown now and then, and the day's readiness."""
+
+    def __init__(self, console: Console, language: str) -> None:
+        self.console = console
+        self.language = language
+        self.readiness = asyncio.Event()
+        self._last = ""
+
+    def state(self, topic: str, payload: Payload) -> None:
+        """The countdown: a line when the state changes and every 30 s."""
+        if not topic.endswith("/morning"):
+            return
+        remaining = payload.get("remaining_s")
+        line = f"{payload.get('state')}: {remaining} s left"
+        changed = not self._last.startswith(str(payload.get("state")))
+        due = isinstance(remaining, int) and not remaining % 30
+        if line != self._last and (changed or due):
+            self.console.print(line, highlight=False)
+            self._last = line
+
+    def retained(self, topic: str, payload: str) -> None:
+        """Link states are not shown."""
+
+    def durable(self, topic: str, payload: Payload) -> None:
+        """The end of the measurement and the readiness."""
+        if topic.endswith("/morning"):
+            self.console.print(f"measurement {payload.get('state')}", highlight=False)
+        elif topic.endswith("/readiness"):
+            score = payload.get("score")
+            normal = f"{payload.get('normal_low')}-{payload.get('normal_high')}"
+            self.console.print(
+                f"readiness: {payload.get('status')}, score {score}, lnRMSSD "
+                f"{payload.get('ln_rmssd')} (normal {normal})\n"
+                f"{payload.get('recommendation_text')}",
+                highlight=False,
+            )
+            self.readiness.set()

@@ -21,6 +21,8 @@ async def embedded_broker(port: int, host: str = "127.0.0.1") -> AsyncIterator[N
     """Run an anonymous MQTT broker on ``host:port`` for the duration of the block."""
     # amqtt reports every client that goes away at shutdown as an error: not ours to show.
     logging.getLogger("amqtt").setLevel(logging.CRITICAL)
+    # A demo at full speed ends with QoS 0 values still in flight, and aiomqtt says so.
+    logging.getLogger("mqtt").setLevel(logging.ERROR)  # aiomqtt's logger
     broker = Broker(
         {
             "listeners": {"default": {"type": "tcp", "bind": f"{host}:{port}"}},
