@@ -100,3 +100,31 @@ def test_a_bad_value_names_file_and_line_through_stdin():
     )  # fmt: skip
     assert run.returncode == 2
     assert run.stderr == "hrvd: error: -:3: '-3' is not a positive RR interval\n"
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        (None, "no such file"),
+        ("[athlete\n", "is not valid TOML"),
+        ("[athlete]\nhr_max = 'high'\n", "athlete.hr_max: 'high' is not a whole number"),
+        ("[[strap]]\nname = 'a'\n", "athlete: zones 'hrmax' need a positive hr_max"),
+        ("[athlete]\nhr_max = 190\n[mqtt]\npassword_file = '/nonexistent/pw'\n",
+         "mqtt.password_file: /nonexistent/pw: No such file"),
+        ("[athlete]\nhr_max = 190\n[store]\npath = '/proc/hrvd/x.sqlite3'\n",
+         "cannot open the store"),
+        ("[athlete]\nhr_max = 190\ntimezone = 'Nowhere/Land'\n", "athlete.timezone"),
+    ],
+)  # fmt: skip
+def test_run_reports_each_config_error_in_one_line(tmp_path, toml, message):
+    config = tmp_path / "hrvd.toml"
+    if toml is not None:
+        config.write_text(toml)
+    run = subprocess.run(
+        [sys.executable, "-m", "hrvd.cli", "run", "--config", str(config)],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert message in run.stderr
+    assert "Traceback" not in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+    assert run.returncode == (1 if "store" in message else 2)

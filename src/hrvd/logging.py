@@ -3,9 +3,31 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import structlog
+
+_SYSLOG_PRIORITY = {"critical": 2, "error": 3, "warning": 4, "info": 6, "debug": 7}
+"""syslog priorities of the levels, for journald's <N> line prefixes."""
+
+
+class JournalJSONRenderer:
+    """JSON lines with a ``<N>`` priority prefix for journald.
+
+    systemd turns the prefix into the journal's priority (SyslogLevelPrefix=, on by
+    default), so that ``journalctl -p err`` finds hrvd's errors.
+    """
+
+    def __init__(self) -> None:
+        self._json = structlog.processors.JSONRenderer()
+
+    def __call__(self, logger: object, method: str, event: structlog.typing.EventDict) -> str:
+        """Render one event."""
+        priority = _SYSLOG_PRIORITY.get(str(event.get("level", "info")), 6)
+        rendered = self._json(logger, method, event)
+        text = rendered.decode() if isinstance(rendered, bytes) else str(rendered)
+        return f"<{priority}>{text}"
 
 
 def configure_logging(*, json: bool | None = None, level: str = "info") -> None:
@@ -17,11 +39,13 @@ def configure_logging(*, json: bool | None = None, level: str = "info") -> None:
         level: the lowest level written ("debug", "info", "warning", "error").
     """
     as_json = not sys.stderr.isatty() if json is None else json
-    renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer()
-        if as_json
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
-    )
+    renderer: structlog.typing.Processor
+    if not as_json:
+        renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    elif os.environ.get("JOURNAL_STREAM"):  # stderr goes to journald
+        renderer = JournalJSONRenderer()
+    else:
+        renderer = structlog.processors.JSONRenderer()
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
