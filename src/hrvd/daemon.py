@@ -17,13 +17,14 @@ import signal
 import sqlite3
 import time
 from datetime import datetime
+from datetime import time as dt_time
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import structlog
 
 from hrvd.ble.session import LinkState, StrapSession, run_straps
-from hrvd.coach.morning import local_day
+from hrvd.coach.morning import local_day, may_auto_start
 from hrvd.coach.rides import RideManager
 from hrvd.config import slug
 from hrvd.errors import ConfigError, HrvdError
@@ -81,6 +82,7 @@ class Daemon:
         self.pipelines: dict[str, StrapPipeline] = {}
         self.sessions: list[StrapSession] = []
         self.morning: MorningRun | None = None
+        self._auto_judged: set[str] = set()
         self._sink: Sink | None = None
         self._store: Store | None = None
 
@@ -122,11 +124,6 @@ class Daemon:
                 ]
                 self.notifier.ready(self._status_line(publisher))
                 log.info("running", straps=[s.strap.name for s in self.sessions])
-                if self.config.morning.auto_start:
-                    log.warning(
-                        "[morning] auto_start is not implemented yet: start the measurement "
-                        "with 'hrvd morning' or the Home Assistant button"
-                    )
                 await self.stop.wait()
                 self.notifier.stopping()
                 log.info("stopping")
@@ -159,6 +156,8 @@ class Daemon:
                 pipeline.tick(now)
             if self.morning is not None:
                 self.morning.tick(now)
+            elif self.config.morning.auto_start:
+                await self._maybe_auto_start()
 
     def _end_rides(self) -> None:
         now = time.monotonic()
@@ -199,6 +198,9 @@ class Daemon:
 
     def _on_morning_command(self, payload: bytes) -> None:
         strap, repeat = _parse_morning_command(payload)
+        self._start_morning(strap, repeat=repeat)
+
+    def _start_morning(self, strap: str | None, *, repeat: bool) -> None:
         if self.morning is not None:
             log.info("a morning measurement is already running")
             return
@@ -222,6 +224,35 @@ class Daemon:
         self.morning = run
         log.info("morning measurement", strap=pipeline.name, day=str(day), repeat=repeat)
 
+    async def _maybe_auto_start(self) -> None:
+        """Start the morning measurement when a morning strap connects at rest, in the window.
+
+        Judged once per connection, on its first heart rate; never twice a day.
+        """
+        tz = ZoneInfo(self.config.athlete.timezone)
+        now = datetime.now(tz)
+        for strap in self.config.straps:
+            pipeline = self.pipelines[strap.slug]
+            if strap.role not in {"morning", "both"} or pipeline.link is not LinkState.STREAMING:
+                self._auto_judged.discard(strap.slug)
+                continue
+            hr = (pipeline.last_state or {}).get("hr_bpm")
+            if strap.slug in self._auto_judged or not isinstance(hr, int | float):
+                continue
+            self._auto_judged.add(strap.slug)
+            riding = pipeline.rides is not None and pipeline.rides.ride is not None
+            window = _window(self.config.morning.window)
+            if not may_auto_start(now.time(), hr, self.config.athlete.hr_rest,
+                                  ride_active=riding, window=window):  # fmt: skip
+                continue
+            if self._store is not None:
+                kept = await asyncio.to_thread(self._store.mornings)
+                if any(m.day == local_day(now, tz) for m in kept):
+                    continue  # today's morning is in; only a repeat replaces it
+            log.info("morning measurement starts by itself", strap=strap.name, hr_bpm=hr)
+            self._start_morning(strap.name, repeat=False)
+            return
+
     def _role_pipeline(self, strap: str | None, roles: set[str]) -> StrapPipeline | None:
         if strap is not None:
             return self.pipelines.get(slug(strap))
@@ -234,6 +265,12 @@ class Daemon:
         if strap is not None:
             return self.pipelines.get(slug(strap))
         return next((p for p in self.pipelines.values() if p.rides is not None), None)
+
+
+def _window(text: str) -> tuple[dt_time, dt_time]:
+    """``"05:00-10:00"`` (validated by the config) as two times."""
+    start, end = text.split("-")
+    return dt_time.fromisoformat(start), dt_time.fromisoformat(end)
 
 
 def _parse_morning_command(payload: bytes) -> tuple[str | None, bool]:

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Protocol
 
+import structlog
+
 from hrvd.ble.session import BatteryLevel, LinkChange, LinkState, Notification
 from hrvd.coach.recovery import AlertEvent, GuardEvent, PhaseEvent
 from hrvd.coach.rides import RideEnded, RideEvent, RideManager, RideStarted
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
     from hrvd.ble.timeline import TimedBeat
     from hrvd.hrv.artifacts import CorrectedBeat
     from hrvd.hrv.zones import Zones
+
+log = structlog.get_logger("hrvd.ride")
 
 HR_WINDOW_S = 5.0
 """Heart rate for the coach and the state message: mean of the corrected RR of the last
@@ -216,6 +220,8 @@ class StrapPipeline:
     def _alert(self, e: AlertEvent) -> None:
         if e.too_hard:
             self._alert_count += 1
+        log.info("alert", strap=self.name, too_hard=e.too_hard, reason=e.reason,
+                 hr_bpm=_round(e.hr_bpm, 1), ceiling_bpm=_round(e.ceiling_bpm, 1))  # fmt: skip
         self.sink.durable(self._topic(topics.alert), {
             "id": f"{self._ride_id}:alert:{self._alert_count}:{'on' if e.too_hard else 'off'}",
             "ts": self._iso(e.at_s),

@@ -274,3 +274,31 @@ async def test_a_morning_measurement_on_command_publishes_its_countdown_and_read
         assert len(store.mornings()) == 1
     finally:
         store.close()
+
+
+async def test_a_resting_morning_strap_starts_the_measurement_by_itself(
+    fake_bluez: FakeBluez, broker: Broker, tmp_path: Path, request: pytest.FixtureRequest
+):
+    strap = FakeStrap(address="AA:BB:CC:DD:EE:45", notify_interval_s=1.0,
+                      rr_ms=steady_rr(1000.0, seed=5))  # fmt: skip
+    await fake_bluez.add_strap(strap)
+    notify = NotifySocket(tmp_path / "notify")
+    request.addfinalizer(notify.close)
+    config_path = _config(tmp_path, broker, strap)
+    text = config_path.read_text().replace('role = "ride"', 'role = "morning"')
+    config_path.write_text(
+        text + '[morning]\nauto_start = true\nwindow = "00:00-23:59"\n'
+        "stabilise_s = 0\nmeasure_s = 60\n"
+    )
+    async with (
+        aiomqtt.Client("127.0.0.1", broker.port) as sub,
+        daemon(config_path, notify) as proc,
+    ):
+        await sub.subscribe("hrvd/readiness", qos=1)
+        async with asyncio.timeout(120):
+            message = await anext(aiter(sub.messages))
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 10) == 0
+    readiness = json.loads(message.payload)  # type: ignore[arg-type]
+    assert readiness["status"] == "baseline"
+    assert 50 < readiness["resting_hr_bpm"] < 70
