@@ -28,7 +28,7 @@ from hrvd.coach.rides import RideManager
 from hrvd.config import AthleteConfig, Config, MqttConfig, StoreConfig, StrapConfig
 from hrvd.hrv.synthetic import ride_rr, sinus_rr
 from hrvd.live import LiveView
-from hrvd.morning_run import MorningRun
+from hrvd.morning_run import MorningPrinter, MorningRun
 from hrvd.pipeline import StrapPipeline
 from hrvd.publish.announce import announce
 from hrvd.publish.embedded import embedded_broker
@@ -44,7 +44,6 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
     from rich.console import Console
 
-    from hrvd.pipeline import Payload
     from hrvd.store import Store
 
 CONNECT_WAIT_S = 5.0
@@ -228,7 +227,7 @@ async def _play_morning(  # noqa: PLR0913 - the demo's parts
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(publisher.connected.wait(), CONNECT_WAIT_S)
         async with MqttSink(publisher) as mqtt:
-            printer = _MorningPrinter(console, config.athlete.language)
+            printer = MorningPrinter(console, config.athlete.language)
             sink = TeeSink(mqtt, printer)
             pipeline = StrapPipeline(
                 strap_name=strap.name, base_topic=config.mqtt.base_topic,
@@ -250,43 +249,3 @@ async def _play_morning(  # noqa: PLR0913 - the demo's parts
                     break
             async with asyncio.timeout(CONNECT_WAIT_S):
                 await printer.readiness.wait()
-
-
-class _MorningPrinter:
-    """Prints the countdown now and then, and the day's readiness."""
-
-    def __init__(self, console: Console, language: str) -> None:
-        self.console = console
-        self.language = language
-        self.readiness = asyncio.Event()
-        self._last = ""
-
-    def state(self, topic: str, payload: Payload) -> None:
-        """The countdown: a line when the state changes and every 30 s."""
-        if not topic.endswith("/morning"):
-            return
-        remaining = payload.get("remaining_s")
-        line = f"{payload.get('state')}: {remaining} s left"
-        changed = not self._last.startswith(str(payload.get("state")))
-        due = isinstance(remaining, int) and not remaining % 30
-        if line != self._last and (changed or due):
-            self.console.print(line, highlight=False)
-            self._last = line
-
-    def retained(self, topic: str, payload: str) -> None:
-        """Link states are not shown."""
-
-    def durable(self, topic: str, payload: Payload) -> None:
-        """The end of the measurement and the readiness."""
-        if topic.endswith("/morning"):
-            self.console.print(f"measurement {payload.get('state')}", highlight=False)
-        elif topic.endswith("/readiness"):
-            score = payload.get("score")
-            normal = f"{payload.get('normal_low')}-{payload.get('normal_high')}"
-            self.console.print(
-                f"readiness: {payload.get('status')}, score {score}, lnRMSSD "
-                f"{payload.get('ln_rmssd')} (normal {normal})\n"
-                f"{payload.get('recommendation_text')}",
-                highlight=False,
-            )
-            self.readiness.set()

@@ -23,10 +23,12 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import date
 
+    from rich.console import Console
+
     from hrvd.ble.timeline import TimedBeat
     from hrvd.coach.morning import MorningProgress, MorningResult
     from hrvd.config import Config
-    from hrvd.pipeline import Sink
+    from hrvd.pipeline import Payload, Sink
     from hrvd.store import Store
 
 log = structlog.get_logger("hrvd.morning")
@@ -119,3 +121,43 @@ class MorningRun:
         payload["id"] = f"readiness:{result.day.isoformat()}:{result.posture.value}"
         log.info("readiness", status=readiness.status.value, score=readiness.score)
         self.sink.durable(topics.readiness(self.config.mqtt.base_topic), payload)
+
+
+class MorningPrinter:
+    """Prints the countdown now and then, and the day's readiness."""
+
+    def __init__(self, console: Console, language: str) -> None:
+        self.console = console
+        self.language = language
+        self.readiness = asyncio.Event()
+        self._last = ""
+
+    def state(self, topic: str, payload: Payload) -> None:
+        """The countdown: a line when the state changes and every 30 s."""
+        if not topic.endswith("/morning"):
+            return
+        remaining = payload.get("remaining_s")
+        line = f"{payload.get('state')}: {remaining} s left"
+        changed = not self._last.startswith(str(payload.get("state")))
+        due = isinstance(remaining, int) and not remaining % 30
+        if line != self._last and (changed or due):
+            self.console.print(line, highlight=False)
+            self._last = line
+
+    def retained(self, topic: str, payload: str) -> None:
+        """Link states are not shown."""
+
+    def durable(self, topic: str, payload: Payload) -> None:
+        """The end of the measurement and the readiness."""
+        if topic.endswith("/morning"):
+            self.console.print(f"measurement {payload.get('state')}", highlight=False)
+        elif topic.endswith("/readiness"):
+            score = payload.get("score")
+            normal = f"{payload.get('normal_low')}-{payload.get('normal_high')}"
+            self.console.print(
+                f"readiness: {payload.get('status')}, score {score}, lnRMSSD "
+                f"{payload.get('ln_rmssd')} (normal {normal})\n"
+                f"{payload.get('recommendation_text')}",
+                highlight=False,
+            )
+            self.readiness.set()

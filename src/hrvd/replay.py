@@ -149,16 +149,22 @@ STATUS_WAIT_S = 1.0
 
 
 async def daemon_online(cfg: MqttConfig, password: str | None) -> bool:
-    """Whether ``<base>/status`` is retained ``online`` on the broker (a daemon runs)."""
-    async with aiomqtt.Client(
-        cfg.host, cfg.port, username=cfg.username, password=password,
-        tls_context=tls_context(cfg), identifier=f"hrvd-replay-probe-{os.getpid()}",
-    ) as client:  # fmt: skip
-        await client.subscribe(f"{cfg.base_topic}/status", qos=1)
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(STATUS_WAIT_S):
-                async for message in client.messages:
-                    return message.payload == b"online"
+    """Whether ``<base>/status`` is retained ``online`` on the broker (a daemon runs).
+
+    An unreachable broker means no daemon can be reached through it: False.
+    """
+    try:
+        async with aiomqtt.Client(
+            cfg.host, cfg.port, username=cfg.username, password=password,
+            tls_context=tls_context(cfg), identifier=f"hrvd-probe-{os.getpid()}",
+        ) as client:  # fmt: skip
+            await client.subscribe(f"{cfg.base_topic}/status", qos=1)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(STATUS_WAIT_S):
+                    async for message in client.messages:
+                        return message.payload == b"online"
+    except aiomqtt.MqttError:
+        return False
     return False
 
 

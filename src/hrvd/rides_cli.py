@@ -6,17 +6,29 @@ import asyncio
 import contextlib
 import json
 import os
+import time
+from datetime import datetime
 from typing import TYPE_CHECKING, TextIO
+from zoneinfo import ZoneInfo
 
 import aiomqtt
+from rich.console import Console
 
+from hrvd.ble.session import LinkState, StrapSession
+from hrvd.coach.morning import local_day
+from hrvd.config import slug
+from hrvd.daemon import to_wall
 from hrvd.errors import HrvdError, UsageError
+from hrvd.hrv.zones import ZoneModel, zones_for
+from hrvd.morning_run import MorningPrinter, MorningRun
+from hrvd.pipeline import StrapPipeline
 from hrvd.publish import topics
 from hrvd.publish.mqtt import resolve_password, tls_context
-from hrvd.replay import daemon_online
+from hrvd.replay import DEFAULT_HR_MAX, daemon_online
 from hrvd.store import open_store
 
 if TYPE_CHECKING:
+    from hrvd.ble.session import StrapEvent
     from hrvd.config import Config
     from hrvd.store import Ride
 
@@ -160,10 +172,8 @@ async def morning_command(config: Config, *, repeat: bool, strap: str | None, ou
     cfg = config.mqtt
     password = resolve_password(cfg, config.source)
     if not await daemon_online(cfg, password):
-        raise HrvdError(
-            f"no daemon is running ({cfg.base_topic}/status is not online): start it "
-            "(systemctl start hrvd) and put the strap on"
-        )
+        await standalone_morning(config, repeat=repeat, strap=strap, out=out)
+        return
     body: dict[str, object] = {"repeat": repeat}
     if strap is not None:
         body["strap"] = strap
@@ -176,6 +186,73 @@ async def morning_command(config: Config, *, repeat: bool, strap: str | None, ou
         await client.publish(topics.cmd_morning(cfg.base_topic), json.dumps(body).encode(), qos=1)
         out.write("Lie still and breathe normally.\n")
         await _countdown(client, out)
+
+
+CONNECT_TIMEOUT_S = 60.0
+"""How long the standalone measurement waits for the strap to stream, s."""
+
+
+async def standalone_morning(
+    config: Config, *, repeat: bool, strap: str | None, out: TextIO
+) -> None:
+    """With no daemon running: connect to the morning strap, measure, score, keep.
+
+    Raises:
+        UsageError: no morning strap in the config.
+        HrvdError: the strap does not stream, or the measurement does not end in time.
+    """
+    straps = [s for s in config.straps if s.role in {"morning", "both"}]
+    chosen = next((s for s in straps if strap is None or s.slug == slug(strap)), None)
+    if chosen is None:
+        raise UsageError("no morning strap in the config (a [[strap]] with role morning or both)")
+    console = Console(file=out)
+    printer = MorningPrinter(console, config.athlete.language)
+    try:
+        zones = config.athlete.heart_rate_zones()
+    except ValueError:
+        zones = zones_for(ZoneModel.HRMAX, hr_max=DEFAULT_HR_MAX)  # shown, not used here
+    pipeline = StrapPipeline(strap_name=chosen.name, base_topic=config.mqtt.base_topic,
+                             zones=zones, rides=None, sink=printer, to_wall=to_wall)  # fmt: skip
+    store = open_store(config.store.path)
+    streaming = asyncio.Event()
+
+    def on_event(event: StrapEvent) -> None:
+        pipeline.on_event(event)
+        if pipeline.link is LinkState.STREAMING:
+            streaming.set()
+
+    session = asyncio.create_task(StrapSession(chosen, on_event).run())
+    out.write(f"no daemon running: connecting to {chosen.name} myself ...\n")
+    try:
+        await _wait_streaming(streaming, chosen.name)
+        out.write("Lie still and breathe normally.\n")
+        tz = ZoneInfo(config.athlete.timezone)
+        finished = asyncio.Event()
+        run = MorningRun(config, day=local_day(datetime.now(tz), tz), now_s=time.monotonic(),
+                         repeat=repeat, sink=printer, store=store, on_end=finished.set)  # fmt: skip
+        pipeline.beat_listeners.append(run.on_beats)
+        async with asyncio.timeout(MORNING_TIMEOUT_S):
+            while not finished.is_set():
+                await asyncio.sleep(1.0)
+                run.tick(time.monotonic())
+            result = run.measurement.result
+            if result is not None and result.valid:
+                await printer.readiness.wait()
+    except TimeoutError:
+        raise HrvdError("the measurement did not end in time: is the strap streaming?") from None
+    finally:
+        session.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await session
+        store.close()
+
+
+async def _wait_streaming(streaming: asyncio.Event, name: str) -> None:
+    try:
+        await asyncio.wait_for(streaming.wait(), CONNECT_TIMEOUT_S)
+    except TimeoutError:
+        msg = f"{name} did not stream within {CONNECT_TIMEOUT_S:.0f} s: is it worn?"
+        raise HrvdError(msg) from None
 
 
 async def _countdown(client: aiomqtt.Client, out: TextIO) -> None:

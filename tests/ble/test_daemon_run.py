@@ -18,7 +18,7 @@ import aiomqtt
 import pytest
 
 from fixtures.fake_bluez import FakeBluez, FakeStrap, steady_rr
-from fixtures.mosquitto import Broker
+from fixtures.mosquitto import Broker, free_port
 from hrvd.config import load_config
 from hrvd.rides_cli import morning_command, ride_command
 from hrvd.store import open_store
@@ -302,3 +302,29 @@ async def test_a_resting_morning_strap_starts_the_measurement_by_itself(
     readiness = json.loads(message.payload)  # type: ignore[arg-type]
     assert readiness["status"] == "baseline"
     assert 50 < readiness["resting_hr_bpm"] < 70
+
+
+async def test_hrvd_morning_without_a_daemon_connects_to_the_strap_itself(
+    fake_bluez: FakeBluez, tmp_path: Path
+):
+    strap = FakeStrap(address="AA:BB:CC:DD:EE:46", notify_interval_s=1.0,
+                      rr_ms=steady_rr(1000.0, seed=6))  # fmt: skip
+    await fake_bluez.add_strap(strap)
+    config_path = tmp_path / "hrvd.toml"
+    config_path.write_text(
+        f'[mqtt]\nhost = "127.0.0.1"\nport = {free_port()}\n'  # no broker there: no daemon
+        f'[[strap]]\nname = "H10"\naddress = "{strap.address}"\nrole = "morning"\n'
+        f"[athlete]\nhr_rest = 55\n[morning]\nstabilise_s = 0\nmeasure_s = 60\n"
+        f'[store]\npath = "{tmp_path / "store.sqlite3"}"\n'
+    )
+    out = io.StringIO()
+    await morning_command(load_config(config_path), repeat=False, strap=None, out=out)
+    shown = out.getvalue()
+    assert "no daemon running: connecting to H10 myself" in shown
+    assert "measurement done" in shown
+    assert "readiness: baseline" in shown
+    store = open_store(tmp_path / "store.sqlite3")
+    try:
+        assert len(store.mornings()) == 1
+    finally:
+        store.close()
