@@ -128,3 +128,13 @@ def test_run_reports_each_config_error_in_one_line(tmp_path, toml, message):
     assert "Traceback" not in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
     assert run.returncode == (1 if "store" in message else 2)
+
+
+def test_morning_commands_carry_strap_repeat_and_posture():
+    from hrvd.daemon import _parse_morning_command  # noqa: PLC0415
+
+    assert _parse_morning_command(b"start") == (None, False, None)
+    assert _parse_morning_command(b'{"strap": "h10", "repeat": true, "posture": "sitting"}') == (
+        "h10", True, "sitting")  # fmt: skip
+    assert _parse_morning_command(b'{"posture": "upside down"}') == (None, False, None)
+    assert _parse_morning_command(b"[1, 2]") == (None, False, None)

@@ -86,6 +86,8 @@ def _add_daemon_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     history.add_argument("--format", choices=("table", "json", "csv"), default="table")
     morning = sub.add_parser("morning", help="take this morning's HRV measurement")
     morning.add_argument("--repeat", action="store_true", help="replace today's measurement")
+    morning.add_argument("--posture", choices=("lying", "sitting", "standing"),
+                         help="default: [morning] posture")  # fmt: skip
     morning.add_argument("--strap", metavar="NAME", help="default: the first morning strap")
     morning.add_argument("--config", metavar="FILE")
     watch = sub.add_parser("watch", help="the live view of a running daemon (from MQTT)")
@@ -274,7 +276,8 @@ def _morning(args: argparse.Namespace, out: TextIO) -> int:
     from hrvd.rides_cli import morning_command  # noqa: PLC0415
 
     config = load_config(find_config(args.config))
-    asyncio.run(morning_command(config, repeat=args.repeat, strap=args.strap, out=out))
+    asyncio.run(morning_command(config, repeat=args.repeat, strap=args.strap, out=out,
+                                posture=args.posture))  # fmt: skip
     return EXIT_OK
 
 

@@ -197,10 +197,12 @@ class Daemon:
         pipeline.command(action, time.monotonic())
 
     def _on_morning_command(self, payload: bytes) -> None:
-        strap, repeat = _parse_morning_command(payload)
-        self._start_morning(strap, repeat=repeat)
+        strap, repeat, posture = _parse_morning_command(payload)
+        self._start_morning(strap, repeat=repeat, posture=posture)
 
-    def _start_morning(self, strap: str | None, *, repeat: bool) -> None:
+    def _start_morning(
+        self, strap: str | None, *, repeat: bool, posture: str | None = None
+    ) -> None:
         if self.morning is not None:
             log.info("a morning measurement is already running")
             return
@@ -218,7 +220,8 @@ class Daemon:
                 pipeline.beat_listeners.remove(fn)
 
         run = MorningRun(self.config, day=day, now_s=time.monotonic(), repeat=repeat,
-                         sink=self._sink, store=self._store, on_end=ended)  # fmt: skip
+                         sink=self._sink, store=self._store, on_end=ended,
+                         posture=posture)  # fmt: skip
         listener.append(run.on_beats)
         pipeline.beat_listeners.append(run.on_beats)
         self.morning = run
@@ -273,17 +276,21 @@ def _window(text: str) -> tuple[dt_time, dt_time]:
     return dt_time.fromisoformat(start), dt_time.fromisoformat(end)
 
 
-def _parse_morning_command(payload: bytes) -> tuple[str | None, bool]:
-    """``start``, or JSON ``{"strap": ..., "repeat": true}``: (strap, repeat)."""
+def _parse_morning_command(payload: bytes) -> tuple[str | None, bool, str | None]:
+    """``start``, or JSON ``{"strap": ..., "repeat": true, "posture": "sitting"}``."""
     text = payload.decode(errors="replace").strip()
     try:
         data = json.loads(text)
     except json.JSONDecodeError:
-        return None, False
+        return None, False, None
     if not isinstance(data, dict):
-        return None, False
-    strap = data.get("strap")
-    return (strap if isinstance(strap, str) else None), data.get("repeat") is True
+        return None, False, None
+    strap, posture = data.get("strap"), data.get("posture")
+    return (
+        strap if isinstance(strap, str) else None,
+        data.get("repeat") is True,
+        posture if posture in {"lying", "sitting", "standing"} else None,
+    )
 
 
 def _parse_ride_command(payload: bytes) -> tuple[str, str | None]:

@@ -45,6 +45,7 @@ class MorningRun:
         sink: where messages go.
         store: where the morning is kept.
         on_end: called when the measurement is over (valid or not).
+        posture: lying, sitting or standing; default: ``[morning] posture``.
     """
 
     def __init__(  # noqa: PLR0913 - one measurement's collaborators
@@ -57,12 +58,13 @@ class MorningRun:
         sink: Sink,
         store: Store,
         on_end: Callable[[], None],
+        posture: str | None = None,
     ) -> None:
         m = config.morning
         settings = MorningSettings(stabilise_s=m.stabilise_s, measure_s=m.measure_s,
                                    hr_rest_bpm=config.athlete.hr_rest)  # fmt: skip
         self.measurement = MorningMeasurement(
-            started_at_s=now_s, day=day, posture=Posture(m.posture), settings=settings,
+            started_at_s=now_s, day=day, posture=Posture(posture or m.posture), settings=settings,
             repeat=repeat,
         )  # fmt: skip
         self.config = config

@@ -163,7 +163,9 @@ MORNING_TIMEOUT_S = 600.0
 """The longest a morning measurement can take, with settling, plus margin, s."""
 
 
-async def morning_command(config: Config, *, repeat: bool, strap: str | None, out: TextIO) -> None:
+async def morning_command(
+    config: Config, *, repeat: bool, strap: str | None, out: TextIO, posture: str | None = None
+) -> None:
     """Start a morning measurement on the running daemon and show its countdown.
 
     Raises:
@@ -172,9 +174,11 @@ async def morning_command(config: Config, *, repeat: bool, strap: str | None, ou
     cfg = config.mqtt
     password = resolve_password(cfg, config.source)
     if not await daemon_online(cfg, password):
-        await standalone_morning(config, repeat=repeat, strap=strap, out=out)
+        await standalone_morning(config, repeat=repeat, strap=strap, out=out, posture=posture)
         return
     body: dict[str, object] = {"repeat": repeat}
+    if posture is not None:
+        body["posture"] = posture
     if strap is not None:
         body["strap"] = strap
     async with aiomqtt.Client(
@@ -193,7 +197,7 @@ CONNECT_TIMEOUT_S = 60.0
 
 
 async def standalone_morning(
-    config: Config, *, repeat: bool, strap: str | None, out: TextIO
+    config: Config, *, repeat: bool, strap: str | None, out: TextIO, posture: str | None = None
 ) -> None:
     """With no daemon running: connect to the morning strap, measure, score, keep.
 
@@ -229,7 +233,8 @@ async def standalone_morning(
         tz = ZoneInfo(config.athlete.timezone)
         finished = asyncio.Event()
         run = MorningRun(config, day=local_day(datetime.now(tz), tz), now_s=time.monotonic(),
-                         repeat=repeat, sink=printer, store=store, on_end=finished.set)  # fmt: skip
+                         repeat=repeat, sink=printer, store=store, on_end=finished.set,
+                         posture=posture)  # fmt: skip
         pipeline.beat_listeners.append(run.on_beats)
         async with asyncio.timeout(MORNING_TIMEOUT_S):
             while not finished.is_set():
