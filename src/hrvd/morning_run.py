@@ -100,6 +100,14 @@ class MorningRun:
             self.sink.state(self.topic, payload)
 
     async def _finish(self, result: MorningResult) -> None:
+        try:
+            await self.store.add_measurement(
+                result.day, result.posture.value, valid=result.valid,
+                reason=None if result.reason is None else str(result.reason),
+                raw_rr=[b.rr_ms for b in result.raw],
+            )  # fmt: skip
+        except StoreError as exc:
+            log.error("measurement not stored", error=str(exc))  # noqa: TRY400 - reported, not a bug
         morning = result.morning()
         if morning is None:
             log.info("morning measurement invalid", reason=result.reason, detail=result.detail)

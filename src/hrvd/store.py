@@ -46,6 +46,13 @@ MIGRATIONS = (
         raw_rr          TEXT,                   -- JSON list of RR (ms) of a measurement
         PRIMARY KEY (day, posture)
     );
+    CREATE TABLE measurements (               -- every morning measurement, valid or not
+        day       TEXT NOT NULL,
+        posture   TEXT NOT NULL,
+        valid     INTEGER NOT NULL,
+        reason    TEXT,
+        raw_rr    TEXT NOT NULL               -- JSON list of RR (ms), as received
+    );
     """,
 )
 
@@ -109,6 +116,22 @@ class Store:
         rows = [_morning_row(m, source, raw_rr) for m in mornings]
         return await asyncio.to_thread(self._write_many, f"{verb} INTO mornings VALUES "
                                        "(?, ?, ?, ?, ?, ?, ?)", rows)  # fmt: skip
+
+    async def add_measurement(
+        self, day: date, posture: str, *, valid: bool, reason: str | None, raw_rr: list[float]
+    ) -> None:
+        """Keep one morning measurement's raw RR, valid or not."""
+        await asyncio.to_thread(
+            self._write,
+            "INSERT INTO measurements (day, posture, valid, reason, raw_rr) VALUES (?, ?, ?, ?, ?)",
+            (day.isoformat(), posture, int(valid), reason, json.dumps(raw_rr)),
+        )
+
+    def measurement_count(self) -> int:
+        """Measurements kept (valid or not)."""
+        with self._lock:
+            (n,) = self._db.execute("SELECT count(*) FROM measurements").fetchone()
+        return int(n)
 
     def _write_many(self, sql: str, rows: list[tuple[object, ...]]) -> int:
         with self._lock:

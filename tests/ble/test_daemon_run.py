@@ -326,5 +326,6 @@ async def test_hrvd_morning_without_a_daemon_connects_to_the_strap_itself(
     store = open_store(tmp_path / "store.sqlite3")
     try:
         assert len(store.mornings()) == 1
+        assert store.measurement_count() == 1  # the raw RR of every measurement is kept
     finally:
         store.close()
