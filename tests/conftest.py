@@ -1,13 +1,18 @@
-"""Shared fixtures: reference values of the vendored recordings."""
+"""Shared fixtures: reference values of the vendored recordings, and a real mosquitto."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from fixtures.mosquitto import Broker
 from recordings import DATA
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 
 @pytest.fixture(scope="session")
@@ -15,3 +20,12 @@ def reference() -> dict[str, Any]:
     """Reference values by pyhrv, neurokit2 and plain numpy (see data/README.md)."""
     loaded: dict[str, Any] = json.loads((DATA / "reference.json").read_text())
     return loaded
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Broker]:
+    """An anonymous mosquitto on a free loopback port, for this test alone."""
+    b = Broker(tmp_path / "mosquitto")
+    b.start()
+    yield b
+    b.stop()

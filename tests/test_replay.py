@@ -12,7 +12,6 @@ import aiomqtt
 import numpy as np
 import pytest
 
-from fixtures.mosquitto import Broker
 from hrvd.cli import main
 from hrvd.config import load_config
 from hrvd.errors import UsageError
@@ -20,8 +19,9 @@ from hrvd.hrv.synthetic import ride_rr
 from hrvd.replay import notifications, run_replay
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
+
+    from fixtures.mosquitto import Broker
 
 EASY, HARD = 0.7, 0.2
 RIDE = [  # (s, HR from, HR to, correlation): warm-up, steady, a drift above 114, back down
@@ -36,14 +36,6 @@ def ride_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("ride") / "ride.txt"
     np.savetxt(path, ride_rr(RIDE, np.random.default_rng(1)), fmt="%.1f")
     return path
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    b = Broker(tmp_path / "mosquitto")
-    b.start()
-    yield b
-    b.stop()
 
 
 def test_notifications_carry_every_beat_once_a_second_of_beat_time():

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from fixtures.mosquitto import Broker
 from hrvd.config import load_config
 from hrvd.errors import UsageError
 from hrvd.hrv.synthetic import ride_rr
@@ -20,18 +19,11 @@ from hrvd.replay import run_replay
 from hrvd.watch import watch
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
 
+    from fixtures.mosquitto import Broker
+
 RIDE = [(900, 100, 100, 0.7), (300, 106, 124, 0.5), (300, 124, 108, 0.5)]
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    b = Broker(tmp_path / "mosquitto")
-    b.start()
-    yield b
-    b.stop()
 
 
 def _config(tmp_path: Path, broker: Broker) -> Path:

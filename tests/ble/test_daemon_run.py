@@ -24,19 +24,11 @@ from hrvd.rides_cli import morning_command, ride_command
 from hrvd.store import open_store
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
+    from collections.abc import AsyncIterator
     from pathlib import Path
 
 WATCHDOG_S = 2.0
 WAIT_S = 20.0
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    b = Broker(tmp_path / "mosquitto")
-    b.start()
-    yield b
-    b.stop()
 
 
 class NotifySocket:

@@ -15,15 +15,6 @@ if TYPE_CHECKING:
 
 
 @pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    """An anonymous mosquitto on a free loopback port."""
-    b = Broker(tmp_path / "mosquitto")
-    b.start()
-    yield b
-    b.stop()
-
-
-@pytest.fixture
 def auth_broker(tmp_path: Path) -> Iterator[Broker]:
     """A mosquitto that wants user hrvd with password s3cret-Pa55."""
     b = Broker(tmp_path / "mosquitto", users={"hrvd": "s3cret-Pa55"})
