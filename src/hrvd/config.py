@@ -108,6 +108,11 @@ class StoreConfig:
     """Where sessions and mornings are kept."""
 
     path: Path = Path("/var/lib/hrvd/hrvd.sqlite3")
+    keep_raw_days: int = 365
+    """Days the raw RR of rides and mornings is kept; summaries are kept for good."""
+
+
+KEEP_RAW_DAYS = StoreConfig().keep_raw_days
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,9 +267,14 @@ def parse_config(data: Mapping[str, object], path: Path) -> Config:
     ride = _ride(_Section(path, "ride", data.get("ride", {})))
     morning = _morning(_Section(path, "morning", data.get("morning", {})))
     st = _Section(path, "store", data.get("store", {}))
-    st.unknown({"path"})
+    st.unknown({"path", "keep_raw_days"})
     default_store = str(StoreConfig().path)
-    store = StoreConfig(Path(st.text("path", default_store, "a file path") or default_store))
+    keep = st.number("keep_raw_days", KEEP_RAW_DAYS, "a number of days") or 0
+    if not 7 <= keep <= 36500:  # a week at least: the baseline looks back that far
+        raise ConfigError(path, "store.keep_raw_days", f"{keep} is not within 7-36500 days")
+    store = StoreConfig(
+        Path(st.text("path", default_store, "a file path") or default_store), keep_raw_days=keep
+    )
     return Config(
         source=path,
         athlete=athlete,

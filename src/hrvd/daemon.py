@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import signal
 import sqlite3
@@ -23,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
+from hrvd.beats import BeatRecorder
 from hrvd.ble.session import LinkState, StrapSession, run_straps
 from hrvd.coach.morning import local_day, may_auto_start
 from hrvd.coach.rides import RideManager
@@ -36,7 +38,7 @@ from hrvd.publish.mqtt import MqttPublisher, resolve_password
 from hrvd.publish.outbox import Outbox
 from hrvd.publish.sink import MqttSink, TeeSink
 from hrvd.record import StoreSink
-from hrvd.store import open_store
+from hrvd.store import StoreError, open_store
 from hrvd.systemd import Notifier
 
 if TYPE_CHECKING:
@@ -55,6 +57,8 @@ STATUS_EVERY_S = 5.0
 """How often the systemd STATUS line is refreshed, s."""
 STOP_BUDGET_S = 4.0
 """SIGTERM to exit: ending rides and flushing the outbox must fit in this (under 5 s)."""
+PRUNE_EVERY_S = 24 * 3600.0
+"""Raw RR older than [store] keep_raw_days is dropped at start and then once a day, s."""
 
 
 def to_wall(t_s: float) -> datetime:
@@ -115,8 +119,10 @@ class Daemon:
                 await stack.enter_async_context(publisher)
                 mqtt = await stack.enter_async_context(MqttSink(publisher))
                 recorder = await stack.enter_async_context(StoreSink(store))
-                self._build(TeeSink(mqtt, recorder))
+                beats = await stack.enter_async_context(BeatRecorder(store, to_wall))
+                self._build(TeeSink(mqtt, recorder), beats)
                 tasks = [
+                    asyncio.create_task(self._prune(store), name="prune"),
                     asyncio.create_task(run_straps(self.sessions), name="straps"),
                     asyncio.create_task(self._tick(), name="tick"),
                     asyncio.create_task(self.notifier.watchdog_loop(), name="watchdog"),
@@ -135,7 +141,7 @@ class Daemon:
             outbox.close()
             store.close()
 
-    def _build(self, sink: Sink) -> None:
+    def _build(self, sink: Sink, beats: BeatRecorder) -> None:
         self._sink = sink
         base = self.config.mqtt.base_topic
         for strap in self.config.straps:
@@ -145,8 +151,22 @@ class Daemon:
                                     auto_start=self.config.ride.auto_start)  # fmt: skip
             pipeline = StrapPipeline(strap_name=strap.name, base_topic=base, zones=self.zones,
                                      rides=rides, sink=sink, to_wall=to_wall)  # fmt: skip
+            pipeline.beat_listeners.append(beats.listener(strap.name))
             self.pipelines[strap.slug] = pipeline
             self.sessions.append(StrapSession(strap, pipeline.on_event))
+
+    async def _prune(self, store: Store) -> None:
+        keep = self.config.store.keep_raw_days
+        while True:
+            today = datetime.now().astimezone().date()
+            try:
+                pruned = await asyncio.to_thread(store.prune, keep, today)
+            except StoreError as exc:
+                log.error("raw RR not pruned", error=str(exc))  # noqa: TRY400 - reported fault
+            else:
+                if pruned.beats or pruned.measurements or pruned.morning_raw:
+                    log.info("raw RR pruned", keep_raw_days=keep, **dataclasses.asdict(pruned))
+            await asyncio.sleep(PRUNE_EVERY_S)
 
     async def _tick(self) -> None:
         while True:

@@ -14,7 +14,7 @@ import json
 import sqlite3
 import threading
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from hrvd.coach.baseline import Morning, Posture, Quality
@@ -54,7 +54,19 @@ MIGRATIONS = (
         raw_rr    TEXT NOT NULL               -- JSON list of RR (ms), as received
     );
     """,
+    # 2: every beat received, for [store] keep_raw_days (export, replay, re-analysis).
+    """
+    CREATE TABLE beats (
+        strap   TEXT NOT NULL,      -- the strap's configured name
+        t_ms    INTEGER NOT NULL,   -- end of the interval, Unix time in ms
+        rr_raw  INTEGER NOT NULL,   -- the interval in 1/1024 s, as the strap sent it
+        gap     INTEGER NOT NULL,   -- 1: beats before this one are missing
+        PRIMARY KEY (strap, t_ms)
+    ) WITHOUT ROWID;
+    """,
 )
+"""The schema, one script a version: ``MIGRATIONS[n]`` takes a store from version n to
+n + 1. Scripts are only ever appended; a released one is never edited."""
 
 
 class StoreError(HrvdError):
@@ -70,6 +82,30 @@ class Ride:
     started: str
     ended: str
     summary: dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredBeat:
+    """One beat as kept: its strap, end time (Unix ms), RR (1/1024 s), gap before it."""
+
+    strap: str
+    t_ms: int
+    rr_raw: int
+    gap: bool
+
+    @property
+    def rr_ms(self) -> float:
+        """The interval, ms."""
+        return self.rr_raw * 1000.0 / 1024.0
+
+
+@dataclass(frozen=True, slots=True)
+class Pruned:
+    """What :meth:`Store.prune` removed: beats, measurements, mornings' raw RR."""
+
+    beats: int
+    measurements: int
+    morning_raw: int
 
 
 class Store:
@@ -143,21 +179,103 @@ class Store:
             except sqlite3.OperationalError as exc:
                 raise StoreError(f"cannot write to the store {self.path}: {exc}") from None
 
-    def mornings(self) -> list[Morning]:
-        """Every stored morning, oldest first."""
+    def write_beats(self, beats: list[StoredBeat]) -> int:
+        """Keep beats in one transaction (blocking: call it off the loop).
+
+        Returns how many were new: a beat already kept (same strap and time) is not kept twice.
+        """
+        rows: list[tuple[object, ...]] = [(b.strap, b.t_ms, b.rr_raw, int(b.gap)) for b in beats]
+        return self._write_many("INSERT OR IGNORE INTO beats VALUES (?, ?, ?, ?)", rows)
+
+    def beats(self, strap: str, start_ms: int, end_ms: int) -> list[StoredBeat]:
+        """The beats of one strap that ended in [start_ms, end_ms], oldest first."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT day, posture, ln_rmssd, resting_hr_bpm, quality FROM mornings ORDER BY day"
+                "SELECT t_ms, rr_raw, gap FROM beats WHERE strap = ? AND t_ms BETWEEN ? AND ? "
+                "ORDER BY t_ms",
+                (strap, start_ms, end_ms),
+            ).fetchall()
+        return [StoredBeat(strap, t, rr, bool(g)) for t, rr, g in rows]
+
+    def morning_raw(self, day: date, posture: str | None = None) -> tuple[str, list[float]] | None:
+        """The raw RR (ms) of the morning kept for ``day`` (and posture), with its posture."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT posture, raw_rr FROM mornings WHERE day = ? AND raw_rr IS NOT NULL "
+                "AND (? IS NULL OR posture = ?) ORDER BY posture LIMIT 1",
+                (day.isoformat(), posture, posture),
+            ).fetchone()
+        return None if row is None else (row[0], json.loads(row[1]))
+
+    def prune(self, keep_raw_days: int, today: date) -> Pruned:
+        """Drop raw RR older than ``keep_raw_days`` before ``today`` (blocking).
+
+        Ride summaries and the mornings' values stay for good.
+        """
+        cutoff = today - timedelta(days=keep_raw_days)
+        cutoff_ms = int(datetime.combine(cutoff, time(), UTC).timestamp() * 1000)
+        with self._lock:
+            try:
+                with self._db:
+                    beats = self._db.execute("DELETE FROM beats WHERE t_ms < ?", (cutoff_ms,))
+                    old = self._db.execute(
+                        "DELETE FROM measurements WHERE day < ?", (cutoff.isoformat(),)
+                    )
+                    raw = self._db.execute(
+                        "UPDATE mornings SET raw_rr = NULL WHERE day < ? AND raw_rr IS NOT NULL",
+                        (cutoff.isoformat(),),
+                    )
+                    return Pruned(beats.rowcount, old.rowcount, raw.rowcount)
+            except sqlite3.OperationalError as exc:
+                raise StoreError(f"cannot prune the store {self.path}: {exc}") from None
+
+    def backup(self, target: Path) -> None:
+        """Copy the store to ``target`` (blocking).
+
+        The copy is consistent even while the daemon writes (SQLite's online backup), is
+        checked, and appears under its name only when complete.
+        """
+        partial = target.with_name(f".{target.name}.partial")
+        try:
+            copy = sqlite3.connect(partial)
+            try:
+                with self._lock:
+                    self._db.backup(copy)
+                (check,) = copy.execute("PRAGMA integrity_check").fetchone()
+                copy.execute("PRAGMA journal_mode=DELETE")
+            finally:
+                copy.close()
+            if check != "ok":
+                msg = f"the copy failed its integrity check ({check})"
+                raise StoreError(msg)  # noqa: TRY301 - the partial file is removed below
+            partial.replace(target)
+        except (OSError, sqlite3.Error, StoreError) as exc:
+            partial.unlink(missing_ok=True)
+            raise StoreError(f"cannot back up the store to {target}: {exc}") from None
+
+    def mornings(self) -> list[Morning]:
+        """Every stored morning, oldest first."""
+        return [m for m, _ in self.mornings_with_source()]
+
+    def mornings_with_source(self) -> list[tuple[Morning, str]]:
+        """Every stored morning with its source ("measured" or "imported"), oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT day, posture, ln_rmssd, resting_hr_bpm, quality, source FROM mornings "
+                "ORDER BY day, posture"
             ).fetchall()
         return [
-            Morning(
-                date.fromisoformat(d),
-                Posture(p),
-                ln,
-                hr,
-                None if q is None else Quality(**json.loads(q)),
+            (
+                Morning(
+                    date.fromisoformat(d),
+                    Posture(p),
+                    ln,
+                    hr,
+                    None if q is None else Quality(**json.loads(q)),
+                ),
+                source,
             )
-            for d, p, ln, hr, q in rows
+            for d, p, ln, hr, q, source in rows
         ]
 
     def rides(self, limit: int = 50) -> list[Ride]:
@@ -202,6 +320,11 @@ def open_store(path: Path) -> Store:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         (check,) = db.execute("PRAGMA quick_check").fetchone()
+        (version,) = db.execute("PRAGMA user_version").fetchone()
+        if version > len(MIGRATIONS):
+            db.close()
+            raise StoreError(f"the store {path} was written by a newer hrvd (schema {version}, "
+                             f"this one knows {len(MIGRATIONS)}): upgrade hrvd")  # fmt: skip
         if check != "ok":
             db.close()
             raise StoreError(f"the store {path} is damaged ({check}): restore a backup")

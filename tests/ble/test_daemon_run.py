@@ -130,6 +130,16 @@ async def test_run_streams_to_mqtt_tells_systemd_and_stops_cleanly(
     assert max(b - a for a, b in itertools.pairwise(pings)) < WATCHDOG_S
     assert any("STATUS=" in m and "streaming" in m for _, m in notify.received)
     assert any("STOPPING=1" in m for _, m in notify.received)
+    # Every beat published was kept in the store, written in batches and flushed at SIGTERM.
+    store = open_store(tmp_path / "store.sqlite3")
+    try:
+        kept = store.beats("H10 Garage", 0, 2**62)
+    finally:
+        store.close()
+    assert len(kept) >= sum(len(s["rr_ms"]) for s in states)
+    published = [rr for s in states for rr in s["rr_ms"]]
+    stored = [round(b.rr_ms, 1) for b in kept]
+    assert any(stored[i : i + len(published)] == published for i in range(len(stored)))
 
 
 async def test_ready_comes_while_the_broker_is_down_and_data_flows_once_it_is_up(

@@ -1,0 +1,125 @@
+"""Keep every beat received in the store, in batches, off the event loop.
+
+Beats arrive about once a second per strap. Writing each at once would wear an SD card
+and hold the write lock for nothing, so they are written every :data:`FLUSH_S` (or when
+:data:`FLUSH_BEATS` wait) in one transaction. The price is stated: a ``kill -9`` or a power
+cut loses at most the last batch of raw beats; the HRV, alerts and summaries derived from
+them were already published and stored. A SIGTERM writes what waits.
+
+A write that fails (a full disk) is logged once; the beats wait in memory, up to
+:data:`MAX_WAITING_BEATS`, and go out with the next batch that can be written. When even
+that is full the oldest waiting beats are dropped and counted in the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from typing import TYPE_CHECKING, Self
+
+import structlog
+
+from hrvd.store import StoredBeat, StoreError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+    from types import TracebackType
+
+    from hrvd.ble.timeline import TimedBeat
+    from hrvd.store import Store
+
+log = structlog.get_logger("hrvd.store")
+
+FLUSH_S = 30.0
+"""Beats wait at most this long before they are written, s (about 30 beats a strap)."""
+FLUSH_BEATS = 500
+"""... or until this many wait, whichever comes first."""
+MAX_WAITING_BEATS = 200_000
+"""Beats held in memory while the store cannot be written: two days of one strap (about
+10 MB), after which the oldest are dropped."""
+
+
+class BeatRecorder:
+    """Writes the beats of every strap to the store; an async context manager.
+
+    Args:
+        store: the store.
+        to_wall: maps a beat's time (s, on the receive clock) to wall-clock time.
+    """
+
+    def __init__(self, store: Store, to_wall: Callable[[float], datetime]) -> None:
+        self.store = store
+        self.to_wall = to_wall
+        self.written = 0
+        self.dropped = 0
+        self._waiting: deque[StoredBeat] = deque()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._failing: str | None = None
+
+    def listener(self, strap: str) -> Callable[[tuple[TimedBeat, ...], float], None]:
+        """A beat listener for one strap's pipeline."""
+
+        def on_beats(beats: tuple[TimedBeat, ...], _at_s: float) -> None:
+            for b in beats:
+                t_ms = round(self.to_wall(b.t_s).timestamp() * 1000)
+                self._waiting.append(StoredBeat(strap, t_ms, b.rr_raw, b.gap_before))
+            if len(self._waiting) > MAX_WAITING_BEATS:
+                lost = len(self._waiting) - MAX_WAITING_BEATS
+                for _ in range(lost):
+                    self._waiting.popleft()
+                self.dropped += lost
+                log.error("beats dropped: the store cannot be written", dropped=self.dropped)
+            if len(self._waiting) >= FLUSH_BEATS:
+                self._wake.set()
+
+        return on_beats
+
+    async def __aenter__(self) -> Self:
+        """Start writing."""
+        self._task = asyncio.create_task(self._run(), name="store.beats")
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Stop, and write what waits."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.flush()
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(FLUSH_S):
+                    await self._wake.wait()
+            self._wake.clear()
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Write the beats that wait, now."""
+        if not self._waiting:
+            return
+        batch, self._waiting = self._waiting, deque()
+        try:
+            await asyncio.to_thread(self.store.write_beats, list(batch))
+        except StoreError as exc:
+            if self._failing is None:
+                log.error(  # noqa: TRY400 - a full disk is a fault to report, not a bug
+                    "beats not stored; they wait in memory", error=str(exc)
+                )
+            self._failing = str(exc)
+            batch.extend(self._waiting)  # the older ones first, as they came
+            self._waiting = batch
+            return
+        self.written += len(batch)
+        if self._failing is not None:
+            log.info("beats stored again", written=len(batch))
+            self._failing = None

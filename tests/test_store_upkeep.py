@@ -1,0 +1,218 @@
+"""The store over the years: migrations, beats, retention, full disk, backup."""
+
+import sqlite3
+import threading
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import structlog
+
+from hrvd.beats import BeatRecorder
+from hrvd.ble.timeline import TimedBeat
+from hrvd.coach.baseline import Morning, Posture
+from hrvd.store import MIGRATIONS, StoredBeat, StoreError, open_store
+
+T0 = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)
+
+# What each released schema version held, written as that version's hrvd wrote it.
+ROWS_AT_VERSION = {
+    1: [
+        (
+            "INSERT INTO rides VALUES ('H10@x', 'H10', '2026-01-01T17:00:00+00:00', "
+            '\'2026-01-01T17:45:00+00:00\', \'{"id": "H10@x", "alerts": 2}\')'
+        ),
+        (
+            "INSERT INTO mornings VALUES ('2026-01-02', 'lying', 4.1, 52.0, 'measured', NULL, "
+            "'[1000.0, 1010.0]')"
+        ),
+        "INSERT INTO measurements VALUES ('2026-01-02', 'lying', 1, NULL, '[1000.0, 1010.0]')",
+    ],
+}
+
+
+def _store_at_version(path, version):
+    db = sqlite3.connect(path)
+    for number, script in enumerate(MIGRATIONS[:version], start=1):
+        db.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+        for row in ROWS_AT_VERSION.get(number, []):
+            db.execute(row)
+        db.commit()
+    db.close()
+
+
+@pytest.mark.parametrize("version", range(len(MIGRATIONS)))
+def test_a_store_of_every_earlier_version_is_migrated_and_keeps_its_data(tmp_path, version):
+    assert set(ROWS_AT_VERSION) <= set(range(1, len(MIGRATIONS) + 1))
+    path = tmp_path / "s.sqlite3"
+    _store_at_version(path, version)
+    store = open_store(path)
+    try:
+        assert store.write_beats([StoredBeat("H10", 1, 1024, gap=True)]) == 1
+        if version >= 1:
+            assert [r.summary["alerts"] for r in store.rides()] == [2]
+            assert [m.ln_rmssd for m in store.mornings()] == [4.1]
+            assert store.measurement_count() == 1
+    finally:
+        store.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (len(MIGRATIONS),)
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_a_store_from_a_newer_hrvd_is_refused_not_damaged(tmp_path):
+    path = tmp_path / "s.sqlite3"
+    open_store(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    with pytest.raises(StoreError, match="written by a newer hrvd"):
+        open_store(path)
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (len(MIGRATIONS) + 1,)
+
+
+def test_a_beat_is_never_stored_twice(tmp_path):
+    store = open_store(tmp_path / "s.sqlite3")
+    try:
+        beats = [StoredBeat("H10", 1_000 * i, 1000, gap=i == 0) for i in range(10)]
+        assert store.write_beats(beats) == 10
+        assert store.write_beats([*beats[5:], StoredBeat("H10", 99000, 990, gap=False)]) == 1
+        kept = store.beats("H10", 0, 10**12)
+        assert [b.t_ms for b in kept] == [1_000 * i for i in range(10)] + [99_000]
+        assert kept[0].gap
+        assert kept[0].rr_ms == pytest.approx(976.5625)
+        assert store.beats("other strap", 0, 10**12) == []
+    finally:
+        store.close()
+
+
+def _ms(day: date) -> int:
+    return int(datetime.combine(day, datetime.min.time(), UTC).timestamp() * 1000)
+
+
+async def test_a_year_and_more_of_data_is_pruned_to_keep_raw_days_and_summaries_stay(tmp_path):
+    store = open_store(tmp_path / "s.sqlite3")
+    today = date(2026, 11, 27)
+    days = [today - timedelta(days=n) for n in range(400)]
+    try:
+        for day in days:
+            # An hour of ride a day, and a morning with its raw RR.
+            start = _ms(day) + 17 * 3_600_000
+            store.write_beats([StoredBeat("H10", start + 1000 * i, 1024, gap=i == 0)
+                               for i in range(3600)])  # fmt: skip
+            morning = Morning(day, Posture.LYING, 4.0, 50.0)
+            await store.add_mornings([morning], source="measured", raw_rr=[1000.0] * 120)
+            await store.add_measurement(day, "lying", valid=True, reason=None, raw_rr=[1000.0])
+            await store.add_ride({"id": f"H10@{day}", "strap": "H10", "started": f"{day}T17:00",
+                                  "ended": f"{day}T18:00"})  # fmt: skip
+        pruned = store.prune(365, today)  # days 366 to 399 ago go; day 365 stays
+        assert pruned.beats == 34 * 3600
+        assert pruned.measurements == 34
+        assert pruned.morning_raw == 34
+        assert store.beats("H10", 0, _ms(today - timedelta(days=365)) - 1) == []
+        assert len(store.beats("H10", 0, 10**13)) == 366 * 3600
+        assert len(store.mornings()) == 400  # the values stay for the baseline
+        assert len(store.rides(limit=1000)) == 400
+        assert store.morning_raw(days[-1]) is None
+        assert store.morning_raw(today) == ("lying", [1000.0] * 120)
+        assert store.prune(365, today).beats == 0  # again: nothing more
+    finally:
+        store.close()
+
+
+def _timed(n: int, start_s: float) -> tuple[TimedBeat, ...]:
+    return tuple(TimedBeat(1024, 1000.0, start_s + i, start_s + i, i == 0) for i in range(n))
+
+
+def _wall(t_s: float) -> datetime:
+    return T0 + timedelta(seconds=t_s)
+
+
+async def test_beats_are_written_in_batches_and_all_on_close(tmp_path):
+    store = open_store(tmp_path / "s.sqlite3")
+    try:
+        async with BeatRecorder(store, _wall) as recorder:
+            on_beats = recorder.listener("H10")
+            for n in range(3):
+                on_beats(_timed(10, 10.0 * n + 1), 0.0)
+            assert store.beats("H10", 0, 10**13) == []  # batched: nothing yet
+        kept = store.beats("H10", 0, 10**13)
+        assert len(kept) == 30
+        assert kept[0].t_ms == round(_wall(1.0).timestamp() * 1000)
+        assert recorder.written == 30
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def events():
+    with structlog.testing.capture_logs() as captured:
+        yield captured
+
+
+async def test_a_full_disk_is_reported_once_and_no_beat_is_lost_when_space_returns(
+    tmp_path, events
+):
+    store = open_store(tmp_path / "s.sqlite3")
+    try:
+        store.write_beats([StoredBeat("H10", 1, 1000, gap=True)])
+        db = store._db  # noqa: SLF001 - the test makes the file unable to grow
+        (pages,) = db.execute("PRAGMA page_count").fetchone()
+        db.execute(f"PRAGMA max_page_count = {pages}")
+        async with BeatRecorder(store, _wall) as recorder:
+            on_beats = recorder.listener("H10")
+            for n in range(5):
+                on_beats(_timed(200, 1000.0 * n + 10), 0.0)
+                await recorder.flush()
+            errors = [e for e in events if e["log_level"] == "error"]
+            assert len(errors) == 1
+            assert "full" in errors[0]["error"]
+            db.execute("PRAGMA max_page_count = 1000000")
+            await recorder.flush()
+        assert recorder.written == 1000
+        assert len(store.beats("H10", 0, 10**13)) == 1001
+        assert any(e["event"] == "beats stored again" for e in events)
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    finally:
+        store.close()
+
+
+def test_a_backup_taken_while_beats_are_written_is_consistent(tmp_path):
+    store = open_store(tmp_path / "s.sqlite3")
+    writer = open_store(tmp_path / "s.sqlite3")  # the daemon, in another connection
+    stop = threading.Event()
+
+    def write() -> None:
+        t = 0
+        while not stop.is_set():
+            writer.write_beats([StoredBeat("H10", t + i, 1000, gap=False) for i in range(50)])
+            t += 50
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    try:
+        store.write_beats([StoredBeat("H10", -1, 1000, gap=True)])
+        store.backup(tmp_path / "copy.sqlite3")
+    finally:
+        stop.set()
+        thread.join()
+        writer.close()
+        store.close()
+    copy = sqlite3.connect(tmp_path / "copy.sqlite3")
+    try:
+        assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        (n,) = copy.execute("SELECT count(*) FROM beats").fetchone()
+        assert n >= 1
+        assert n % 50 == 1  # whole transactions only
+    finally:
+        copy.close()
+    assert not list(tmp_path.glob(".*partial"))
+
+
+def test_a_backup_that_cannot_be_written_is_one_error_and_leaves_nothing(tmp_path):
+    store = open_store(tmp_path / "s.sqlite3")
+    try:
+        with pytest.raises(StoreError, match="cannot back up the store"):
+            store.backup(tmp_path / "no such dir" / "copy.sqlite3")
+    finally:
+        store.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.sqlite3"]
