@@ -16,7 +16,7 @@ letters and digits becomes ``_`` (so ``RMSSD (ms)`` is ``rmssd_ms``). Dates: ISO
 12 somewhere in the file). With ``;`` or tab as separator a decimal comma is accepted.
 
 A row with an empty RMSSD is a day without a measurement and is skipped; a second row of
-the same date is skipped too (the first counts, as for measured mornings). Anything else
+the same date and posture is skipped too (the first counts, as for measured mornings). Anything else
 that does not parse is an :class:`~hrvd.errors.InputFileError` naming the line.
 Imported mornings are :class:`~hrvd.coach.baseline.Morning` values like measured ones.
 """
@@ -124,18 +124,18 @@ def parse_history(text: str, source: str, posture: Posture = Posture.LYING) -> I
     columns = _columns(next(csv.reader([header], delimiter=delimiter)), source, header_line)
     reader = _RowReader(columns, posture, decimal_comma=delimiter != ",", source=source)
     dates = _dates(numbered, columns.date, source)
-    mornings: dict[date, Morning] = {}
+    mornings: dict[tuple[date, Posture], Morning] = {}
     skipped: list[int] = []
     for number, row in numbered:
         morning = reader.morning(row, dates[number], number)
-        if morning is None or morning.day in mornings:
+        if morning is None or (morning.day, morning.posture) in mornings:
             skipped.append(number)
         else:
-            mornings[morning.day] = morning
+            mornings[morning.day, morning.posture] = morning
     if not mornings:
         raise InputFileError(source, None, "holds no mornings")
     return ImportedHistory(
-        mornings=tuple(mornings[d] for d in sorted(mornings)), skipped_lines=tuple(skipped)
+        mornings=tuple(mornings[k] for k in sorted(mornings)), skipped_lines=tuple(skipped)
     )
 
 
