@@ -192,7 +192,55 @@ def build_parser() -> argparse.ArgumentParser:
     )
     scan.add_argument("--format", choices=("table", "json"), default="table")
     _add_daemon_commands(sub)
+    _add_upkeep_commands(sub)
     return parser
+
+
+def _add_upkeep_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
+    """First run and the years after: init, doctor, export, backup."""
+    from hrvd import doctor, init_config  # noqa: PLC0415 - parsers only
+
+    init_config.add_arguments(
+        sub.add_parser(
+            "init",
+            help="write a first config: your strap, your heart rates and the broker",
+            description="Scan for straps, ask for your heart rates and the broker, and "
+            "write a commented hrvd.toml (every answer can be given as a flag instead).",
+        )
+    )
+    export = sub.add_parser(
+        "export",
+        help="a ride's or a morning's RR, or the morning history, as CSV",
+        description="Write what the store keeps in formats hrvd reads back: a ride's or a "
+        "morning's RR for 'hrvd analyze' and 'hrvd replay', the history for 'hrvd history "
+        "import'. To stdout, or to --output FILE.",
+    )
+    export.add_argument("what", choices=("ride", "morning", "history"))
+    export.add_argument("key", nargs="?", metavar="ID|DATE",
+                        help="the ride's id ('hrvd sessions'), or the morning's date")  # fmt: skip
+    export.add_argument("--posture", choices=("lying", "sitting", "standing"),
+                        help="with 'morning': which one, when a day has several")  # fmt: skip
+    export.add_argument("--format", choices=("csv",), default="csv", help="csv (the default)")
+    export.add_argument("-o", "--output", metavar="FILE", help="default: stdout")
+    export.add_argument("--force", action="store_true", help="replace an existing FILE")
+    export.add_argument("--config", metavar="FILE")
+    backup = sub.add_parser(
+        "backup",
+        help="a consistent copy of the store, also while the daemon runs",
+        description="Copy the store (rides, mornings, beats, outbox) to FILE, or to a dated "
+        "file in a directory. Safe while the daemon writes.",
+    )
+    backup.add_argument("file", metavar="FILE", help="the copy, or a directory for it")
+    backup.add_argument("--force", action="store_true", help="replace an existing FILE")
+    backup.add_argument("--config", metavar="FILE")
+    doctor.add_arguments(
+        sub.add_parser(
+            "doctor",
+            help="check Bluetooth, the straps, the broker, the store and the clock",
+            description="Check everything hrvd needs, each with a verdict and a fix; "
+            "exit code 0 only when every check passes.",
+        )
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -212,6 +260,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "history": _history,
         "morning": _morning,
         "watch": _watch,
+        "init": _init,
+        "doctor": _doctor,
+        "export": _export,
+        "backup": _backup,
     }
     handler = handlers.get(args.command)
     if handler is None:
@@ -305,6 +357,53 @@ def _config_check(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _init(args: argparse.Namespace, out: TextIO) -> int:
+    from hrvd.init_config import run_init  # noqa: PLC0415
+
+    return run_init(args, out)
+
+
+def _doctor(args: argparse.Namespace, out: TextIO) -> int:
+    from hrvd.doctor import run_doctor  # noqa: PLC0415
+
+    return run_doctor(args, out)
+
+
+def _export(args: argparse.Namespace, out: TextIO) -> int:
+    from hrvd import export_cli  # noqa: PLC0415
+    from hrvd.config import find_config, load_config  # noqa: PLC0415
+
+    config = load_config(find_config(args.config))
+    if args.what == "history":
+        if args.key:
+            raise UsageError("'hrvd export history' takes no id or date")
+        n = export_cli.export_history(config, args.output, force=args.force)
+        unit = "morning(s)"
+    elif not args.key:
+        needed = "ride's id" if args.what == "ride" else "date (YYYY-MM-DD)"
+        raise UsageError(f"'hrvd export {args.what}' needs the {needed}")
+    elif args.what == "ride":
+        n = export_cli.export_ride(config, args.key, args.output, force=args.force)
+        unit = "beat(s)"
+    else:
+        n = export_cli.export_morning(config, args.key, args.posture, args.output,
+                                      force=args.force)  # fmt: skip
+        unit = "RR interval(s)"
+    if args.output not in {None, "-"}:
+        out.write(f"wrote {n} {unit} to {args.output}\n")
+    return EXIT_OK
+
+
+def _backup(args: argparse.Namespace, out: TextIO) -> int:
+    from hrvd.config import find_config, load_config  # noqa: PLC0415
+    from hrvd.export_cli import backup  # noqa: PLC0415
+
+    config = load_config(find_config(args.config))
+    path = backup(config, args.file, force=args.force)
+    out.write(f"backed up {config.store.path} to {path}\n")
+    return EXIT_OK
+
+
 def _install_service(args: argparse.Namespace, out: TextIO) -> int:
     from hrvd.install import run_install_service  # noqa: PLC0415
 
@@ -381,20 +480,9 @@ def _replay(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _scan(args: argparse.Namespace, out: TextIO) -> int:
-    from bleak.exc import BleakError  # noqa: PLC0415 - only the BLE commands need bleak
+    from hrvd.ble.scan import scan_or_explain  # noqa: PLC0415 - only the BLE commands need bleak
 
-    from hrvd.ble.scan import scan  # noqa: PLC0415
-
-    try:
-        found = asyncio.run(scan(args.timeout))
-    except BleakError as exc:
-        raise HrvdError(f"cannot scan: {exc} (is Bluetooth on? try 'bluetoothctl show')") from None
-    except OSError as exc:
-        # No system D-Bus, or no permission to use it: BlueZ cannot be asked at all.
-        reason = exc.strerror or str(exc)
-        raise HrvdError(
-            f"cannot reach BlueZ over D-Bus: {reason} (is bluetoothd running?)"
-        ) from None
+    found = scan_or_explain(args.timeout)
     if args.format == "json":
         out.write(json.dumps([dataclasses.asdict(s) for s in found], separators=(",", ":")))
         out.write("\n")

@@ -26,6 +26,7 @@ import structlog
 
 from hrvd.beats import BeatRecorder
 from hrvd.ble.session import LinkState, StrapSession, run_straps
+from hrvd.clock import read_clock
 from hrvd.coach.morning import local_day, may_auto_start
 from hrvd.coach.rides import RideManager
 from hrvd.config import slug
@@ -246,6 +247,10 @@ class Daemon:
         pipeline.beat_listeners.append(run.on_beats)
         self.morning = run
         log.info("morning measurement", strap=pipeline.name, day=str(day), repeat=repeat)
+        clock = read_clock()
+        if not clock.trusted:
+            why = "the clock is not synchronised: this morning may get the wrong date"
+            log.warning(why, day=str(day), clock=clock.now.isoformat(), fix="see hrvd doctor")
 
     async def _maybe_auto_start(self) -> None:
         """Start the morning measurement when a morning strap connects at rest, in the window.

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from bleak import BleakScanner
+from bleak.exc import BleakError
 
 from hrvd.ble.protocol import HEART_RATE_SERVICE_UUID
+from hrvd.errors import HrvdError
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,3 +36,23 @@ async def scan(timeout_s: float) -> list[FoundStrap]:
         if HEART_RATE_SERVICE_UUID in (u.lower() for u in adv.service_uuids)
     ]
     return sorted(found, key=lambda s: s.rssi, reverse=True)
+
+
+def scan_or_explain(timeout_s: float, hint: str = "") -> list[FoundStrap]:
+    """:func:`scan` for a command: Bluetooth that cannot be used is one line with the fix.
+
+    Args:
+        timeout_s: how long to scan, s.
+        hint: appended to the message (another way forward, such as ``--strap``).
+
+    Raises:
+        HrvdError: no usable adapter, or BlueZ cannot be reached over D-Bus.
+    """
+    try:
+        return asyncio.run(scan(timeout_s))
+    except BleakError as exc:
+        msg = f"cannot scan: {exc} (is Bluetooth on? try 'bluetoothctl show')"
+    except OSError as exc:
+        # No system D-Bus, or no permission to use it: BlueZ cannot be asked at all.
+        msg = f"cannot reach BlueZ over D-Bus: {exc.strerror or exc} (is bluetoothd running?)"
+    raise HrvdError(msg + hint)
