@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from hrvd.cli import main
-from hrvd.coach.baseline import Morning, Posture
+from hrvd.coach.baseline import Morning, Posture, Quality
 from hrvd.store import StoredBeat, open_store
 
 START = datetime(2026, 11, 27, 17, 0, tzinfo=UTC)
@@ -38,7 +38,15 @@ async def stored(tmp_path, config):
         store.write_beats([*beats, before, other])
         await store.add_ride(RIDE)
         await store.add_mornings(
-            [Morning(date(2026, 11, 26), Posture.LYING, 4.123456789, 51.5)],
+            [
+                Morning(
+                    date(2026, 11, 26),
+                    Posture.LYING,
+                    4.123456789,
+                    51.5,
+                    Quality(artifact_rate=0.0125, beats=121, coverage=0.987654),
+                )
+            ],
             source="measured",
             raw_rr=[1001.5, 998.25, 1003.0] * 40,
         )

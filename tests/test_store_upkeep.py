@@ -1,5 +1,7 @@
 """The store over the years: migrations, beats, retention, full disk, backup."""
 
+import asyncio
+import hashlib
 import sqlite3
 import threading
 from datetime import UTC, date, datetime, timedelta
@@ -7,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import structlog
 
+from hrvd import store as store_module
 from hrvd.beats import BeatRecorder
 from hrvd.ble.timeline import TimedBeat
 from hrvd.coach.baseline import Morning, Posture
@@ -216,3 +219,130 @@ def test_a_backup_that_cannot_be_written_is_one_error_and_leaves_nothing(tmp_pat
     finally:
         store.close()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.sqlite3"]
+
+
+RELEASED_MIGRATIONS = (
+    "2e96af1b06cf9a0df2139791380af56bd3976e5432f122bf09874ce5e848e746",
+    "fc606106a68763c3ce75b98d8826de766e1a4343c1fe0cbd6c0ad06eca7181f4",
+)
+
+
+def test_a_released_migration_is_never_edited():
+    # Stores in the field were made by these exact scripts; a change goes in a new one.
+    released = [hashlib.sha256(m.encode()).hexdigest() for m in MIGRATIONS]
+    assert released[: len(RELEASED_MIGRATIONS)] == list(RELEASED_MIGRATIONS)
+
+
+def test_two_processes_opening_an_old_store_at_once_both_migrate_it_safely(tmp_path):
+    path = tmp_path / "s.sqlite3"
+    _store_at_version(path, 1)
+    errors: list[BaseException] = []
+
+    def open_it() -> None:
+        try:
+            open_store(path).close()
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (len(MIGRATIONS),)
+
+
+def test_a_reader_never_migrates_or_writes_the_store(tmp_path):
+    path = tmp_path / "s.sqlite3"
+    with pytest.raises(StoreError, match="no store at"):
+        open_store(path, readonly=True)
+    assert not path.exists()
+    _store_at_version(path, 1)
+    with pytest.raises(StoreError, match=r"older hrvd.*restart the daemon"):
+        open_store(path, readonly=True)
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (1,)
+    open_store(path).close()
+    reader = open_store(path, readonly=True)
+    try:
+        assert [r.id for r in reader.rides()] == ["H10@x"]
+        with pytest.raises(StoreError, match="cannot write"):
+            reader.write_beats([StoredBeat("H10", 1, 1000, gap=True)])
+    finally:
+        reader.close()
+
+
+def test_a_reader_of_a_stopped_daemons_store_needs_no_shared_memory_file(tmp_path):
+    path = tmp_path / "s.sqlite3"
+    store = open_store(path)
+    asyncio.run(store.add_ride({"id": "H10@x", "strap": "H10", "started": "a", "ended": "b"}))
+    store.close()  # the daemon stopped: its -wal and -shm files are gone
+    assert not path.with_name("s.sqlite3-wal").exists()
+    # A reader who may not create files beside the store cannot make the -shm file; as
+    # root (the tests) that is shown by a directory in its place.
+    path.with_name("s.sqlite3-shm").mkdir()
+    reader = open_store(path, readonly=True)
+    try:
+        assert [r.id for r in reader.rides()] == ["H10@x"]
+    finally:
+        reader.close()
+
+
+def test_pruning_goes_in_small_transactions_and_misses_nothing(tmp_path, monkeypatch):
+    monkeypatch.setattr(store_module, "PRUNE_CHUNK", 7)
+    store = open_store(tmp_path / "s.sqlite3")
+    today = date(2026, 11, 27)
+    old = _ms(today - timedelta(days=400))
+    try:
+        for strap in ("A", "B"):
+            store.write_beats([StoredBeat(strap, old + i, 1000, gap=False) for i in range(50)])
+            store.write_beats([StoredBeat(strap, _ms(today) + i, 1000, gap=False)
+                               for i in range(5)])  # fmt: skip
+        assert store.prune(365, today).beats == 100
+        assert len(store.beats("A", 0, 10**13)) == len(store.beats("B", 0, 10**13)) == 5
+    finally:
+        store.close()
+
+
+def test_a_ride_id_is_matched_by_its_start_not_as_a_pattern(tmp_path):
+    store = open_store(tmp_path / "s.sqlite3")
+    try:
+        asyncio.run(store.add_ride({"id": "H10@2026-11-27T17:00", "strap": "H10",
+                                    "started": "2026-11-27T17:00", "ended": "x"}))  # fmt: skip
+        assert store.ride("H10@2026") is not None
+        assert store.ride("%") is None
+        assert store.ride("_10") is None
+        assert store.ride("h10@") is None
+    finally:
+        store.close()
+
+
+async def test_a_beat_gets_its_wall_time_when_written_so_a_clock_set_late_is_right(tmp_path):
+    offset = [timedelta(0)]
+
+    def wall(t_s: float) -> datetime:
+        return T0 + offset[0] + timedelta(seconds=t_s)
+
+    store = open_store(tmp_path / "s.sqlite3")
+    try:
+        async with BeatRecorder(store, wall) as recorder:
+            recorder.listener("H10")(_timed(3, 1.0), 0.0)
+            offset[0] = timedelta(days=400)  # the time server answered
+        kept = store.beats("H10", 0, 10**14)
+        assert kept[0].t_ms == round(wall(1.0).timestamp() * 1000)
+    finally:
+        store.close()
+
+
+def test_a_backup_is_as_private_as_the_store(tmp_path):
+    path = tmp_path / "s.sqlite3"
+    open_store(path).close()
+    path.chmod(0o640)
+    store = open_store(path, readonly=True)
+    try:
+        store.backup(tmp_path / "copy.sqlite3")
+    finally:
+        store.close()
+    assert (tmp_path / "copy.sqlite3").stat().st_mode & 0o777 == 0o640

@@ -8,7 +8,12 @@ them were already published and stored. A SIGTERM writes what waits.
 
 A write that fails (a full disk) is logged once; the beats wait in memory, up to
 :data:`MAX_WAITING_BEATS`, and go out with the next batch that can be written. When even
-that is full the oldest waiting beats are dropped and counted in the log.
+that is full the oldest waiting beats are dropped, logged once, and counted when writing
+works again.
+
+A beat's wall-clock time is taken when it is written, not when it arrived: a Pi that
+boots without a clock battery and sets its clock a minute later files the beats of that
+minute under the right time.
 """
 
 from __future__ import annotations
@@ -36,9 +41,9 @@ FLUSH_S = 30.0
 """Beats wait at most this long before they are written, s (about 30 beats a strap)."""
 FLUSH_BEATS = 500
 """... or until this many wait, whichever comes first."""
-MAX_WAITING_BEATS = 200_000
-"""Beats held in memory while the store cannot be written: two days of one strap (about
-10 MB), after which the oldest are dropped."""
+MAX_WAITING_BEATS = 100_000
+"""Beats held in memory while the store cannot be written: a day of one strap (14 MB,
+measured), after which the oldest are dropped."""
 
 
 class BeatRecorder:
@@ -54,7 +59,8 @@ class BeatRecorder:
         self.to_wall = to_wall
         self.written = 0
         self.dropped = 0
-        self._waiting: deque[StoredBeat] = deque()
+        self._waiting: deque[tuple[str, float, int, bool]] = deque()
+        """(strap, time s on the receive clock, RR in 1/1024 s, gap before)."""
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._failing: str | None = None
@@ -63,15 +69,14 @@ class BeatRecorder:
         """A beat listener for one strap's pipeline."""
 
         def on_beats(beats: tuple[TimedBeat, ...], _at_s: float) -> None:
-            for b in beats:
-                t_ms = round(self.to_wall(b.t_s).timestamp() * 1000)
-                self._waiting.append(StoredBeat(strap, t_ms, b.rr_raw, b.gap_before))
+            self._waiting.extend((strap, b.t_s, b.rr_raw, b.gap_before) for b in beats)
             if len(self._waiting) > MAX_WAITING_BEATS:
-                lost = len(self._waiting) - MAX_WAITING_BEATS
-                for _ in range(lost):
+                if not self.dropped:
+                    log.error("beats dropped: the store still cannot be written",
+                              kept_in_memory=MAX_WAITING_BEATS)  # fmt: skip
+                while len(self._waiting) > MAX_WAITING_BEATS:
                     self._waiting.popleft()
-                self.dropped += lost
-                log.error("beats dropped: the store cannot be written", dropped=self.dropped)
+                    self.dropped += 1
             if len(self._waiting) >= FLUSH_BEATS:
                 self._wake.set()
 
@@ -108,8 +113,9 @@ class BeatRecorder:
         if not self._waiting:
             return
         batch, self._waiting = self._waiting, deque()
+        rows = [StoredBeat(strap, self._ms(t_s), rr, gap) for strap, t_s, rr, gap in batch]
         try:
-            await asyncio.to_thread(self.store.write_beats, list(batch))
+            await asyncio.to_thread(self.store.write_beats, rows)
         except StoreError as exc:
             if self._failing is None:
                 log.error(  # noqa: TRY400 - a full disk is a fault to report, not a bug
@@ -121,5 +127,8 @@ class BeatRecorder:
             return
         self.written += len(batch)
         if self._failing is not None:
-            log.info("beats stored again", written=len(batch))
+            log.info("beats stored again", written=len(batch), dropped=self.dropped)
             self._failing = None
+
+    def _ms(self, t_s: float) -> int:
+        return round(self.to_wall(t_s).timestamp() * 1000)

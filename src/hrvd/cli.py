@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 PROG = "hrvd"
+DOCTOR_SCAN_S = 8.0
+"""How long `hrvd doctor` looks for the configured straps by default, s."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -198,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_upkeep_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     """First run and the years after: init, doctor, export, backup."""
-    from hrvd import doctor, init_config  # noqa: PLC0415 - parsers only
+    from hrvd import init_config  # noqa: PLC0415 - its parser only
 
     init_config.add_arguments(
         sub.add_parser(
@@ -233,14 +235,16 @@ def _add_upkeep_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     backup.add_argument("file", metavar="FILE", help="the copy, or a directory for it")
     backup.add_argument("--force", action="store_true", help="replace an existing FILE")
     backup.add_argument("--config", metavar="FILE")
-    doctor.add_arguments(
-        sub.add_parser(
-            "doctor",
-            help="check Bluetooth, the straps, the broker, the store and the clock",
-            description="Check everything hrvd needs, each with a verdict and a fix; "
-            "exit code 0 only when every check passes.",
-        )
+    doctor = sub.add_parser(
+        "doctor",
+        help="check Bluetooth, the straps, the broker, the store and the clock",
+        description="Check everything hrvd needs, each with a verdict and a fix; "
+        "exit code 0 only when every check passes.",
     )
+    doctor.add_argument("--config", metavar="FILE", help="config file (found as by 'hrvd run')")
+    doctor.add_argument("--format", choices=("table", "json"), default="table")
+    doctor.add_argument("--timeout", metavar="SECONDS", type=_positive_seconds,
+                        default=DOCTOR_SCAN_S, help="how long to look for straps")  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:

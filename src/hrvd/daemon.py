@@ -159,6 +159,12 @@ class Daemon:
     async def _prune(self, store: Store) -> None:
         keep = self.config.store.keep_raw_days
         while True:
+            if not read_clock().trusted:
+                # A clock set wrong (a Pi without its time server yet) could put "today" in
+                # the future and drop raw RR that must be kept: try again tomorrow.
+                log.warning("raw RR not pruned: the clock is not synchronised")
+                await asyncio.sleep(PRUNE_EVERY_S)
+                continue
             today = datetime.now().astimezone().date()
             try:
                 pruned = await asyncio.to_thread(store.prune, keep, today)

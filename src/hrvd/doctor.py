@@ -8,11 +8,9 @@ setting: a store that does not exist yet is not created.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import logging
-import math
 import os
 import pwd
 import shutil
@@ -38,6 +36,7 @@ from hrvd.install import CREDENTIAL_FILE
 from hrvd.publish.mqtt import CREDENTIALS_PREFIX, resolve_password, tls_context
 
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import Callable, Sequence
 
     from bleak.backends.device import BLEDevice
@@ -56,29 +55,6 @@ STORE_BUSY_S = 2.0
 SYSTEM_BUS = "unix:path=/run/dbus/system_bus_socket"
 """Where the system bus is when $DBUS_SYSTEM_BUS_ADDRESS does not say."""
 CONFIG_INVALID = "the config is not valid (see config)"
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
-    return value
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The command's options."""
-    parser.add_argument("--config", metavar="FILE", help="config file (found as by 'hrvd run')")
-    parser.add_argument("--format", choices=("table", "json"), default="table")
-    parser.add_argument(
-        "--timeout",
-        metavar="SECONDS",
-        type=_seconds,
-        default=SCAN_TIMEOUT_S,
-        help=f"how long to look for the straps (default {SCAN_TIMEOUT_S:g})",
-    )
 
 
 def run_doctor(args: argparse.Namespace, out: TextIO) -> int:
@@ -118,7 +94,7 @@ def _load(config_file: str | None) -> tuple[v.Check, Config | None]:
     try:
         config = load_config(path)
     except ConfigError as exc:
-        return v.config_failed(exc, found=True), None
+        return v.config_failed(exc, found=path.is_file()), None
     return v.config_ok(config), config
 
 

@@ -79,10 +79,11 @@ def config_failed(error: ConfigError, *, found: bool) -> Check:
     """No config was found (``found`` false), or the one found is invalid."""
     if not found:
         return failed("config", str(error), "write one with 'hrvd init', or name it with --config")
+    what = "that key" if error.key else "the file"
     return failed(
         "config",
         str(error),
-        "correct that key (config/hrvd.example.toml documents every key), then run "
+        f"correct {what} (config/hrvd.example.toml documents every key), then run "
         "'hrvd config check'",
     )
 

@@ -26,15 +26,15 @@ if TYPE_CHECKING:
     from hrvd.config import Config
     from hrvd.store import Store
 
-HISTORY_COLUMNS = ("date", "posture", "ln_rmssd", "resting_hr_bpm", "source")
+HISTORY_COLUMNS = ("date", "posture", "ln_rmssd", "resting_hr_bpm", "artifact_rate", "beats",
+                   "coverage", "source")  # fmt: skip
+"""What ``hrvd history import`` reads back; ``source`` is for the reader (an import is
+always marked imported)."""
 
 
 @contextlib.contextmanager
 def _store(config: Config) -> Iterator[Store]:
-    if not config.store.path.exists():
-        msg = f"no store at {config.store.path} yet (has the daemon run?)"
-        raise StoreError(msg)
-    store = open_store(config.store.path)
+    store = open_store(config.store.path, readonly=True)
     try:
         yield store
     finally:
@@ -118,7 +118,11 @@ def export_history(config: Config, target: str | None, *, force: bool) -> int:
         writer.writerow(HISTORY_COLUMNS)
         for m, source in mornings:
             hr = "" if m.resting_hr_bpm is None else repr(m.resting_hr_bpm)
-            writer.writerow((m.day.isoformat(), m.posture.value, repr(m.ln_rmssd), hr, source))
+            q = m.quality
+            quality = ("", "", "") if q is None else (repr(q.artifact_rate), q.beats,
+                                                      repr(q.coverage))  # fmt: skip
+            writer.writerow((m.day.isoformat(), m.posture.value, repr(m.ln_rmssd), hr, *quality,
+                             source))  # fmt: skip
     return len(mornings)
 
 

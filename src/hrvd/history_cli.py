@@ -38,11 +38,13 @@ def _row(r: ReadinessResult) -> dict[str, object]:
 
 def show_history(config: Config, *, days: int, fmt: str, out: TextIO) -> None:
     """The last ``days`` mornings as a table, JSON (a list of objects) or CSV."""
-    store = open_store(config.store.path)
-    try:
-        mornings = store.mornings()
-    finally:
-        store.close()
+    mornings = []
+    if config.store.path.exists():  # else nothing was measured or imported yet
+        store = open_store(config.store.path, readonly=True)
+        try:
+            mornings = store.mornings()
+        finally:
+            store.close()
     results = assess_all(mornings)[-days:]
     rows = [_row(r) for r in results]
     if fmt == "json":

@@ -38,11 +38,13 @@ FOLLOW_TIMEOUT_S = 10.0
 
 def list_sessions(config: Config, *, limit: int, as_json: bool, out: TextIO) -> None:
     """The last rides, newest first."""
-    store = open_store(config.store.path)
-    try:
-        rides = store.rides(limit)
-    finally:
-        store.close()
+    rides = []
+    if config.store.path.exists():  # else the daemon has not run yet: no ride
+        store = open_store(config.store.path, readonly=True)
+        try:
+            rides = store.rides(limit)
+        finally:
+            store.close()
     if as_json:
         out.write(json.dumps([r.summary for r in rides], separators=(",", ":")) + "\n")
         return
@@ -66,7 +68,7 @@ def show_session(config: Config, ride_id: str, *, as_json: bool, out: TextIO) ->
     Raises:
         UsageError: no ride, or more than one, has that id.
     """
-    store = open_store(config.store.path)
+    store = open_store(config.store.path, readonly=True)
     try:
         ride = store.ride(ride_id)
     finally:

@@ -14,7 +14,7 @@ import json
 import sqlite3
 import threading
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from hrvd.coach.baseline import Morning, Posture, Quality
@@ -67,6 +67,10 @@ MIGRATIONS = (
 )
 """The schema, one script a version: ``MIGRATIONS[n]`` takes a store from version n to
 n + 1. Scripts are only ever appended; a released one is never edited."""
+
+
+PRUNE_CHUNK = 10_000
+"""Beats deleted per transaction when pruning (a few hundred ms on a Pi Zero 2 W)."""
 
 
 class StoreError(HrvdError):
@@ -126,7 +130,7 @@ class Store:
             try:
                 with self._db:
                     self._db.execute(sql, params)
-            except sqlite3.OperationalError as exc:
+            except sqlite3.DatabaseError as exc:
                 raise StoreError(f"cannot write to the store {self.path}: {exc}") from None
 
     async def add_ride(self, summary: Payload) -> None:
@@ -176,7 +180,7 @@ class Store:
                     before = self._db.total_changes
                     self._db.executemany(sql, rows)
                     return self._db.total_changes - before
-            except sqlite3.OperationalError as exc:
+            except sqlite3.DatabaseError as exc:
                 raise StoreError(f"cannot write to the store {self.path}: {exc}") from None
 
     def write_beats(self, beats: list[StoredBeat]) -> int:
@@ -208,26 +212,33 @@ class Store:
         return None if row is None else (row[0], json.loads(row[1]))
 
     def prune(self, keep_raw_days: int, today: date) -> Pruned:
-        """Drop raw RR older than ``keep_raw_days`` before ``today`` (blocking).
+        """Drop raw RR from before local midnight ``keep_raw_days`` before ``today`` (blocking).
 
-        Ride summaries and the mornings' values stay for good.
+        Ride summaries and the mornings' values stay for good. Beats go in chunks of
+        :data:`PRUNE_CHUNK` rows, each its own transaction, so that the daemon's writes
+        (and a SIGTERM's flush) never wait long behind a large clean-up.
         """
         cutoff = today - timedelta(days=keep_raw_days)
-        cutoff_ms = int(datetime.combine(cutoff, time(), UTC).timestamp() * 1000)
-        with self._lock:
-            try:
-                with self._db:
-                    beats = self._db.execute("DELETE FROM beats WHERE t_ms < ?", (cutoff_ms,))
-                    old = self._db.execute(
-                        "DELETE FROM measurements WHERE day < ?", (cutoff.isoformat(),)
-                    )
-                    raw = self._db.execute(
-                        "UPDATE mornings SET raw_rr = NULL WHERE day < ? AND raw_rr IS NOT NULL",
-                        (cutoff.isoformat(),),
-                    )
-                    return Pruned(beats.rowcount, old.rowcount, raw.rowcount)
-            except sqlite3.OperationalError as exc:
-                raise StoreError(f"cannot prune the store {self.path}: {exc}") from None
+        cutoff_ms = int(datetime.combine(cutoff, time()).astimezone().timestamp() * 1000)
+        day = cutoff.isoformat()
+        try:
+            beats = 0
+            while n := self._change(
+                "DELETE FROM beats WHERE (strap, t_ms) IN (SELECT strap, t_ms FROM beats "
+                "WHERE t_ms < ? LIMIT ?)", (cutoff_ms, PRUNE_CHUNK)
+            ):  # fmt: skip
+                beats += n
+            old = self._change("DELETE FROM measurements WHERE day < ?", (day,))
+            raw = self._change(
+                "UPDATE mornings SET raw_rr = NULL WHERE day < ? AND raw_rr IS NOT NULL", (day,)
+            )
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot prune the store {self.path}: {exc}") from None
+        return Pruned(beats, old, raw)
+
+    def _change(self, sql: str, params: tuple[object, ...]) -> int:
+        with self._lock, self._db:
+            return self._db.execute(sql, params).rowcount
 
     def backup(self, target: Path) -> None:
         """Copy the store to ``target`` (blocking).
@@ -242,6 +253,7 @@ class Store:
                 with self._lock:
                     self._db.backup(copy)
                 (check,) = copy.execute("PRAGMA integrity_check").fetchone()
+                partial.chmod(self.path.stat().st_mode & 0o666)  # health data: as private
                 copy.execute("PRAGMA journal_mode=DELETE")
             finally:
                 copy.close()
@@ -292,8 +304,8 @@ class Store:
         """One ride by its id (or a unique start of it)."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, strap, started, ended, summary FROM rides WHERE id LIKE ? || '%' "
-                "ORDER BY started DESC LIMIT 2",
+                "SELECT id, strap, started, ended, summary FROM rides "
+                "WHERE substr(id, 1, length(?1)) = ?1 ORDER BY started DESC LIMIT 2",
                 (ride_id,),
             ).fetchall()
         if len(rows) != 1:
@@ -308,34 +320,70 @@ def _morning_row(m: Morning, source: str, raw_rr: list[float] | None) -> tuple[o
             None if raw_rr is None else json.dumps(raw_rr))  # fmt: skip
 
 
-def open_store(path: Path) -> Store:
-    """Open (and create or migrate) the store.
+def open_store(path: Path, *, readonly: bool = False) -> Store:
+    """Open the store; create, check and migrate it unless ``readonly``.
+
+    The daemon (and a command that writes) opens it writable: a new store is created, an
+    older one migrated, and the file checked (``quick_check``). A command that only reads
+    (``hrvd sessions``, ``history``, ``export``, ``backup``) opens it read-only, so that it
+    works for a user who may only read the file and never changes its schema under a
+    running daemon.
 
     Raises:
-        StoreError: the file cannot be opened, is not a database, or fails its check.
+        StoreError: the file cannot be opened, is not a database, fails its check, is from
+            a newer hrvd, or (read-only) does not exist or is from an older hrvd.
     """
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(path, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        (check,) = db.execute("PRAGMA quick_check").fetchone()
+        db = _connect_readonly(path) if readonly else _connect(path)
         (version,) = db.execute("PRAGMA user_version").fetchone()
         if version > len(MIGRATIONS):
             db.close()
             raise StoreError(f"the store {path} was written by a newer hrvd (schema {version}, "
                              f"this one knows {len(MIGRATIONS)}): upgrade hrvd")  # fmt: skip
-        if check != "ok":
+        if readonly and version < len(MIGRATIONS):
             db.close()
-            raise StoreError(f"the store {path} is damaged ({check}): restore a backup")
-        _migrate(db)
+            raise StoreError(f"the store {path} is from an older hrvd (schema {version}): "
+                             "restart the daemon (hrvd run) to upgrade it")  # fmt: skip
+        if not readonly:
+            (check,) = db.execute("PRAGMA quick_check").fetchone()
+            if check != "ok":
+                db.close()
+                raise StoreError(f"the store {path} is damaged ({check}): restore a backup")
+            _migrate(db)
     except (OSError, sqlite3.DatabaseError) as exc:
         raise StoreError(f"cannot open the store {path}: {exc}") from None
     return Store(db, path)
 
 
+def _connect(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    return db
+
+
+def _connect_readonly(path: Path) -> sqlite3.Connection:
+    if not path.is_file():
+        msg = f"no store at {path} yet (has the daemon run?)"
+        raise StoreError(msg)
+    # Read-only, a reader needs no -shm file of its own when the daemon is stopped
+    # (SQLite 3.22 and later), so a user who may only read the file can use it.
+    uri = path.absolute().as_uri()
+    return sqlite3.connect(f"{uri}?mode=ro", uri=True, check_same_thread=False)
+
+
 def _migrate(db: sqlite3.Connection) -> None:
     (version,) = db.execute("PRAGMA user_version").fetchone()
     for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-        with db:
-            db.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+        try:
+            with db:
+                db.executescript(
+                    f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;"
+                )
+        except sqlite3.OperationalError:
+            # Two processes opened the old store at once: the other one migrated it.
+            db.rollback()
+            (now,) = db.execute("PRAGMA user_version").fetchone()
+            if now < number:
+                raise

@@ -7,7 +7,9 @@ text. Accepted: comma-, semicolon- or tab-separated text with a header row namin
 * RMSSD in ms (``rmssd``, ``rmssd_ms``, ``RMSSD (ms)``, ``rMSSD``, ...) or its natural
   log (``ln_rmssd``, ``lnrmssd``, ``ln(RMSSD)``, ...); RMSSD wins when a row has both;
 * optionally the resting heart rate (``resting_hr``, ``rhr``, ``hr``, ``HR (bpm)``, ...)
-  and the posture (``posture``, ``position``: lying, sitting, standing).
+  and the posture (``posture``, ``position``: lying, sitting, standing);
+* and, from ``hrvd export history``, each measurement's quality (``artifact_rate``,
+  ``beats``, ``coverage``), so that moving hrvd to another Pi keeps it.
 
 Header names are compared case-insensitively after every run of characters other than
 letters and digits becomes ``_`` (so ``RMSSD (ms)`` is ``rmssd_ms``). Dates: ISO
@@ -30,7 +32,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
-from hrvd.coach.baseline import Morning, Posture
+from hrvd.coach.baseline import Morning, Posture, Quality
 from hrvd.errors import InputFileError
 
 if TYPE_CHECKING:
@@ -49,6 +51,8 @@ RESTING_HR_COLUMNS = ("resting_hr", "resting_hr_bpm", "rhr", "rhr_bpm", "rest_hr
 """Header names recognised as the resting heart rate in bpm, in order of preference."""
 POSTURE_COLUMNS = ("posture", "position", "houding")
 """Header names recognised as the posture."""
+QUALITY_COLUMNS = ("artifact_rate", "beats", "coverage")
+"""Columns of ``hrvd export history`` with a measurement's quality (all three, or none)."""
 RMSSD_RANGE_MS = (1.0, 1000.0)
 """RMSSD values accepted, ms: wider than any human morning, narrower than a unit mix-up."""
 LN_RMSSD_RANGE = (math.log(RMSSD_RANGE_MS[0]), math.log(RMSSD_RANGE_MS[1]))
@@ -87,6 +91,7 @@ class _Columns:
     ln_rmssd: int | None
     resting_hr: int | None
     posture: int | None
+    quality: tuple[int, int, int] | None
 
 
 def normalise_header(name: str) -> str:
@@ -170,7 +175,15 @@ def _columns(header: list[str], source: str, line: int) -> _Columns:
         ln_rmssd=ln_rmssd,
         resting_hr=_find(names, RESTING_HR_COLUMNS),
         posture=_find(names, POSTURE_COLUMNS),
+        quality=_quality_columns(names),
     )
+
+
+def _quality_columns(names: list[str]) -> tuple[int, int, int] | None:
+    """The quality columns of `hrvd export history`, so that a re-import keeps them."""
+    found = [_find(names, (n,)) for n in QUALITY_COLUMNS]
+    a, b, c = found
+    return None if a is None or b is None or c is None else (a, b, c)
 
 
 def _cell(row: list[str], column: int | None) -> str:
@@ -266,4 +279,14 @@ class _RowReader:
                 msg = f"posture {posture_text!r} is not lying, sitting or standing"
                 raise InputFileError(self.source, line, msg)
             posture = found
-        return Morning(day=day, posture=posture, ln_rmssd=ln_rmssd, resting_hr_bpm=hr)
+        quality = None
+        texts = [_cell(row, i) for i in c.quality or ()]
+        if texts and all(texts):
+            rate, beats, coverage = texts
+            quality = Quality(
+                artifact_rate=self.number(rate, "artifact rate", (0.0, 1.0), line),
+                beats=int(self.number(beats, "beats", (0.0, 1e6), line)),
+                coverage=self.number(coverage, "coverage", (0.0, 1.0), line),
+            )
+        return Morning(day=day, posture=posture, ln_rmssd=ln_rmssd, resting_hr_bpm=hr,
+                       quality=quality)  # fmt: skip
