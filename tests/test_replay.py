@@ -122,3 +122,11 @@ async def test_replay_refuses_to_publish_beside_a_running_daemon(ride_file, brok
                          start=START, force=False, out=io.StringIO())  # fmt: skip
     await run_replay(np.loadtxt(ride_file)[:100], config=config, strap=None, speed=0,
                      start=START, force=True, out=io.StringIO())  # fmt: skip
+
+
+def test_a_recorded_drop_reaches_the_pipeline_as_a_gap():
+    rr = np.full(20, 500.0)
+    gaps = np.zeros(20, dtype=np.bool_)
+    gaps[12] = True
+    beats = [b for n in notifications("H10", rr, gaps) for b in n.beats]
+    assert [i for i, b in enumerate(beats) if b.gap_before] == [0, 12]

@@ -68,3 +68,16 @@ def test_empty_input_and_missing_files_are_clear_errors(tmp_path):
 def test_stdin_is_read_for_a_dash(monkeypatch):
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"800\n810\n")))
     assert np.array_equal(read_rr("-").rr_ms, [800.0, 810.0])
+
+
+def test_a_gap_column_marks_the_beats_after_a_drop():
+    series = parse_rr("time,rr_ms,gap\nt,1000,1\nt,990,0\nt,1010,1\nt,1000,0\n", "ride.csv")
+    assert series.rr_ms.tolist() == [1000, 990, 1010, 1000]
+    assert series.gaps is not None
+    assert series.gaps.tolist() == [True, False, True, False]
+    assert parse_rr("rr_ms\n1000\n990\n", "plain.csv").gaps is None
+
+
+def test_a_gap_that_is_not_0_or_1_names_its_line():
+    with pytest.raises(InputFileError, match=r"ride.csv:3: gap 'yes' is not 0 or 1"):
+        parse_rr("rr_ms,gap\n1000,0\n990,yes\n", "ride.csv")

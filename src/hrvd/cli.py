@@ -478,6 +478,7 @@ def _replay(args: argparse.Namespace, out: TextIO) -> int:
         force=args.force,
         hr_max=args.hr_max or DEFAULT_HR_MAX,
         out=out,
+        gaps=series.gaps,
     )
     asyncio.run(run)
     return EXIT_OK

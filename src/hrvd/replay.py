@@ -46,21 +46,26 @@ NOTIFY_EVERY_S = 1.0
 """A strap notifies about once a second."""
 
 
-def notifications(strap: str, rr_ms: NDArray[np.float64]) -> Iterator[Notification]:
-    """The notifications a strap would have sent for ``rr_ms``, times from 0 s."""
+def notifications(
+    strap: str, rr_ms: NDArray[np.float64], gaps: NDArray[np.bool_] | None = None
+) -> Iterator[Notification]:
+    """The notifications a strap would have sent for ``rr_ms``, times from 0 s.
+
+    ``gaps`` marks the intervals with beats missing before them (a Bluetooth drop in the
+    recording), so that no HRV window bridges them.
+    """
     t = 0.0
     due = NOTIFY_EVERY_S
     pending: list[TimedBeat] = []
-    first = True
-    for rr in rr_ms.tolist():
+    gap_flags = [False] * len(rr_ms) if gaps is None else gaps.tolist()
+    for i, rr in enumerate(rr_ms.tolist()):
         t += rr / 1000.0
         while t > due:
             yield _notification(strap, due, pending)
             pending = []
             due += NOTIFY_EVERY_S
         raw = round(rr * RR_UNITS_PER_S / 1000.0)
-        pending.append(TimedBeat(raw, rr, t, due, gap_before=first))
-        first = False
+        pending.append(TimedBeat(raw, rr, t, due, gap_before=i == 0 or gap_flags[i]))
     if pending:
         yield _notification(strap, due, pending)
 
@@ -79,12 +84,18 @@ def wall_clock(start: datetime) -> Callable[[float], datetime]:
     return to_wall
 
 
-async def replay(pipeline: StrapPipeline, rr_ms: NDArray[np.float64], *, speed: float) -> None:
+async def replay(
+    pipeline: StrapPipeline,
+    rr_ms: NDArray[np.float64],
+    *,
+    speed: float,
+    gaps: NDArray[np.bool_] | None = None,
+) -> None:
     """Play ``rr_ms`` through ``pipeline`` as one ride, at ``speed`` times real time (0: fast)."""
     pipeline.on_event(LinkChange(pipeline.name, LinkState.STREAMING, 0.0))
     pipeline.command("start", 0.0)
     last = 0.0
-    for n in notifications(pipeline.name, rr_ms):
+    for n in notifications(pipeline.name, rr_ms, gaps):
         if speed > 0:
             await asyncio.sleep((n.at_s - last) / speed)
         else:
@@ -178,6 +189,7 @@ async def run_replay(  # noqa: PLR0913 - the command's options
     force: bool,
     hr_max: int = DEFAULT_HR_MAX,
     out: TextIO,
+    gaps: NDArray[np.bool_] | None = None,
 ) -> None:
     """`hrvd replay`: print the ride's events; with a config, publish them too.
 
@@ -190,7 +202,7 @@ async def run_replay(  # noqa: PLR0913 - the command's options
         settings = RideSettings(zones.recovery_ceiling_bpm)
         pipeline = _pipeline(name=strap or "replay", base="hrvd", zones=zones,
                              settings=settings, sink=console, start=start)  # fmt: skip
-        await replay(pipeline, rr_ms, speed=speed)
+        await replay(pipeline, rr_ms, speed=speed, gaps=gaps)
         return
     name = strap or next((s.name for s in config.straps if s.role in {"ride", "both"}), None)
     if name is None:
@@ -213,7 +225,7 @@ async def run_replay(  # noqa: PLR0913 - the command's options
                     pipeline = _pipeline(name=name, base=cfg.base_topic, zones=zones,
                                          settings=config.ride_settings(), sink=sink,
                                          start=start)  # fmt: skip
-                    await replay(pipeline, rr_ms, speed=speed)
+                    await replay(pipeline, rr_ms, speed=speed, gaps=gaps)
         finally:
             outbox.close()
 

@@ -29,6 +29,8 @@ once in 10 ms, and none pauses for 10 s."""
 RR_COLUMN_NAMES = ("rr", "rr_ms", "rri", "rri_ms", "rr_interval", "rr_intervals", "ibi", "ibi_ms",
                    "nn", "nni", "nn_ms", "interval", "rr_s", "rri_s", "ibi_s")  # fmt: skip
 """Header names recognised as the RR column, compared case-insensitively."""
+GAP_COLUMN = "gap"
+"""An optional column: 1 where beats before this interval are missing."""
 _DELIMITERS = ",;\t"
 
 
@@ -40,11 +42,14 @@ class RrSeries:
         rr_ms: the intervals, ms.
         source: the name the user gave (``-`` for stdin).
         converted_from_seconds: the values were in seconds and were multiplied by 1000.
+        gaps: per interval, whether beats before it are missing (a ``gap`` column of 0/1,
+            as ``hrvd export ride`` writes it); None when the file does not say.
     """
 
     rr_ms: NDArray[np.float64]
     source: str
     converted_from_seconds: bool
+    gaps: NDArray[np.bool_] | None = None
 
 
 def read_rr(source: str) -> RrSeries:
@@ -78,12 +83,21 @@ def parse_rr(text: str, source: str) -> RrSeries:
     ]
     if not lines:
         raise InputFileError(source, None, "holds no RR values")
-    values = _parse_table(lines, source) if _is_table(lines[0][1]) else _parse_plain(lines, source)
+    gaps = None
+    if _is_table(lines[0][1]):
+        values, gaps = _parse_table(lines, source)
+    else:
+        values = _parse_plain(lines, source)
     if not values:
         raise InputFileError(source, None, "holds no RR values")
     rr = np.asarray(values, dtype=np.float64)
     seconds = bool(np.all(rr < SECONDS_LIMIT))
-    return RrSeries(rr * 1000.0 if seconds else rr, source, converted_from_seconds=seconds)
+    return RrSeries(
+        rr * 1000.0 if seconds else rr,
+        source,
+        converted_from_seconds=seconds,
+        gaps=None if gaps is None else np.asarray(gaps, dtype=np.bool_),
+    )
 
 
 def _is_table(first: str) -> bool:
@@ -112,7 +126,9 @@ def _parse_plain(lines: list[tuple[int, str]], source: str) -> list[float]:
     return [_value(text, source, number) for number, text in lines]
 
 
-def _parse_table(lines: list[tuple[int, str]], source: str) -> list[float]:
+def _parse_table(
+    lines: list[tuple[int, str]], source: str
+) -> tuple[list[float], list[bool] | None]:
     header_line, header = lines[0]
     delimiter = next((d for d in _DELIMITERS if d in header), ",")
     names = [name.strip().strip('"').strip().lower() for name in header.split(delimiter)]
@@ -124,10 +140,16 @@ def _parse_table(lines: list[tuple[int, str]], source: str) -> list[float]:
         raise InputFileError(
             source, header_line, f"no RR column in the header (expected one of {expected}, ...)"
         )
+    gap_column = names.index(GAP_COLUMN) if GAP_COLUMN in names else None
     rows = csv.reader((text for _, text in lines[1:]), delimiter=delimiter)
-    values = []
+    values, gaps = [], []
     for (number, _), row in zip(lines[1:], rows, strict=True):
         if column >= len(row):
             raise InputFileError(source, number, f"no value in column {names[column]!r}")
         values.append(_value(row[column].strip(), source, number))
-    return values
+        if gap_column is not None:
+            flag = row[gap_column].strip() if gap_column < len(row) else ""
+            if flag not in {"0", "1", ""}:
+                raise InputFileError(source, number, f"gap {flag!r} is not 0 or 1")
+            gaps.append(flag == "1")
+    return values, (gaps if gap_column is not None else None)
