@@ -20,7 +20,6 @@ import getpass
 import math
 import os
 import sys
-import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import TYPE_CHECKING, TextIO, TypeVar
 from hrvd.config import CONFIG_NAME, ROLES, StoreConfig, load_config, parse_config
 from hrvd.config_template import Answers, render_config
 from hrvd.errors import EXIT_OK, ConfigError, HrvdError, UsageError
+from hrvd.files import write_atomically
 from hrvd.hrv.zones import ZoneModel
 from hrvd.init_questions import (
     HR_MAX_BPM,
@@ -360,31 +360,6 @@ def _refuse_to_replace(output: Path, *, force: bool) -> None:
     if not os.access(existing, os.W_OK | os.X_OK):
         raise UsageError(f"cannot write {output}: permission denied "
                          "(run it with sudo, or give --output FILE)")  # fmt: skip
-
-
-def write_atomically(path: Path, text: str, *, mode: int, dir_mode: int) -> None:
-    """Replace ``path`` with ``text``: a temporary file (mode 0600 from the start) renamed.
-
-    Raises:
-        UsageError: the directory or the file cannot be written.
-    """
-    try:
-        path.parent.mkdir(mode=dir_mode, parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            Path(tmp).chmod(mode)
-            Path(tmp).replace(path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except PermissionError:
-        raise UsageError(f"cannot write {path}: permission denied (run it with sudo)") from None
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def checked_text(answers: Answers, output: Path) -> str:

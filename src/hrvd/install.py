@@ -8,14 +8,13 @@ writer that never replaces a different file without ``force``. The copies under
 
 from __future__ import annotations
 
-import os
 import re
 import sys
-import tempfile
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from hrvd.errors import EXIT_OK, UsageError
+from hrvd.files import write_atomically
 
 if TYPE_CHECKING:
     from typing import TextIO
@@ -277,21 +276,7 @@ def _differs(path: Path, text: str) -> bool:
 
 def _write(path: Path, text: str) -> None:
     """Replace ``path`` atomically with ``text``, mode 0644 (all three are public config)."""
-    try:
-        path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-            Path(tmp).chmod(0o644)
-            Path(tmp).replace(path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except PermissionError:
-        raise UsageError(f"cannot write {path}: permission denied (run it with sudo)") from None
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+    write_atomically(path, text, mode=0o644, dir_mode=0o755)
 
 
 def next_steps(
