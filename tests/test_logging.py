@@ -1,4 +1,5 @@
 import json
+import logging
 
 import pytest
 import structlog
@@ -9,8 +10,12 @@ from hrvd.logging import configure_logging
 @pytest.fixture(autouse=True)
 def _restore_structlog():
     # configure_logging binds sys.stderr, which is capsys's stream here: undo it after.
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
     yield
     structlog.reset_defaults()
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 def test_json_lines_carry_a_journald_priority_under_systemd(monkeypatch, capsys):
@@ -33,3 +38,17 @@ def test_plain_json_off_journald_and_levels_filtered(monkeypatch, capsys):
     log.warning("shown", x=1)
     lines = capsys.readouterr().err.splitlines()
     assert [json.loads(line)["event"] for line in lines] == ["shown"]
+
+
+def test_a_librarys_warning_is_an_event_like_ours_and_its_debug_stays_out(monkeypatch, capsys):
+    monkeypatch.setenv("JOURNAL_STREAM", "8:12345")
+    configure_logging(json=True, level="debug")
+    configure_logging(json=True, level="debug")  # twice: still one line per record
+    logging.getLogger("aiomqtt").warning("There are %d pending publish calls.", 11)
+    logging.getLogger("bleak").debug("chatter")
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("<4>{")
+    event = json.loads(line[3:])
+    assert event["event"] == "There are 11 pending publish calls."
+    assert event["logger"] == "aiomqtt"
+    assert event["level"] == "warning"

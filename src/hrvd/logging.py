@@ -30,6 +30,15 @@ class JournalJSONRenderer:
         return f"<{priority}>{text}"
 
 
+class _LibraryHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The libraries' records, rendered as hrvd's events; one however often it is set up."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Write to the stderr of now (a test may have swapped it since)."""
+        self.stream = sys.stderr
+        super().emit(record)
+
+
 def configure_logging(*, json: bool | None = None, level: str = "info") -> None:
     """Configure structlog once, at start.
 
@@ -46,11 +55,12 @@ def configure_logging(*, json: bool | None = None, level: str = "info") -> None:
         renderer = JournalJSONRenderer()
     else:
         renderer = structlog.processors.JSONRenderer()
+    timestamper = structlog.processors.TimeStamper(fmt="iso", utc=False)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=False),
+            timestamper,
             structlog.processors.format_exc_info,
             renderer,
         ],
@@ -60,3 +70,22 @@ def configure_logging(*, json: bool | None = None, level: str = "info") -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
     )
+    # The libraries (bleak, aiomqtt, ...) log through the standard library: their warnings
+    # become events of the same form, with the library's name, instead of bare text lines
+    # in the journal. Their debug chatter stays out even with --log-level debug.
+    handler = _LibraryHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[
+                structlog.stdlib.add_log_level,
+                structlog.stdlib.add_logger_name,
+                timestamper,
+            ],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        )
+    )
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _LibraryHandler)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(max(logging.WARNING, logging.getLevelNamesMapping()[level.upper()]))

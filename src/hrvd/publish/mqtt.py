@@ -54,6 +54,8 @@ CONNECT_TIMEOUT_S = 5.0
 """A broker that has not answered CONNECT within this is unreachable (for now)."""
 PUBLISH_TIMEOUT_S = 10.0
 """A durable message not acknowledged within this is sent again after a reconnect."""
+PENDING_PUBLISHES_WARN = 200
+"""Publishes in flight above which aiomqtt warns (a broker that stopped reading)."""
 _UNSUPPORTED_PROTOCOL = {1, 0x84}
 """CONNACK codes for "unacceptable protocol version" in MQTT 3.1.1 and 5."""
 
@@ -205,12 +207,15 @@ class MqttPublisher:
         self, topic: str, payload: Mapping[str, object], *, retain: bool = True
     ) -> None:
         """A message that must arrive (alert, ride, session, readiness): via the outbox."""
-        await self.outbox.put(topic, dumps(payload), qos=1, retain=retain)
+        data = dumps(payload)
+        await self.outbox.put(topic, data, qos=1, retain=retain)
+        # What went into the outbox, in order: the soak test's record of what was sent.
+        log.debug("durable queued", topic=topic, id=payload.get("id"), payload=data.decode())
 
     # --- the connection ----------------------------------------------------------------
 
     def _new_client(self) -> aiomqtt.Client:
-        return aiomqtt.Client(
+        client = aiomqtt.Client(
             self.cfg.host,
             self.cfg.port,
             username=self.cfg.username,
@@ -222,6 +227,10 @@ class MqttPublisher:
             tls_context=tls_context(self.cfg),
             timeout=CONNECT_TIMEOUT_S,
         )
+        # aiomqtt warns above 10 publishes in flight; twenty straps notifying in the same
+        # second put that many live values on the wire at once, which is normal here.
+        client.pending_calls_threshold = PENDING_PUBLISHES_WARN
+        return client
 
     async def _run(self) -> None:
         attempt = 0
