@@ -130,3 +130,41 @@ def test_a_recorded_drop_reaches_the_pipeline_as_a_gap():
     gaps[12] = True
     beats = [b for n in notifications("H10", rr, gaps) for b in n.beats]
     assert [i for i, b in enumerate(beats) if b.gap_before] == [0, 12]
+
+
+class _Durable:
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, dict[str, object]]] = []
+
+    def state(self, topic, payload) -> None:
+        pass
+
+    def retained(self, topic, payload) -> None:
+        pass
+
+    def durable(self, topic, payload) -> None:
+        self.messages.append((topic, payload))
+
+
+async def test_every_durable_message_of_a_ride_has_its_own_id():
+    from hrvd.coach.recovery import GuardEvent, RideSettings  # noqa: PLC0415
+    from hrvd.coach.rides import RideManager, RideStarted  # noqa: PLC0415
+    from hrvd.hrv.zones import ZoneModel, zones_for  # noqa: PLC0415
+    from hrvd.pipeline import StrapPipeline  # noqa: PLC0415
+    from hrvd.replay import replay, wall_clock  # noqa: PLC0415
+
+    sink = _Durable()
+    zones = zones_for(ZoneModel.HRMAX, hr_max=190)
+    rides = RideManager(RideSettings(zones.recovery_ceiling_bpm), hr_rest=None, auto_start=False)
+    start = wall_clock(datetime(2026, 11, 27, tzinfo=UTC))
+    pipeline = StrapPipeline(strap_name="H10", base_topic="hrvd", zones=zones, rides=rides,
+                             sink=sink, to_wall=start)  # fmt: skip
+    await replay(pipeline, ride_rr(RIDE, np.random.default_rng(3)), speed=0)
+    # A guard that flaps within one second, and a ride that starts in the second the
+    # last one started: every message still has an id of its own.
+    pipeline._on_ride_events([RideStarted(0.0, "command")] + [  # noqa: SLF001
+        GuardEvent(5.1 + i / 10, active=i % 2 == 1, artifact_rate=0.04) for i in range(4)
+    ])  # fmt: skip
+    ids = [str(p["id"]) for _, p in sink.messages]
+    assert len(ids) > 10
+    assert len(set(ids)) == len(ids)

@@ -9,6 +9,7 @@ when started as a repeat), and publishes the day's readiness retained on ``hrvd/
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import structlog
@@ -128,7 +129,10 @@ class MorningRun:
             return
         readiness = assess(morning, history)
         payload = readiness_payload(readiness, self.config.athlete.language)
-        payload["id"] = f"readiness:{result.day.isoformat()}:{result.posture.value}"
+        # A repeat gives the day a new score: its own id, so that a consumer that drops
+        # redeliveries by id does not drop it.
+        ended = datetime.now().astimezone().isoformat(timespec="seconds")
+        payload["id"] = f"readiness:{result.day.isoformat()}:{result.posture.value}:{ended}"
         log.info("readiness", status=readiness.status.value, score=readiness.score)
         self.sink.durable(topics.readiness(self.config.mqtt.base_topic), payload)
 

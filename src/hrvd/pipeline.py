@@ -86,6 +86,8 @@ class StrapPipeline:
         self.link: LinkState | None = None
         self._ride_id: str | None = None
         self._alert_count = 0
+        self._ride_seq = 0
+        self._last_start: tuple[str, int] = ("", 0)
         self.beat_listeners: list[Callable[[tuple[TimedBeat, ...], float], None]] = []
         """Called with each notification's raw timed beats (a morning measurement)."""
         self.last_state: Payload | None = None
@@ -183,8 +185,9 @@ class StrapPipeline:
     def _on_ride_events(self, events: list[RideEvent]) -> None:
         for e in events:
             if isinstance(e, RideStarted):
-                self._ride_id = f"{self.name}@{self._iso(e.at_s)}"
+                self._ride_id = self._new_ride_id(e.at_s)
                 self._alert_count = 0
+                self._ride_seq = 0
                 self._ride_message(e.at_s, "start", active=True, event=f"started ({e.how})")
             elif isinstance(e, PhaseEvent):
                 self._ride_message(e.at_s, e.phase.value, active=True,
@@ -210,12 +213,25 @@ class StrapPipeline:
         current = phase or (ride.phase.value if ride is not None else "complete")
         elapsed = elapsed_s if ride is None else ride.elapsed_s(at_s)
         self.sink.durable(self._topic(topics.ride), {
-            "id": f"{self._ride_id}:{self._iso(at_s)}:{event}",
+            "id": f"{self._ride_id}:{self._next_seq()}:{event}",
             "active": active,
             "phase": current,
             "elapsed_s": _round(elapsed, 0),
             "event": event,
         })  # fmt: skip
+
+    def _new_ride_id(self, at_s: float) -> str:
+        """The strap and start time; a second ride started within that second gets #2."""
+        base = f"{self.name}@{self._iso(at_s)}"
+        last, n = self._last_start
+        n = n + 1 if base == last else 1
+        self._last_start = (base, n)
+        return base if n == 1 else f"{base}#{n}"
+
+    def _next_seq(self) -> int:
+        """The ride message's number in its ride: ids stay unique within one second."""
+        self._ride_seq += 1
+        return self._ride_seq
 
     def _alert(self, e: AlertEvent) -> None:
         if e.too_hard:
