@@ -225,6 +225,46 @@ async def test_malformed_payloads_are_counted_and_logged_not_fatal(fake_bluez: F
             await rec.until(lambda: len(rec.beats()) > before + 3)
     assert next(e for e in logs if e["event"] == "malformed payload")["count"] == 1
     assert rec.states().count(LinkState.STREAMING) == 1
+    # The beats a malformed payload carried are lost: the next beat starts a new segment.
+    assert sum(b.gap_before for b in rec.beats()) == 2
+
+
+async def test_a_link_left_by_a_killed_hrvd_is_closed_and_the_strap_found_at_once(
+    fake_bluez: FakeBluez, private_system_bus: str
+):
+    strap = fake_strap("AA:BB:CC:DD:EE:0A")
+    await fake_bluez.add_strap(strap)
+    # Another process connects with bleak and dies without disconnecting: BlueZ keeps
+    # the link, and a connected strap does not advertise.
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", HOLDER.format(address=strap.address),
+        stdout=asyncio.subprocess.PIPE, env={**os.environ,
+                                             "DBUS_SYSTEM_BUS_ADDRESS": private_system_bus},
+    )  # fmt: skip
+    assert holder.stdout is not None
+    assert await asyncio.wait_for(holder.stdout.readline(), WAIT_S) == b"connected\n"
+    holder.kill()
+    await holder.wait()
+    assert strap.is_connected
+    rec = Recorder()
+    async with running(_session(strap, rec, scan_timeout_s=2.0)):
+        await rec.until(lambda: len(rec.beats()) >= 3, within_s=8.0)
+    assert rec.states().count(LinkState.STREAMING) == 1
+
+
+HOLDER = """
+import asyncio
+from bleak import BleakClient, BleakScanner
+
+async def main():
+    device = await BleakScanner.find_device_by_address("{address}", timeout=5)
+    client = BleakClient(device)
+    await client.connect()
+    print("connected", flush=True)
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
 
 
 async def test_no_contact_is_a_state_not_beats(fake_bluez: FakeBluez):

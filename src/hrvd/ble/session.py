@@ -154,6 +154,7 @@ class StrapSession:
         self._failure: Exception | None = None
         self.malformed = 0
         """Malformed payloads received so far."""
+        self._stale_closed = False
         self.log = log.bind(strap=strap.name)
 
     @property
@@ -204,6 +205,13 @@ class StrapSession:
         return self.strap.address or self.strap.name
 
     async def _find(self) -> BLEDevice:
+        if self.strap.address and not self._stale_closed:
+            # A link left up by an hrvd that died (kill -9, power cut of the process) stays
+            # up in BlueZ, and a connected strap does not advertise: the scan would never
+            # find it. Close such a link once, at the first connect.
+            self._stale_closed = True
+            with contextlib.suppress(BleakError, OSError, TimeoutError, EOFError):
+                await close_stale_connections_by_address(self.strap.address)
         if self.strap.address:
             device = await BleakScanner.find_device_by_address(
                 self.strap.address, timeout=self._scan_timeout_s
@@ -283,6 +291,9 @@ class StrapSession:
         try:
             m = parse_measurement(data)
         except MalformedPayloadError as exc:
+            # Its beats are lost: the next ones start a new segment, and their times are
+            # not pulled early by the missing intervals.
+            self._timeline.gap()
             self.malformed += 1
             if self.malformed % MALFORMED_LOG_EVERY == 1:
                 self.log.warning("malformed payload", error=str(exc), count=self.malformed)
