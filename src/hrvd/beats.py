@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Self
 
 import structlog
 
+from hrvd.ordered import cancel_and_wait
 from hrvd.store import StoredBeat, StoreError
 
 if TYPE_CHECKING:
@@ -95,9 +96,7 @@ class BeatRecorder:
     ) -> None:
         """Stop, and write what waits."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
         await self.flush()
 
     async def _run(self) -> None:

@@ -32,6 +32,7 @@ from hrvd.coach.rides import RideManager
 from hrvd.config import slug
 from hrvd.errors import ConfigError, HrvdError
 from hrvd.morning_run import MorningRun
+from hrvd.ordered import cancel_and_wait
 from hrvd.pipeline import StrapPipeline
 from hrvd.publish import topics
 from hrvd.publish.announce import announce
@@ -135,9 +136,7 @@ class Daemon:
                 self.notifier.stopping()
                 log.info("stopping")
                 self._end_rides()
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
+                await cancel_and_wait(*tasks)
         finally:
             outbox.close()
             store.close()

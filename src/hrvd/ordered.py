@@ -11,6 +11,27 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+CANCEL_RETRY_S = 0.1
+"""How long to wait for a cancelled task before cancelling it again, s."""
+
+
+async def cancel_and_wait(*tasks: asyncio.Task[object]) -> None:
+    """Cancel ``tasks`` and wait until they have ended, however often that takes.
+
+    On Python 3.11, ``asyncio.wait_for`` (which aiomqtt's publish and subscribe use) can
+    return its result and drop a cancellation that arrives in the same loop iteration
+    (CPython gh-86296, fixed in 3.12). A task cancelled once may then go on waiting for
+    ever: a daemon that never stops. The cancellation is repeated until each task ends.
+    """
+    pending = {t for t in tasks if not t.done()}
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=CANCEL_RETRY_S)
+    for task in tasks:
+        if not task.cancelled():
+            task.exception()  # retrieved: a task that failed while stopping is not news
+
 
 class OrderedWriter(Generic[T]):
     """Calls ``work(item)`` for each item put, one at a time, in order.
@@ -49,6 +70,4 @@ class OrderedWriter(Generic[T]):
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout_s):
                 await self.drain()
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        await cancel_and_wait(self._task)

@@ -33,6 +33,7 @@ import structlog
 
 from hrvd.ble.policy import backoff_s
 from hrvd.errors import ConfigError
+from hrvd.ordered import cancel_and_wait
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -164,9 +165,7 @@ class MqttPublisher:
                 await client.publish(self.status_topic, b"offline", qos=1, retain=True,
                                      timeout=2.0)  # fmt: skip
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
 
     # --- what the rest of the daemon calls ---------------------------------------------
 
@@ -286,9 +285,7 @@ class MqttPublisher:
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await cancel_and_wait(*tasks)
         for task in done:
             task.result()  # the connection's own error, as it was raised
 
