@@ -14,7 +14,7 @@ import pytest
 
 from hrvd.cli import main
 from hrvd.config import load_config
-from hrvd.errors import UsageError
+from hrvd.errors import HrvdError, UsageError
 from hrvd.hrv.synthetic import ride_rr
 from hrvd.replay import notifications, run_replay
 
@@ -107,6 +107,9 @@ async def test_replay_with_a_config_publishes_as_the_daemon_would(ride_file, bro
     session = json.loads(next(p for t, p in got if t == "hrvd/h10_garage/session"))
     assert session["alerts"] == 1
     assert session["started"] == START.isoformat()
+    # Replay waits for the broker: no live value is dropped for want of a connection.
+    sent = len(list(notifications("x", np.loadtxt(ride_file))))
+    assert sum(t == "hrvd/h10_garage/state" for t, _ in got) >= 0.95 * sent
     state = json.loads(next(p for t, p in got if t == "hrvd/h10_garage/state"))
     keys = {"ts", "hr_bpm", "rr_ms", "rmssd_ms", "ln_rmssd", "sdnn_ms", "dfa_alpha1",
             "artifact_rate", "zone", "contact", "battery_pct"}  # fmt: skip
@@ -168,3 +171,16 @@ async def test_every_durable_message_of_a_ride_has_its_own_id():
     ids = [str(p["id"]) for _, p in sink.messages]
     assert len(ids) > 10
     assert len(set(ids)) == len(ids)
+
+
+async def test_replay_with_an_unreachable_broker_says_so_in_one_line(
+    ride_file, broker, tmp_path, monkeypatch
+):
+    import hrvd.replay  # noqa: PLC0415
+
+    monkeypatch.setattr(hrvd.replay, "CONNECT_WAIT_S", 0.5)
+    config = load_config(_config(tmp_path, broker))
+    broker.stop()
+    with pytest.raises(HrvdError, match=r"cannot reach the broker 127.0.0.1:\d+ within 0.5 s"):
+        await run_replay(np.loadtxt(ride_file)[:100], config=config, strap=None, speed=0,
+                         start=START, force=True, out=io.StringIO())  # fmt: skip

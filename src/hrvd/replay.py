@@ -25,7 +25,7 @@ from hrvd.ble.session import LinkChange, LinkState, Notification
 from hrvd.ble.timeline import TimedBeat
 from hrvd.coach.recovery import RideSettings
 from hrvd.coach.rides import RideManager
-from hrvd.errors import UsageError
+from hrvd.errors import HrvdError, UsageError
 from hrvd.hrv.zones import ZoneModel, Zones, zones_for
 from hrvd.pipeline import StrapPipeline
 from hrvd.publish.announce import announce
@@ -44,6 +44,10 @@ if TYPE_CHECKING:
 
 NOTIFY_EVERY_S = 1.0
 """A strap notifies about once a second."""
+
+
+CONNECT_WAIT_S = 10.0
+"""How long `hrvd replay --config` waits for the broker before giving up, s."""
 
 
 def notifications(
@@ -219,6 +223,15 @@ async def run_replay(  # noqa: PLR0913 - the command's options
         outbox = Outbox(Path(tmp) / "outbox.sqlite3")
         try:
             async with MqttPublisher(cfg, outbox, password=password) as publisher:
+                # Before the first beat: live values are dropped while unconnected, and a
+                # short replay would end before its messages left the temporary outbox.
+                try:
+                    async with asyncio.timeout(CONNECT_WAIT_S):
+                        await publisher.connected.wait()
+                except TimeoutError:
+                    msg = (f"cannot reach the broker {cfg.host}:{cfg.port} "
+                           f"within {CONNECT_WAIT_S:g} s (see 'hrvd doctor')")  # fmt: skip
+                    raise HrvdError(msg) from None
                 announce(publisher, config)
                 async with MqttSink(publisher) as mqtt:
                     sink = TeeSink(mqtt, console)

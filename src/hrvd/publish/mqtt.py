@@ -225,6 +225,9 @@ class MqttPublisher:
             keepalive=KEEPALIVE_S,
             tls_context=tls_context(self.cfg),
             timeout=CONNECT_TIMEOUT_S,
+            # Small messages leave at once: with Nagle's algorithm a live value sent right
+            # after another waited for the broker's delayed ACK (40 ms, measured).
+            socket_options=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),
         )
         # aiomqtt warns above 10 publishes in flight; twenty straps notifying in the same
         # second put that many live values on the wire at once, which is normal here.
