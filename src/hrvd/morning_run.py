@@ -90,6 +90,9 @@ class MorningRun:
         payload = progress.payload()
         if progress.state in {MorningState.DONE, MorningState.INVALID}:
             self._done = True
+            m = self.measurement
+            ended = datetime.now().astimezone().isoformat(timespec="seconds")
+            payload["id"] = f"morning:{m.day.isoformat()}:{m.posture.value}:{ended}"
             self.sink.durable(self.topic, payload)
             result = self.measurement.result
             if result is not None:
