@@ -58,7 +58,7 @@ from typing import TYPE_CHECKING, Protocol, Self, cast
 import aiomqtt
 import numpy as np
 
-from daemon_rig import TESTS, cpu_seconds, memory_kb, private_bus, stop_process
+from daemon_rig import TESTS, Broker, cpu_seconds, memory_kb, private_bus, stop_process
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -138,16 +138,6 @@ class FakeBluez(Protocol):
     async def __aexit__(self, *exc: object) -> None: ...
 
     async def add_strap(self, strap: FakeStrap) -> None: ...
-
-
-class Broker(Protocol):
-    """The part of ``fixtures.mosquitto.Broker`` used here."""
-
-    port: int
-
-    def start(self) -> None: ...
-
-    def stop(self) -> None: ...
 
 
 def _fixture(module: str, name: str) -> Callable[..., object]:
