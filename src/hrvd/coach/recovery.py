@@ -136,6 +136,23 @@ class Timer:
         return now - self.since
 
 
+@dataclass(slots=True)
+class _Mean:
+    """A running mean: a ride's summary needs no list of every value (O(1) memory)."""
+
+    total: float = 0.0
+    n: int = 0
+
+    def add(self, value: float | None) -> None:
+        if value is not None:
+            self.total += value
+            self.n += 1
+
+    @property
+    def value(self) -> float | None:
+        return self.total / self.n if self.n else None
+
+
 @dataclass
 class _Totals:
     last_s: float | None = None
@@ -145,9 +162,9 @@ class _Totals:
     hr_sum: float = 0.0
     hr_n: int = 0
     hr_max: float | None = None
-    rmssd: list[float] = field(default_factory=list)
-    alpha1: list[float] = field(default_factory=list)
-    artifacts: list[float] = field(default_factory=list)
+    rmssd: _Mean = field(default_factory=_Mean)
+    alpha1: _Mean = field(default_factory=_Mean)
+    artifacts: _Mean = field(default_factory=_Mean)
 
 
 class RecoveryRide:
@@ -301,9 +318,9 @@ class RecoveryRide:
             t.hr_sum += hr
             t.hr_n += 1
             t.hr_max = hr if t.hr_max is None else max(t.hr_max, hr)
-        for values, v in ((t.rmssd, rmssd), (t.alpha1, alpha1), (t.artifacts, artifacts)):
-            if v is not None:
-                values.append(v)
+        t.rmssd.add(rmssd)
+        t.alpha1.add(alpha1)
+        t.artifacts.add(artifacts)
 
     def end(self, now_s: float, reason: str) -> tuple[list[CoachEvent], RideSummary]:
         """End the ride: the alert, if on, turns off; return it with the summary."""
@@ -331,9 +348,9 @@ class RecoveryRide:
             too_hard_s=t.too_hard_s,
             mean_hr_bpm=t.hr_sum / t.hr_n if t.hr_n else None,
             max_hr_bpm=t.hr_max,
-            mean_rmssd_ms=_mean(t.rmssd),
-            mean_dfa_alpha1=_mean(t.alpha1),
-            artifact_rate=_mean(t.artifacts),
+            mean_rmssd_ms=t.rmssd.value,
+            mean_dfa_alpha1=t.alpha1.value,
+            artifact_rate=t.artifacts.value,
             alerts=self.alerts,
             ceiling_bpm=self.settings.ceiling_bpm,
         )
@@ -341,7 +358,3 @@ class RecoveryRide:
 
 def _order(phase: Phase) -> int:
     return list(Phase).index(phase)
-
-
-def _mean(values: list[float]) -> float | None:
-    return sum(values) / len(values) if values else None
