@@ -360,3 +360,19 @@ def test_init_then_config_check_passes(tmp_path, capsys):
     assert "valid" in capsys.readouterr().out
     tomllib.loads(f.read_text())  # plain TOML too, for other tools
     assert os.access(f, os.R_OK)
+
+
+def test_a_password_file_left_beside_is_not_replaced_without_force(tmp_path):
+    f = tmp_path / "hrvd.toml"
+    (tmp_path / PASSWORD_NAME).write_text("the-old-one\n")
+    argv = ["--strap", ADDRESS, "--output", str(f)]
+
+    def answers() -> Typist:
+        return Typist("h10", "both", "185", "", "", "", "localhost:1883", "hrvd")
+
+    with pytest.raises(UsageError, match=rf"{PASSWORD_NAME} already holds a password: use --force"):
+        init(argv, io.StringIO(), ask=answers(), ask_secret=Typist("new-one"))
+    assert (tmp_path / PASSWORD_NAME).read_text() == "the-old-one\n"
+    assert not f.exists()
+    assert init([*argv, "--force"], io.StringIO(), ask=answers(), ask_secret=Typist("new-one")) == 0
+    assert (tmp_path / PASSWORD_NAME).read_text() == "new-one\n"

@@ -389,6 +389,8 @@ def write_files(
     dir_mode = 0o755 if service else 0o700
     written: list[tuple[Path, str]] = []
     beside = output.parent / PASSWORD_NAME
+    if choices.password is not None and not force and _holds_other(beside, choices.password):
+        raise UsageError(f"{beside} already holds a password: use --force to replace it")
     if choices.password is not None:
         write_atomically(beside, choices.password + "\n", mode=0o600, dir_mode=dir_mode)
         written.append((beside, "the broker password, mode 0600"))
@@ -400,6 +402,16 @@ def write_files(
     if load_config(output) != choices.answers.config(output):
         raise RuntimeError(f"bug: {output} does not read back as written")
     return written
+
+
+def _holds_other(path: Path, password: str) -> bool:
+    """Whether ``path`` holds something other than ``password`` (unreadable counts)."""
+    try:
+        return path.read_text(encoding="utf-8").rstrip("\n") not in {"", password}
+    except FileNotFoundError:
+        return False
+    except (OSError, UnicodeDecodeError):
+        return True
 
 
 def _hrvd_command() -> str:
