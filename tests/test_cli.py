@@ -3,10 +3,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from hrvd import __version__
 from hrvd.cli import main
+from hrvd.hrv.synthetic import sinus_rr
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "resting.txt"
 JSON_KEYS = {
@@ -138,3 +140,51 @@ def test_morning_commands_carry_strap_repeat_and_posture():
         "h10", True, "sitting")  # fmt: skip
     assert _parse_morning_command(b'{"posture": "upside down"}') == (None, False, None)
     assert _parse_morning_command(b"[1, 2]") == (None, False, None)
+
+
+def _with_a_gap(tmp_path: Path) -> tuple[Path, list[float]]:
+    """An exported ride (time,rr_ms,gap) of two stretches, at 900 and then at 600 ms."""
+    rng = np.random.default_rng(3)
+    first = sinus_rr(200, rng, mean_ms=900.0).tolist()
+    second = sinus_rr(200, rng, mean_ms=600.0).tolist()
+    f = tmp_path / "ride.csv"
+    rows = [f"{i},{rr:.1f},{int(i == len(first))}" for i, rr in enumerate(first + second)]
+    f.write_text("time,rr_ms,gap\n" + "\n".join(rows) + "\n")
+    return f, [round(rr, 1) for rr in first + second]
+
+
+def test_analyze_keeps_the_stretches_of_an_exported_ride_apart_at_its_gaps(tmp_path, capsys):
+    f, rr = _with_a_gap(tmp_path)
+    assert main(["analyze", str(f), "--format", "json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    # The 300 ms step at the gap is neither a successive difference nor an artifact.
+    diffs = np.diff(rr)
+    within = np.delete(diffs, 199)  # the difference across the gap
+    assert result["gaps"] == 1
+    assert result["artifacts"] == []
+    assert result["rmssd_ms"] == pytest.approx(float(np.sqrt(np.mean(within**2))), rel=1e-6)
+    assert result["n_beats"] == len(rr)
+    (tmp_path / "plain.txt").write_text("\n".join(map(str, rr)) + "\n")
+    assert main(["analyze", str(tmp_path / "plain.txt"), "--format", "json"]) == 0
+    without = json.loads(capsys.readouterr().out)
+    assert without["gaps"] == 0
+    assert without["rmssd_ms"] > result["rmssd_ms"]  # read as one series, the step counts
+    assert main(["analyze", str(f)]) == 0
+    assert "1 gaps (each stretch corrected alone)" in capsys.readouterr().out
+
+
+def test_rolling_starts_a_new_series_at_a_gap(tmp_path, capsys):
+    f, rr = _with_a_gap(tmp_path)
+    (tmp_path / "plain.txt").write_text("\n".join(map(str, rr)) + "\n")
+    gap_s = sum(rr[:200]) / 1000
+
+    def rows_after_the_gap(path: Path) -> list[dict[str, float]]:
+        assert main(["analyze", str(path), "--rolling", "30"]) == 0
+        rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        return [r for r in rows if gap_s < r["t_s"] < gap_s + 20]
+
+    with_gap, without = rows_after_the_gap(f), rows_after_the_gap(tmp_path / "plain.txt")
+    assert len(with_gap) == len(without) == 4
+    # Live, a gap keeps the 300 ms step out of RMSSD and out of the artifact count.
+    assert all(r["artifact_rate"] == 0 for r in with_gap)
+    assert all(a["rmssd_ms"] < b["rmssd_ms"] / 1.5 for a, b in zip(with_gap, without, strict=True))

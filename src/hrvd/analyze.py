@@ -25,41 +25,63 @@ ROLLING_EVERY_S = DFA_EVERY_S
 Row = dict[str, float | int | bool | None]
 
 
-def summarise(rr_ms: NDArray[np.float64]) -> dict[str, object]:
+def summarise(
+    rr_ms: NDArray[np.float64], gaps: NDArray[np.bool_] | None = None
+) -> dict[str, object]:
     """Correct a whole recording and compute its metrics.
 
     Returns the keys of ``hrvd analyze --format json``; metrics are computed on the
-    corrected series, ``artifacts`` indexes the input.
+    corrected series, ``artifacts`` indexes the input. With ``gaps`` (the ``gap`` column of
+    an exported ride), each stretch between gaps is corrected on its own, no successive
+    difference spans a gap, and alpha1 is that of the longest stretch.
     """
-    correction = correct_batch(rr_ms)
-    counts = Counter(BeatClass(c) for c in correction.classes.tolist())
-    metrics = asdict(time_domain(correction.rr_ms))
+    rr = np.asarray(rr_ms, dtype=np.float64)
+    starts = [0] if gaps is None else [0, *np.flatnonzero(gaps[1:]) + 1]
+    ends = [*starts[1:], len(rr)]
+    parts, flags, classes, artifacts = [], [], [], []
+    for start, end in zip(starts, ends, strict=True):
+        correction = correct_batch(rr[start:end])
+        parts.append(correction.rr_ms)
+        flags.append(np.arange(len(correction.rr_ms)) == 0)
+        classes.append(correction.classes)
+        artifacts += (correction.artifact_indices + start).tolist()
+    corrected = np.concatenate(parts)
+    every = np.concatenate(classes)
+    counts = Counter(BeatClass(c) for c in every.tolist())
+    metrics = asdict(time_domain(corrected, gap_before=np.concatenate(flags)))
     del metrics["n_beats"]
     return {
-        "n_beats": len(rr_ms),
-        "duration_s": float(np.sum(rr_ms)) / 1000.0,
-        "artifact_rate": correction.artifact_rate,
-        "artifacts": correction.artifact_indices.tolist(),
+        "n_beats": len(rr),
+        "duration_s": float(np.sum(rr)) / 1000.0,
+        "gaps": len(starts) - 1,
+        "artifact_rate": float(np.count_nonzero(every)) / max(len(every), 1),
+        "artifacts": artifacts,
         "artifact_classes": {c.name.lower(): counts[c] for c in BeatClass if c},
-        "n_corrected_beats": len(correction.rr_ms),
+        "n_corrected_beats": len(corrected),
         **metrics,
-        "dfa_alpha1": dfa_alpha1(correction.rr_ms),
+        "dfa_alpha1": dfa_alpha1(max(parts, key=len)),
     }
 
 
-def rolling(rr_ms: NDArray[np.float64], window_s: float) -> Iterator[Row]:
+def rolling(
+    rr_ms: NDArray[np.float64], window_s: float, gaps: NDArray[np.bool_] | None = None
+) -> Iterator[Row]:
     """Replay a recording through the live pipeline; yield one row every 5 s.
 
     The beats are timed by the running sum of the raw RR intervals, so each row is what
-    the daemon would have shown at that moment of the recording.
+    the daemon would have shown at that moment of the recording. A beat with a gap before
+    it starts a new series, as a reconnect does live (the missing beats take no time here).
     """
     stream = HrvStream(window_s=window_s)
     ends = np.cumsum(rr_ms) / 1000.0
+    breaks = np.zeros(len(rr_ms), dtype=bool) if gaps is None else gaps
     next_row = ROLLING_EVERY_S
-    for rr, t in zip(rr_ms.tolist(), ends.tolist(), strict=True):
+    for rr, t, gap in zip(rr_ms.tolist(), ends.tolist(), breaks.tolist(), strict=True):
         while t >= next_row:
             yield _row(stream, next_row)
             next_row += ROLLING_EVERY_S
+        if gap:
+            stream.gap()
         stream.push(rr, t)
     stream.flush()
     if len(ends) and not math.isclose(next_row - ROLLING_EVERY_S, ends[-1]):

@@ -294,7 +294,7 @@ def _analyze(args: argparse.Namespace, out: TextIO) -> int:
     if args.rolling is not None:
         if args.format == "table":
             raise UsageError("--rolling prints JSON lines or CSV, not a table")
-        rows = rolling(series.rr_ms, args.rolling)
+        rows = rolling(series.rr_ms, args.rolling, series.gaps)
         if args.format == "csv":
             writer: csv.DictWriter[str] | None = None
             for row in rows:
@@ -306,7 +306,7 @@ def _analyze(args: argparse.Namespace, out: TextIO) -> int:
             for row in rows:
                 out.write(json.dumps(row, separators=(",", ":")) + "\n")
         return EXIT_OK
-    summary = summarise(series.rr_ms)
+    summary = summarise(series.rr_ms, series.gaps)
     if args.format == "json":
         out.write(json.dumps(summary, separators=(",", ":")) + "\n")
     elif args.format == "csv":
@@ -516,7 +516,11 @@ def _table(source: str, s: dict[str, object]) -> str:
     kinds = ", ".join(f"{name} {n}" for name, n in classes.items() if n)
     artifacts = f"{len(s['artifacts'])} ({100 * float(s['artifact_rate']):.1f} %)"  # type: ignore[arg-type]
     rows = [
-        ("beats", f"{s['n_beats']} over {minutes} min {seconds:02d} s"),
+        (
+            "beats",
+            f"{s['n_beats']} over {minutes} min {seconds:02d} s"
+            + (f", {s['gaps']} gaps (each stretch corrected alone)" if s["gaps"] else ""),
+        ),
         ("artifacts", artifacts + (f": {kinds}" if kinds else "")),
         ("mean RR", _fmt(s["mean_rr_ms"], " ms")),
         ("mean HR", _fmt(s["mean_hr_bpm"], " bpm")),
