@@ -286,14 +286,17 @@ class Plan:
     """Length of each ride heart's first (easy) block, s; None: drawn like the others."""
 
 
-def long_plan(minutes: float, straps: int, seed: int) -> Plan:
+def long_plan(
+    minutes: float, straps: int, seed: int, kills: tuple[float, ...] = (0.2, 0.45)
+) -> Plan:
     """A run of ``minutes`` with ``straps`` straps (the last one the morning strap).
 
     Rides of 6-14 minutes with 20-90 s between them; a morning measurement every 2-3
     minutes; a drop every ~40 s, a stall every ~60 s, a malformed payload every ~15 s
     (each on a random strap); two straps gone for 5.5 minutes; a broker restart every
-    ~8 minutes; ``kill -9`` at 20 % and 45 % of the run (the second half, used for the
-    memory trend, is one process).
+    ~8 minutes; ``kill -9`` at the shares of the run in ``kills`` (by default 20 % and
+    45 %, so the second half, used for the memory trend, is one process; earlier kills give
+    the memory trend a longer-lived process).
     """
     if straps < 2:
         raise ValueError("a soak needs at least one ride strap and the morning strap")
@@ -337,7 +340,7 @@ def long_plan(minutes: float, straps: int, seed: int) -> Plan:
     for k in range(max(1, round(minutes / 8))):
         at = (k + 0.5) * duration / max(1, round(minutes / 8)) + rng.uniform(-60.0, 60.0)
         faults.append(Fault(max(at, 30.0), "broker", seconds=rng.uniform(*BROKER_DOWN_S)))
-    faults += [Fault(0.2 * duration, "kill"), Fault(0.45 * duration, "kill")]
+    faults += [Fault(share * duration, "kill") for share in kills]
     faults.sort(key=lambda f: f.at_s)
     return Plan(
         duration,
@@ -549,6 +552,10 @@ async def publish(port: int, topic: str, payload: str) -> bool:
     except (aiomqtt.MqttError, TimeoutError):
         return False
     return True
+
+
+INTERRUPTED = "ended (interrupted)"
+"""The event of a ride message that ends, at start, a ride a kill -9 cut short."""
 
 
 def ride_id_of(message_id: str, event: str) -> str:
@@ -1014,11 +1021,14 @@ def _rides(queued: list[tuple[int, str, dict[str, object]]], raw: Raw) -> dict[s
             ended[str(p.get("end_reason"))] += 1
     killed = [g for g, (_, how) in enumerate(raw.gen_ends) if how == "kill"]
     cut = [r for r, g in started.items() if r not in sessions]
-    # What the retained topics said when a daemon was killed: nobody corrects it later.
+    # What the retained topics said when a daemon was killed, and at the end of the run.
     last: dict[tuple[int, str], dict[str, object]] = {}
+    final: dict[str, dict[str, object]] = {}
     for gen, topic, p in queued:
         if gen in killed and _kind(topic) in {"ride", "alert"}:
             last[gen, topic] = p
+        if _kind(topic) in {"ride", "alert"}:
+            final[topic] = p
     out = {
         "started": len(started),
         "with_summary": len(sessions),
@@ -1029,6 +1039,16 @@ def _rides(queued: list[tuple[int, str, dict[str, object]]], raw: Raw) -> dict[s
         ),
         "retained_alert_on_after_kill": sum(
             1 for (_, t), p in last.items() if _kind(t) == "alert" and p.get("too_hard") is True
+        ),
+        # The next daemon ends those (hrvd.pipeline.interrupted_messages).
+        "ended_interrupted": sum(
+            1 for _, t, p in queued if _kind(t) == "ride" and p.get("event") == INTERRUPTED
+        ),
+        "alert_off_interrupted": sum(
+            1 for _, t, p in queued if _kind(t) == "alert" and p.get("reason") == "interrupted"
+        ),
+        "left_active_at_end": sum(
+            1 for p in final.values() if p.get("active") is True or p.get("too_hard") is True
         ),
     }
     out.update({f"ended_{k}": v for k, v in sorted(ended.items())})
@@ -1177,7 +1197,10 @@ def analyse(raw: Raw) -> Result:  # noqa: C901, PLR0912, PLR0915 - one pass over
         q = [
             e
             for e in events
-            if e.get("event") == "durable queued" and _kind(str(e["topic"])) == "alert"
+            if e.get("event") == "durable queued"
+            and _kind(str(e["topic"])) == "alert"
+            # an alert turned off at start, after a kill -9, was never raised by the coach
+            and json.loads(str(e["payload"])).get("reason") != "interrupted"
         ]
         alerts["raised"] += len(raised)
         alerts["queued"] += len(q)
@@ -1247,6 +1270,18 @@ def analyse(raw: Raw) -> Result:  # noqa: C901, PLR0912, PLR0915 - one pass over
         )
     if rides["cut_otherwise"]:
         violations.append(f"{rides['cut_otherwise']} rides never ended, not cut by kill -9")
+    if rides["ended_interrupted"] != rides["retained_ride_active_after_kill"]:
+        violations.append(
+            f"{rides['retained_ride_active_after_kill']} rides left active by kill -9, "
+            f"{rides['ended_interrupted']} ended as interrupted after the restart"
+        )
+    if rides["alert_off_interrupted"] != rides["retained_alert_on_after_kill"]:
+        violations.append(
+            f"{rides['retained_alert_on_after_kill']} alerts left on by kill -9, "
+            f"{rides['alert_off_interrupted']} turned off after the restart"
+        )
+    if rides["left_active_at_end"]:
+        violations.append(f"{rides['left_active_at_end']} ride or alert topics left active")
     if alerts["raised_not_queued_otherwise"]:
         violations.append(f"{alerts['raised_not_queued_otherwise']} alerts raised, not queued")
     beat_rules = ("stored_twice", "unmatched_stored", "out_of_order", "lost_other",
@@ -1450,11 +1485,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--straps", type=int, default=16)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--kill-at", type=float, nargs="+", default=[0.2, 0.45],
+                        metavar="SHARE", help="kill -9 at these shares of the run")  # fmt: skip
     parser.add_argument("--short", action="store_true", help="the CI plan (about 4 minutes)")
     parser.add_argument("--workdir", type=Path, help="keep logs and the store here")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")
     args = parser.parse_args(argv)
-    plan = short_plan(args.seed) if args.short else long_plan(args.minutes, args.straps, args.seed)
+    plan = (
+        short_plan(args.seed)
+        if args.short
+        else long_plan(args.minutes, args.straps, args.seed, tuple(args.kill_at))
+    )
     with contextlib.ExitStack() as stack:
         workdir = args.workdir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
         workdir.mkdir(parents=True, exist_ok=True)

@@ -224,6 +224,7 @@ def test_a_backup_that_cannot_be_written_is_one_error_and_leaves_nothing(tmp_pat
 RELEASED_MIGRATIONS = (
     "2e96af1b06cf9a0df2139791380af56bd3976e5432f122bf09874ce5e848e746",
     "fc606106a68763c3ce75b98d8826de766e1a4343c1fe0cbd6c0ad06eca7181f4",
+    "0b663344bc843129ab625bfe0a0a468442d2e1ebb28f79d7cd75e6041fc6abd5",
 )
 
 
@@ -346,3 +347,22 @@ def test_a_backup_is_as_private_as_the_store(tmp_path):
     finally:
         store.close()
     assert (tmp_path / "copy.sqlite3").stat().st_mode & 0o777 == 0o640
+
+
+async def test_the_last_ride_and_alert_message_per_topic_is_kept_and_replaced(tmp_path):
+    store = open_store(tmp_path / "s.sqlite3")
+    try:
+        assert store.ride_state() == {}
+        await store.keep_ride_state("hrvd/h10/ride", {"id": "r:1:start", "active": True})
+        await store.keep_ride_state("hrvd/h10/alert", {"id": "r:alert:1:on", "too_hard": True})
+        await store.keep_ride_state("hrvd/h10/ride", {"id": "r:2:steady", "active": True})
+    finally:
+        store.close()
+    store = open_store(tmp_path / "s.sqlite3", readonly=True)
+    try:
+        assert store.ride_state() == {
+            "hrvd/h10/ride": {"id": "r:2:steady", "active": True},
+            "hrvd/h10/alert": {"id": "r:alert:1:on", "too_hard": True},
+        }
+    finally:
+        store.close()

@@ -33,7 +33,7 @@ from hrvd.config import slug
 from hrvd.errors import ConfigError, HrvdError
 from hrvd.morning_run import MorningRun
 from hrvd.ordered import cancel_and_wait
-from hrvd.pipeline import StrapPipeline
+from hrvd.pipeline import StrapPipeline, interrupted_messages
 from hrvd.publish import topics
 from hrvd.publish.announce import announce
 from hrvd.publish.mqtt import MqttPublisher, resolve_password
@@ -123,6 +123,7 @@ class Daemon:
                 recorder = await stack.enter_async_context(StoreSink(store))
                 beats = await stack.enter_async_context(BeatRecorder(store, to_wall))
                 self._build(TeeSink(mqtt, recorder), beats)
+                self._end_interrupted(store)
                 tasks = [
                     asyncio.create_task(self._prune(store), name="prune"),
                     asyncio.create_task(run_straps(self.sessions), name="straps"),
@@ -184,6 +185,26 @@ class Daemon:
                 self.morning.tick(now)
             elif self.config.morning.auto_start:
                 await self._maybe_auto_start()
+
+    def _end_interrupted(self, store: Store) -> None:
+        """End the rides a crash cut short, so the broker stops showing them as active.
+
+        Read on the loop (a row or two per strap) so that no ride command can start a ride
+        between the read and the messages that end the old one.
+        """
+        if self._sink is None:
+            return
+        try:
+            last = store.ride_state()
+        except sqlite3.Error as exc:
+            log.error("cannot read the last ride state", error=str(exc))  # noqa: TRY400
+            return
+        now = to_wall(time.monotonic()).isoformat(timespec="seconds")
+        for topic, payload in interrupted_messages(last, now):
+            if topic.endswith("/ride"):
+                log.warning("ride cut short by a crash; ending it", topic=topic,
+                            ride=payload["id"])  # fmt: skip
+            self._sink.durable(topic, payload)
 
     def _end_rides(self) -> None:
         now = time.monotonic()

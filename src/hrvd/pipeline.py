@@ -266,3 +266,25 @@ class StrapPipeline:
 
 def _round(value: float | None, digits: int) -> float | None:
     return None if value is None else round(value, digits)
+
+
+def interrupted_messages(last: dict[str, Payload], now_iso: str) -> list[tuple[str, Payload]]:
+    """The messages that end what a crash left active on the broker (pure).
+
+    ``last`` is the last ride and alert message queued on each topic (the store's
+    ``ride_state``). A ride still ``active`` there was cut by a crash or ``kill -9``: it gets
+    an ``ended (interrupted)`` ride message, and an alert still on gets its ``off``, so that
+    the retained topics (and Home Assistant) stop showing a ride that no longer runs. Each
+    id is the stale message's id with ``:interrupted``, so it is new and unique.
+    """
+    out: list[tuple[str, Payload]] = []
+    for topic, p in sorted(last.items()):  # a strap's alert before its ride, as at a ride end
+        stale_id = f"{p.get('id')}:interrupted"
+        if topic.endswith("/alert") and p.get("too_hard") is True:
+            out.append((topic, {**p, "id": stale_id, "ts": now_iso, "too_hard": False,
+                                "reason": "interrupted", "since": None, "hr_bpm": None,
+                                "dfa_alpha1": None}))  # fmt: skip
+        elif topic.endswith("/ride") and p.get("active") is True:
+            out.append((topic, {**p, "id": stale_id, "active": False, "phase": "complete",
+                                "event": "ended (interrupted)"}))  # fmt: skip
+    return out

@@ -19,7 +19,7 @@ log = structlog.get_logger("hrvd.store")
 
 
 class StoreSink:
-    """Writes each ride's summary to the store as it is published, in order.
+    """Writes each ride's summary, and the last ride and alert message, to the store in order.
 
     A write that fails (a full disk) is logged once per kind of failure; the summary still
     went to MQTT, and the daemon goes on.
@@ -27,7 +27,7 @@ class StoreSink:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._writer: OrderedWriter[Payload] | None = None
+        self._writer: OrderedWriter[tuple[str, Payload]] | None = None
         self._reported: set[str] = set()
 
     async def __aenter__(self) -> Self:
@@ -45,14 +45,18 @@ class StoreSink:
         if self._writer is not None:
             await self._writer.close(timeout_s=2.0)
 
-    async def _keep(self, summary: Payload) -> None:
+    async def _keep(self, item: tuple[str, Payload]) -> None:
+        topic, payload = item
         try:
-            await self.store.add_ride(summary)
+            if topic.endswith("/session"):
+                await self.store.add_ride(payload)
+            else:
+                await self.store.keep_ride_state(topic, payload)
         except StoreError as exc:
             if str(exc) not in self._reported:
                 self._reported.add(str(exc))
                 log.error(  # noqa: TRY400 - a full disk is a fault to report, not a bug
-                    "ride summary not stored", error=str(exc), ride=summary.get("id")
+                    "ride message not stored", error=str(exc), topic=topic, id=payload.get("id")
                 )
 
     def state(self, topic: str, payload: Payload) -> None:
@@ -62,6 +66,6 @@ class StoreSink:
         """Nor are link states."""
 
     def durable(self, topic: str, payload: Payload) -> None:
-        """A ride's summary is stored."""
-        if topic.endswith("/session") and self._writer is not None:
-            self._writer.put(payload)
+        """A ride's summary is stored, and each strap's last ride and alert message."""
+        if topic.endswith(("/session", "/ride", "/alert")) and self._writer is not None:
+            self._writer.put((topic, payload))

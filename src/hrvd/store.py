@@ -64,6 +64,14 @@ MIGRATIONS = (
         PRIMARY KEY (strap, t_ms)
     ) WITHOUT ROWID;
     """,
+    # 3: the last ride and alert message of each strap, as queued for the broker, so that a
+    #    start after a crash can end a ride the broker still shows as active.
+    """
+    CREATE TABLE ride_state (
+        topic    TEXT PRIMARY KEY,  -- <base>/<strap>/ride or <base>/<strap>/alert
+        payload  TEXT NOT NULL      -- the message's JSON
+    );
+    """,
 )
 """The schema, one script a version: ``MIGRATIONS[n]`` takes a store from version n to
 n + 1. Scripts are only ever appended; a released one is never edited."""
@@ -142,6 +150,20 @@ class Store:
             (str(summary["id"]), str(summary["strap"]), str(summary["started"]),
              str(summary["ended"]), json.dumps(summary)),
         )  # fmt: skip
+
+    async def keep_ride_state(self, topic: str, payload: Payload) -> None:
+        """Remember the last ride or alert message queued on ``topic``."""
+        await asyncio.to_thread(
+            self._write,
+            "INSERT OR REPLACE INTO ride_state (topic, payload) VALUES (?, ?)",
+            (topic, json.dumps(payload)),
+        )
+
+    def ride_state(self) -> dict[str, Payload]:
+        """The last ride and alert message queued on each topic (blocking)."""
+        with self._lock:
+            rows = self._db.execute("SELECT topic, payload FROM ride_state").fetchall()
+        return {topic: json.loads(payload) for topic, payload in rows}
 
     async def add_mornings(
         self, mornings: list[Morning], *, source: str, raw_rr: list[float] | None = None,

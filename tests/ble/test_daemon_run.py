@@ -24,7 +24,7 @@ from hrvd.rides_cli import morning_command, ride_command
 from hrvd.store import open_store
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Callable
     from pathlib import Path
 
 WATCHDOG_S = 2.0
@@ -184,6 +184,117 @@ async def test_kill_9_leaves_offline_through_the_last_will(
             async for m in sub.messages:
                 if m.payload == b"offline":
                     break
+
+
+async def _retained(port: int, topic: str) -> dict[str, object]:
+    """The retained JSON on ``topic``, as a dashboard that subscribes now would see it."""
+    async with aiomqtt.Client("127.0.0.1", port) as sub:
+        await sub.subscribe(topic, qos=1)
+        async with asyncio.timeout(WAIT_S):
+            message = await anext(aiter(sub.messages))
+    assert message.retain
+    return json.loads(message.payload)  # type: ignore[arg-type,no-any-return]
+
+
+async def _first(
+    port: int, topic: str, wanted: Callable[[dict[str, object]], bool]
+) -> dict[str, object]:
+    """The first JSON on ``topic`` (retained or new) that is ``wanted``."""
+    async with aiomqtt.Client("127.0.0.1", port) as sub:
+        await sub.subscribe(topic, qos=1)
+        async with asyncio.timeout(WAIT_S):
+            async for m in sub.messages:
+                payload: dict[str, object] = json.loads(m.payload)  # type: ignore[arg-type]
+                if wanted(payload):
+                    return payload
+    raise AssertionError  # unreachable: the timeout ends the loop
+
+
+async def _online(sub: aiomqtt.Client) -> None:
+    async with asyncio.timeout(WAIT_S):
+        async for m in sub.messages:
+            if m.topic.matches("hrvd/status") and m.payload == b"online":
+                return
+
+
+async def test_a_ride_cut_by_kill_9_is_ended_as_interrupted_when_the_daemon_is_back(
+    fake_bluez: FakeBluez, broker: Broker, tmp_path: Path, request: pytest.FixtureRequest
+):
+    strap = fast_strap("AA:BB:CC:DD:EE:45")
+    await fake_bluez.add_strap(strap)
+    notify = NotifySocket(tmp_path / "notify")
+    request.addfinalizer(notify.close)
+    config_path = _config(tmp_path, broker, strap)
+    async with (
+        aiomqtt.Client("127.0.0.1", broker.port) as sub,
+        daemon(config_path, notify) as proc,
+    ):
+        await sub.subscribe("hrvd/status", qos=1)
+        await _online(sub)
+        await sub.publish("hrvd/cmd/ride", b"start", qos=1)
+        await sub.subscribe("hrvd/h10_garage/ride", qos=1)
+        async with asyncio.timeout(WAIT_S):
+            async for m in sub.messages:
+                if m.topic.matches("hrvd/h10_garage/ride"):
+                    started = json.loads(m.payload)  # type: ignore[arg-type]
+                    break
+        await asyncio.sleep(0.5)  # the store's write of the ride message, off the loop
+        proc.kill()
+        await proc.wait()
+    assert started["active"] is True
+    assert (await _retained(broker.port, "hrvd/h10_garage/ride"))["active"] is True
+    # Back after the crash: the retained ride no longer says a ride runs.
+    async with daemon(config_path, notify) as proc:
+        ride = await _first(broker.port, "hrvd/h10_garage/ride", lambda p: not p["active"])
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 10) == 0
+    assert ride["event"] == "ended (interrupted)"
+    assert ride["phase"] == "complete"
+    assert ride["id"] == f"{started['id']}:interrupted"
+    # A clean start after that says nothing more: the ride is over in the store too.
+    async with (
+        aiomqtt.Client("127.0.0.1", broker.port) as sub,
+        daemon(config_path, notify) as proc,
+    ):
+        await sub.subscribe("hrvd/h10_garage/ride", qos=1)
+        await sub.subscribe("hrvd/status", qos=1)
+        await _online(sub)
+        await asyncio.sleep(1.0)
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 10) == 0
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(1.0):
+                async for m in sub.messages:
+                    assert not (m.topic.matches("hrvd/h10_garage/ride") and not m.retain), m.payload
+
+
+async def test_an_alert_left_on_by_a_crash_is_turned_off_at_start(
+    fake_bluez: FakeBluez, broker: Broker, tmp_path: Path, request: pytest.FixtureRequest
+):
+    # The store as a daemon killed mid-alert leaves it (the broker holds the same).
+    strap = fast_strap("AA:BB:CC:DD:EE:46")
+    await fake_bluez.add_strap(strap)
+    notify = NotifySocket(tmp_path / "notify")
+    request.addfinalizer(notify.close)
+    config_path = _config(tmp_path, broker, strap)
+    on = {"id": "H10 Garage@2026-11-27T18:00:00+00:00:alert:1:on",
+          "ts": "2026-11-27T18:05:00+00:00", "too_hard": True, "reason": "hr_ceiling",
+          "since": "2026-11-27T18:04:50+00:00", "hr_bpm": 131.0, "ceiling_bpm": 118.0,
+          "dfa_alpha1": None}  # fmt: skip
+    store = open_store(tmp_path / "store.sqlite3")
+    try:
+        await store.keep_ride_state("hrvd/h10_garage/alert", on)
+    finally:
+        store.close()
+    async with aiomqtt.Client("127.0.0.1", broker.port) as pub:
+        await pub.publish("hrvd/h10_garage/alert", json.dumps(on).encode(), qos=1, retain=True)
+    async with daemon(config_path, notify) as proc:
+        alert = await _first(broker.port, "hrvd/h10_garage/alert", lambda p: not p["too_hard"])
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 10) == 0
+    assert alert["reason"] == "interrupted"
+    assert alert["id"] == f"{on['id']}:interrupted"
+    assert alert["ceiling_bpm"] == on["ceiling_bpm"]
 
 
 async def test_a_ride_started_over_mqtt_is_stopped_by_hrvd_ride_and_kept(

@@ -62,6 +62,10 @@ async def test_every_message_and_beat_survives_drops_stalls_garbage_broker_resta
     assert result.topics["alert"].delivered >= 4
     assert result.rides["with_summary"] >= 4
     assert result.rides["cut_by_kill_9"] == 2  # no ride state survives kill -9
+    # ... but the next daemon ends both on the broker, and nothing is left active.
+    assert result.rides["retained_ride_active_after_kill"] == 2
+    assert result.rides["ended_interrupted"] == 2
+    assert result.rides["left_active_at_end"] == 0
     assert result.topics["session"].delivered == result.rides["with_summary"]
     assert result.readiness["delivered"] >= 2
     # The store: intact, every beat once, losses only in the batch kill -9 took.
