@@ -13,28 +13,24 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ctypes
 import importlib
 import os
-import shutil
 import signal
-import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Protocol, Self, cast
+from typing import TYPE_CHECKING, Protocol, Self, cast
 
 from daemon_stats import Received, Sent, read_messages, rr_key
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
+    import contextlib
+    from collections.abc import Callable, Sequence
 
 REPO = Path(__file__).resolve().parents[1]
 TESTS = REPO / "tests"
-DBUS_CONFIG = TESTS / "fixtures" / "dbus-session.conf"
 SUBSCRIBER = Path(__file__).with_name("daemon_subscriber.py")
 START_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 10.0
@@ -138,50 +134,21 @@ def _die_with_parent() -> None:
     ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-@dataclass(frozen=True, slots=True)
-class Bus:
-    """A private dbus-daemon: its address and pid."""
+class Bus(Protocol):
+    """``fixtures.dbus.Bus``: a private dbus-daemon's address and pid."""
 
-    address: str
-    pid: int
+    @property
+    def address(self) -> str: ...
+
+    @property
+    def pid(self) -> int: ...
 
 
-@contextlib.contextmanager
-def private_bus() -> Iterator[Bus]:
-    """A dbus-daemon of our own (as in tests/ble/conftest.py); never the host system bus."""
-    daemon = shutil.which("dbus-daemon") or "/usr/bin/dbus-daemon"
-    with tempfile.TemporaryDirectory(prefix="hrvd-bench-dbus-") as tmp:
-        socket_path = Path(tmp) / "system_bus_socket"
-        proc = subprocess.Popen(  # noqa: S603 - fixed arguments, our own temporary socket
-            [
-                daemon,
-                f"--config-file={DBUS_CONFIG}",
-                f"--address=unix:path={socket_path}",
-                "--nofork",
-                "--nopidfile",
-                "--print-address=1",
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads run yet when it forks
-        )
-        try:
-            stdout = cast("IO[str]", proc.stdout)
-            address = stdout.readline().strip()  # printed once it accepts connections
-            if not address.startswith(f"unix:path={socket_path}"):
-                raise RuntimeError(f"dbus-daemon did not start (said {address!r})")
-            yield Bus(address, proc.pid)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            if proc.stdout is not None:
-                proc.stdout.close()
+def private_bus() -> contextlib.AbstractContextManager[Bus]:
+    """``fixtures.dbus.private_dbus()``: a dbus-daemon of our own, never the host system bus."""
+    load_fixtures()  # puts tests/ on sys.path
+    dbus = importlib.import_module("fixtures.dbus")
+    return cast("contextlib.AbstractContextManager[Bus]", dbus.private_dbus())
 
 
 class Subscriber:

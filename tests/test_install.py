@@ -25,6 +25,7 @@ import pytest
 from dbus_fast import Message, MessageType
 from dbus_fast.aio import MessageBus
 
+from fixtures.dbus import DbusStartError, private_dbus
 from fixtures.fake_bluez import FakeBluez, FakeStrap, reset_bleak_state
 from hrvd.ble.session import Notification, StrapEvent, StrapSession, run_straps
 from hrvd.config import StrapConfig
@@ -313,40 +314,18 @@ STRICT_BUS = """\
 @contextlib.contextmanager
 def strict_bus(policy: str | None):
     """A dbus-daemon with system-bus defaults, plus ``policy`` when given; yields its address."""
-    daemon = tool("dbus-daemon", "dbus-daemon")
+    tool("dbus-daemon", "dbus-daemon")
     with tempfile.TemporaryDirectory(prefix="hrvd-bus-") as tmp:
         include = ""
         if policy is not None:
             (Path(tmp) / "hrvd.conf").write_text(policy)
             include = f"<include>{tmp}/hrvd.conf</include>"
         (Path(tmp) / "bus.conf").write_text(STRICT_BUS.format(include=include))
-        proc = subprocess.Popen(
-            [
-                daemon,
-                f"--config-file={tmp}/bus.conf",
-                f"--address=unix:path={tmp}/bus",
-                "--nofork",
-                "--nopidfile",
-                "--print-address=1",
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
         try:
-            assert proc.stdout is not None
-            address = proc.stdout.readline().strip()
-            if not address:
-                assert proc.stderr is not None
-                pytest.fail(f"dbus-daemon refused the config: {proc.stderr.read()}")
-            yield address
-        finally:
-            proc.terminate()
-            proc.wait(timeout=5)
-            for stream in (proc.stdout, proc.stderr):
-                if stream is not None:
-                    stream.close()
+            with private_dbus(Path(tmp) / "bus.conf") as bus:
+                yield bus.address
+        except DbusStartError as exc:
+            pytest.fail(str(exc))
 
 
 def our_policy() -> str:

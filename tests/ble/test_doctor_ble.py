@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -17,6 +15,7 @@ from typing import TYPE_CHECKING
 import pytest
 from bleak import BleakClient, BleakScanner
 
+from fixtures.dbus import SESSION_CONFIG, private_dbus
 from fixtures.fake_bluez import FakeBluez, FakeStrap, reset_bleak_state
 from hrvd import doctor_verdicts as v
 from hrvd.doctor import diagnose
@@ -26,7 +25,6 @@ if TYPE_CHECKING:
 
     from fixtures.mosquitto import Broker
 
-DBUS_CONFIG = Path(__file__).parents[1] / "fixtures" / "dbus-session.conf"
 SYNCHRONISED = v.ClockReading(datetime(2026, 3, 1, 6, 30, tzinfo=UTC), synchronised=True)
 H10 = "AA:BB:CC:DD:EE:61"
 
@@ -143,30 +141,15 @@ async def test_a_bus_without_bluez_says_bluetoothd_is_not_running(tmp_path: Path
 def denying_bus(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A private bus whose policy denies every message to ``org.bluez``, as a system bus
     does for a user without the hrvd policy or the bluetooth group."""
-    policy = DBUS_CONFIG.read_text().replace(
+    policy = SESSION_CONFIG.read_text().replace(
         "</policy>", '  <deny send_destination="org.bluez"/>\n  </policy>'
     )
-    daemon = shutil.which("dbus-daemon") or "/usr/bin/dbus-daemon"
-    with tempfile.TemporaryDirectory(prefix="hrvd-dbus-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="hrvd-policy-") as tmp:
         config = Path(tmp) / "deny.conf"
         config.write_text(policy)
-        proc = subprocess.Popen(
-            [daemon, f"--config-file={config}", f"--address=unix:path={tmp}/bus",
-             "--nofork", "--nopidfile", "--print-address=1"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            text=True,
-        )  # fmt: skip
-        try:
-            assert proc.stdout is not None
-            address = proc.stdout.readline().strip()
-            assert address, f"dbus-daemon exited with {proc.wait()}"
-            monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", address)
-            yield address
-        finally:
-            proc.terminate()
-            proc.wait(timeout=5)
-            if proc.stdout is not None:
-                proc.stdout.close()
+        with private_dbus(config) as bus:
+            monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", bus.address)
+            yield bus.address
 
 
 @pytest.fixture
