@@ -24,7 +24,7 @@ from hrvd.rides_cli import morning_command, ride_command
 from hrvd.store import open_store
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable
+    from collections.abc import AsyncIterator, Callable, Iterator
     from pathlib import Path
 
 WATCHDOG_S = 2.0
@@ -54,6 +54,14 @@ class NotifySocket:
     async def drain(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await self.until("never-sent", within_s=seconds)
+
+
+@pytest.fixture
+def notify(tmp_path: Path) -> Iterator[NotifySocket]:
+    """systemd's notify socket for the daemon under test."""
+    sock = NotifySocket(tmp_path / "notify")
+    yield sock
+    sock.close()
 
 
 def _config(tmp_path: Path, broker: Broker, strap: FakeStrap) -> Path:
@@ -88,12 +96,10 @@ def fast_strap(address: str) -> FakeStrap:
 
 
 async def test_run_streams_to_mqtt_tells_systemd_and_stops_cleanly(
-    fake_bluez: FakeBluez, broker: Broker, tmp_path: Path, request: pytest.FixtureRequest
+    fake_bluez: FakeBluez, broker: Broker, tmp_path: Path, notify: NotifySocket
 ):
     strap = fast_strap("AA:BB:CC:DD:EE:40")
     await fake_bluez.add_strap(strap)
-    notify = NotifySocket(tmp_path / "notify")
-    request.addfinalizer(notify.close)
     async with (
         aiomqtt.Client("127.0.0.1", broker.port) as sub,
         daemon(_config(tmp_path, broker, strap), notify) as proc,
@@ -143,13 +149,11 @@ async def test_run_streams_to_mqtt_tells_systemd_and_stops_cleanly(
 
 
 async def test_ready_comes_while_the_broker_is_down_and_data_flows_once_it_is_up(
-    fake_bluez: FakeBluez, broker: Broker, tmp_path: Path, request: pytest.FixtureRequest
+    fake_bluez: FakeBluez, broker: Broker, tmp_path: Path, notify: NotifySocket
 ):
     strap = fast_strap("AA:BB:CC:DD:EE:41")
     await fake_bluez.add_strap(strap)
     broker.stop()
-    notify = NotifySocket(tmp_path / "notify")
-    request.addfinalizer(notify.close)
     async with daemon(_config(tmp_path, broker, strap), notify) as proc:
         await notify.until("READY=1")
         broker.start()
@@ -163,12 +167,10 @@ async def test_ready_comes_while_the_broker_is_down_and_data_flows_once_it_is_up
 
 
 async def test_kill_9_leaves_offline_through_the_last_will(
-    fake_bluez: FakeBluez, broker: Broker, tmp_path: Path, request: pytest.FixtureRequest
+    fake_bluez: FakeBluez, broker: Broker, tmp_path: Path, notify: NotifySocket
 ):
     strap = fast_strap("AA:BB:CC:DD:EE:42")
     await fake_bluez.add_strap(strap)
-    notify = NotifySocket(tmp_path / "notify")
-    request.addfinalizer(notify.close)
     async with (
         aiomqtt.Client("127.0.0.1", broker.port) as sub,
         daemon(_config(tmp_path, broker, strap), notify) as proc,
@@ -218,12 +220,10 @@ async def _online(sub: aiomqtt.Client) -> None:
 
 
 async def test_a_ride_cut_by_kill_9_is_ended_as_interrupted_when_the_daemon_is_back(
-    fake_bluez: FakeBluez, broker: Broker, tmp_path: Path, request: pytest.FixtureRequest
+    fake_bluez: FakeBluez, broker: Broker, tmp_path: Path, notify: NotifySocket
 ):
     strap = fast_strap("AA:BB:CC:DD:EE:45")
     await fake_bluez.add_strap(strap)
-    notify = NotifySocket(tmp_path / "notify")
-    request.addfinalizer(notify.close)
     config_path = _config(tmp_path, broker, strap)
     async with (
         aiomqtt.Client("127.0.0.1", broker.port) as sub,
@@ -269,13 +269,11 @@ async def test_a_ride_cut_by_kill_9_is_ended_as_interrupted_when_the_daemon_is_b
 
 
 async def test_an_alert_left_on_by_a_crash_is_turned_off_at_start(
-    fake_bluez: FakeBluez, broker: Broker, tmp_path: Path, request: pytest.FixtureRequest
+    fake_bluez: FakeBluez, broker: Broker, tmp_path: Path, notify: NotifySocket
 ):
     # The store as a daemon killed mid-alert leaves it (the broker holds the same).
     strap = fast_strap("AA:BB:CC:DD:EE:46")
     await fake_bluez.add_strap(strap)
-    notify = NotifySocket(tmp_path / "notify")
-    request.addfinalizer(notify.close)
     config_path = _config(tmp_path, broker, strap)
     on = {"id": "H10 Garage@2026-11-27T18:00:00+00:00:alert:1:on",
           "ts": "2026-11-27T18:05:00+00:00", "too_hard": True, "reason": "hr_ceiling",
@@ -298,12 +296,10 @@ async def test_an_alert_left_on_by_a_crash_is_turned_off_at_start(
 
 
 async def test_a_ride_started_over_mqtt_is_stopped_by_hrvd_ride_and_kept(
-    fake_bluez: FakeBluez, broker: Broker, tmp_path: Path, request: pytest.FixtureRequest
+    fake_bluez: FakeBluez, broker: Broker, tmp_path: Path, notify: NotifySocket
 ):
     strap = fast_strap("AA:BB:CC:DD:EE:43")
     await fake_bluez.add_strap(strap)
-    notify = NotifySocket(tmp_path / "notify")
-    request.addfinalizer(notify.close)
     config_path = _config(tmp_path, broker, strap)
     async with (
         aiomqtt.Client("127.0.0.1", broker.port) as sub,
@@ -311,11 +307,7 @@ async def test_a_ride_started_over_mqtt_is_stopped_by_hrvd_ride_and_kept(
     ):
         await sub.subscribe("hrvd/h10_garage/ride", qos=1)
         await sub.subscribe("hrvd/status", qos=1)
-        # READY does not wait for the broker; "online" means the daemon hears commands.
-        async with asyncio.timeout(WAIT_S):
-            async for m in sub.messages:
-                if m.topic.matches("hrvd/status") and m.payload == b"online":
-                    break
+        await _online(sub)  # READY does not wait for the broker; "online": commands heard
         await sub.publish("hrvd/cmd/ride", b"start", qos=1)
         async with asyncio.timeout(WAIT_S):
             async for m in sub.messages:
@@ -338,14 +330,12 @@ async def test_a_ride_started_over_mqtt_is_stopped_by_hrvd_ride_and_kept(
 
 
 async def test_a_morning_measurement_on_command_publishes_its_countdown_and_readiness(
-    fake_bluez: FakeBluez, broker: Broker, tmp_path: Path, request: pytest.FixtureRequest
+    fake_bluez: FakeBluez, broker: Broker, tmp_path: Path, notify: NotifySocket
 ):
     # A resting heart of 60 bpm; a 60 s measurement without settling, to keep the test short.
     strap = FakeStrap(address="AA:BB:CC:DD:EE:44", notify_interval_s=1.0,
                       rr_ms=steady_rr(1000.0, seed=4))  # fmt: skip
     await fake_bluez.add_strap(strap)
-    notify = NotifySocket(tmp_path / "notify")
-    request.addfinalizer(notify.close)
     config_path = _config(tmp_path, broker, strap)
     text = config_path.read_text().replace('role = "ride"', 'role = "both"')
     config_path.write_text(text + "[morning]\nstabilise_s = 0\nmeasure_s = 60\n")
@@ -390,13 +380,11 @@ async def test_a_morning_measurement_on_command_publishes_its_countdown_and_read
 
 
 async def test_a_resting_morning_strap_starts_the_measurement_by_itself(
-    fake_bluez: FakeBluez, broker: Broker, tmp_path: Path, request: pytest.FixtureRequest
+    fake_bluez: FakeBluez, broker: Broker, tmp_path: Path, notify: NotifySocket
 ):
     strap = FakeStrap(address="AA:BB:CC:DD:EE:45", notify_interval_s=1.0,
                       rr_ms=steady_rr(1000.0, seed=5))  # fmt: skip
     await fake_bluez.add_strap(strap)
-    notify = NotifySocket(tmp_path / "notify")
-    request.addfinalizer(notify.close)
     config_path = _config(tmp_path, broker, strap)
     text = config_path.read_text().replace('role = "ride"', 'role = "morning"')
     config_path.write_text(
