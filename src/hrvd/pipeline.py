@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from hrvd.ble.session import StrapEvent
     from hrvd.ble.timeline import TimedBeat
     from hrvd.hrv.artifacts import CorrectedBeat
+    from hrvd.hrv.stream import HrvSnapshot
     from hrvd.hrv.zones import Zones
 
 log = structlog.get_logger("hrvd.ride")
@@ -131,7 +132,7 @@ class StrapPipeline:
                 self._take_hr(self.hrv.gap())
             self._take_hr(self.hrv.push(beat.rr_ms, beat.t_s))
         snap = self.hrv.snapshot()
-        hr = self._heart_rate(n)
+        hr = self._heart_rate(n, snap)
         zone = self.zones.zone(hr).number if hr is not None else None
         payload: Payload = {
             "ts": self._iso(n.at_s),
@@ -158,7 +159,7 @@ class StrapPipeline:
             )
             self._on_ride_events(events)
 
-    def _heart_rate(self, n: Notification) -> float | None:
+    def _heart_rate(self, n: Notification, snap: HrvSnapshot) -> float | None:
         """Heart rate now, bpm: None without contact.
 
         The mean of the corrected beats of the last 5 s; until there are such beats (the
@@ -166,7 +167,7 @@ class StrapPipeline:
         """
         if n.contact is False:
             return None
-        if self.hrv.snapshot().n_beats and n.at_s - self.hrv.snapshot().t_s <= HR_WINDOW_S:
+        if snap.n_beats and n.at_s - snap.t_s <= HR_WINDOW_S:
             return self.hr.metrics().mean_hr_bpm
         return float(n.hr_bpm) if n.hr_bpm > 0 else None
 
