@@ -366,3 +366,17 @@ async def test_the_last_ride_and_alert_message_per_topic_is_kept_and_replaced(tm
         }
     finally:
         store.close()
+
+
+def test_a_ride_state_row_that_is_not_a_json_object_is_left_out(tmp_path):
+    open_store(tmp_path / "s.sqlite3").close()
+    with sqlite3.connect(tmp_path / "s.sqlite3") as db:
+        db.executemany(
+            "INSERT INTO ride_state VALUES (?, ?)",
+            [("hrvd/a/ride", "{not json"), ("hrvd/b/ride", "[1, 2]"), ("hrvd/c/ride", '{"x": 1}')],
+        )
+    store = open_store(tmp_path / "s.sqlite3")
+    try:
+        assert store.ride_state() == {"hrvd/c/ride": {"x": 1}}
+    finally:
+        store.close()

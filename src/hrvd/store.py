@@ -10,6 +10,7 @@ a ride or a morning is on disk when the call returns.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sqlite3
 import threading
@@ -160,10 +161,19 @@ class Store:
         )
 
     def ride_state(self) -> dict[str, Payload]:
-        """The last ride and alert message queued on each topic (blocking)."""
+        """The last ride and alert message queued on each topic (blocking).
+
+        A row that is not a JSON object (never written so by hrvd) is left out.
+        """
         with self._lock:
             rows = self._db.execute("SELECT topic, payload FROM ride_state").fetchall()
-        return {topic: json.loads(payload) for topic, payload in rows}
+        kept: dict[str, Payload] = {}
+        for topic, text in rows:
+            with contextlib.suppress(ValueError, TypeError):
+                payload = json.loads(text)
+                if isinstance(payload, dict):
+                    kept[topic] = payload
+        return kept
 
     async def add_mornings(
         self, mornings: list[Morning], *, source: str, raw_rr: list[float] | None = None,
