@@ -159,7 +159,7 @@ def read_recordings() -> dict[str, NDArray[np.float64]]:
 
 def stream_correct(rr_ms: NDArray[np.float64]) -> tuple[NDArray[np.int8], NDArray[np.float64]]:
     """Every beat through StreamingCorrector (t = cumulative sum): classes and output."""
-    corrector = StreamingCorrector()
+    corrector = StreamingCorrector(keep_classes=True)
     t_s = (np.cumsum(rr_ms) / 1000.0).tolist()
     out: list[float] = []
     for rr, t in zip(rr_ms.tolist(), t_s, strict=True):

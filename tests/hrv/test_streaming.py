@@ -12,12 +12,13 @@ from hrvd.hrv.artifacts import (
     classify,
 )
 from hrvd.hrv.metrics import time_domain
+from hrvd.hrv.stream import HrvStream
 from hrvd.hrv.synthetic import Injected, detection_scores, inject, sinus_rr
 from recordings import RECORDINGS, load_rr
 
 
 def _stream(rr, gaps=()):
-    corrector = StreamingCorrector()
+    corrector = StreamingCorrector(keep_classes=True)
     out = []
     t = np.cumsum(rr) / 1000
     for i, (v, ti) in enumerate(zip(rr.tolist(), t.tolist(), strict=True)):
@@ -30,7 +31,7 @@ def _stream(rr, gaps=()):
 
 def test_each_beat_is_decided_after_the_stated_look_ahead():
     rr = sinus_rr(200, np.random.default_rng(0))
-    corrector = StreamingCorrector()
+    corrector = StreamingCorrector(keep_classes=True)
     for i, v in enumerate(rr.tolist(), start=1):
         corrector.push(v, i * 0.9)
         if i >= STREAM_WARMUP_BEATS:
@@ -93,3 +94,14 @@ def test_every_beat_is_classified_once_and_released_in_order(rr, gaps):
     released = {b.index for b in out}
     merged = {i + 1 for i, c in enumerate(corrector.classes) if c == BeatClass.EXTRA}
     assert released | merged >= set(range(len(rr)))
+
+
+def test_the_daemons_stream_keeps_nothing_per_beat_however_long_it_runs():
+    # A strap's HrvStream lives as long as the daemon: months. Its corrector's memory must
+    # not grow with the beats it has seen (the class list grew ~1 MB a strap-day).
+    stream = HrvStream()
+    rr = sinus_rr(20_000, np.random.default_rng(2))
+    for v, t in zip(rr.tolist(), (np.cumsum(rr) / 1000).tolist(), strict=True):
+        stream.push(v, t)
+    assert stream.corrector.beats_in == len(rr)
+    assert stream.corrector.classes == []

@@ -405,9 +405,14 @@ class StreamingCorrector:
     nothing waits for a centred window. A beat is classified once
     :data:`LOOKAHEAD_BEATS` beats have followed it, and released one beat after that.
     Work per beat is O(log 91), independent of the recording's length.
+
+    Args:
+        keep_classes: record every beat's class in :attr:`classes` (for tests and
+            benchmarks). The daemon's streams run for months and keep none: the list would
+            grow by a beat's worth forever.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, keep_classes: bool = False) -> None:
         self._abs_d = _SortedWindow(THRESHOLD_WINDOW_BEATS)
         self._abs_m = _SortedWindow(THRESHOLD_WINDOW_BEATS)
         self._rr = _SortedWindow(MEDIAN_WINDOW_BEATS)
@@ -416,8 +421,9 @@ class StreamingCorrector:
         self._last_rr: float | None = None
         self._gap_next = False
         self._last_cls = BeatClass.NORMAL
+        self._keep_classes = keep_classes
         self.classes: list[BeatClass] = []
-        """The class of every input beat decided so far, in input order."""
+        """With ``keep_classes``, the class of every input beat decided so far, in order."""
 
     @property
     def beats_in(self) -> int:
@@ -520,7 +526,8 @@ class StreamingCorrector:
             nxt.follow = True
         if cls is not BeatClass.NORMAL and not beat.merged_away:
             self._correct(k, cls, med)
-        self.classes.append(cls)
+        if self._keep_classes:
+            self.classes.append(cls)
         self._last_cls = cls
 
     def _correct(self, k: int, cls: BeatClass, med: float) -> None:
