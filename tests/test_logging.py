@@ -52,3 +52,16 @@ def test_a_librarys_warning_is_an_event_like_ours_and_its_debug_stays_out(monkey
     assert event["event"] == "There are 11 pending publish calls."
     assert event["logger"] == "aiomqtt"
     assert event["level"] == "warning"
+
+
+def test_a_lost_broker_connection_from_paho_is_a_warning_not_an_error(monkeypatch, capsys):
+    # A broker restart: hrvd logs "broker connection lost" itself and reconnects.
+    monkeypatch.setenv("JOURNAL_STREAM", "8:12345")
+    configure_logging(json=True)
+    logging.getLogger("mqtt").error("failed to receive on socket: %s", "[Errno 104] reset")
+    logging.getLogger("mqtt").error("something else")
+    first, second = capsys.readouterr().err.splitlines()
+    assert first.startswith("<4>{")
+    assert json.loads(first[3:])["level"] == "warning"
+    assert second.startswith("<3>{")
+    assert json.loads(second[3:])["level"] == "error"

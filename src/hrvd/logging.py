@@ -30,12 +30,22 @@ class JournalJSONRenderer:
         return f"<{priority}>{text}"
 
 
+RECOVERED_BY_HRVD = (("mqtt", "failed to receive on socket"),)
+"""(logger, message start) of library errors that hrvd itself reports and recovers from:
+paho's lost broker connection is hrvd's "broker connection lost" warning, and a reconnect."""
+
+
 class _LibraryHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """The libraries' records, rendered as hrvd's events; one however often it is set up."""
 
     def emit(self, record: logging.LogRecord) -> None:
         """Write to the stderr of now (a test may have swapped it since)."""
         self.stream = sys.stderr
+        if record.levelno > logging.WARNING and any(
+            record.name == name and record.getMessage().startswith(start)
+            for name, start in RECOVERED_BY_HRVD
+        ):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
         super().emit(record)
 
 
