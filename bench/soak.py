@@ -761,6 +761,7 @@ class Soak:
         await self.until(slot.start_s)
         slug, topic = strap_slug(slot.strap), f"{BASE}/{strap_slug(slot.strap)}/ride"
         ride_id: str | None = None
+        first_sent: float | None = None
         while ride_id is None:
             if slot.stop_s is not None and self.now() > slot.stop_s:
                 self.raw.control.append(f"ride {slug} at {slot.start_s:.0f} s never started")
@@ -768,17 +769,21 @@ class Soak:
             sent = await self._command(
                 f"{BASE}/cmd/ride", json.dumps({"strap": slug, "action": "start"})
             )
+            # The answer to the first command may come after the 10 s wait (the subscriber
+            # reconnecting after a broker restart); a repeated start is ignored by a ride
+            # that runs, so the answer is looked for since the first command.
+            first_sent = sent if first_sent is None else first_sent
 
-            def started(sent: float = sent) -> bool:
+            def started(since: float = first_sent) -> bool:
                 return any(
                     str(p.get("event", "")).startswith("started")
-                    for p in self.sub.since(sent, topic)
+                    for p in self.sub.since(since, topic)
                 )
 
             if await self.sub.wait_for(started, 10.0):
                 first = next(
                     p
-                    for p in self.sub.since(sent, topic)
+                    for p in self.sub.since(first_sent, topic)
                     if str(p.get("event", "")).startswith("started")
                 )
                 ride_id = ride_id_of(str(first["id"]), str(first["event"]))
