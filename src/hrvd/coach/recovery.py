@@ -159,8 +159,7 @@ class _Totals:
     in_zone_s: float = 0.0
     measured_s: float = 0.0
     too_hard_s: float = 0.0
-    hr_sum: float = 0.0
-    hr_n: int = 0
+    hr: _Mean = field(default_factory=_Mean)
     hr_max: float | None = None
     rmssd: _Mean = field(default_factory=_Mean)
     alpha1: _Mean = field(default_factory=_Mean)
@@ -314,9 +313,8 @@ class RecoveryRide:
             if self.too_hard:
                 t.too_hard_s += dt
         t.last_s = now_s
+        t.hr.add(hr)
         if hr is not None:
-            t.hr_sum += hr
-            t.hr_n += 1
             t.hr_max = hr if t.hr_max is None else max(t.hr_max, hr)
         t.rmssd.add(rmssd)
         t.alpha1.add(alpha1)
@@ -346,7 +344,7 @@ class RecoveryRide:
             duration_s=now_s - self.started_s,
             in_zone_pct=100 * t.in_zone_s / t.measured_s if t.measured_s else None,
             too_hard_s=t.too_hard_s,
-            mean_hr_bpm=t.hr_sum / t.hr_n if t.hr_n else None,
+            mean_hr_bpm=t.hr.value,
             max_hr_bpm=t.hr_max,
             mean_rmssd_ms=t.rmssd.value,
             mean_dfa_alpha1=t.alpha1.value,
