@@ -25,6 +25,7 @@ Imports (neurokit2's included) are done and warmed up before anything is timed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import importlib
 import json
@@ -734,18 +735,20 @@ def no_nan(value: object) -> object:
     return value
 
 
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo, or "unknown"."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
 def machine() -> dict[str, str | int | float | bool]:
     """CPU, cores, OS and package versions (no host name, no paths)."""
-    cpu = "unknown"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
     return {
         "date_utc": datetime.now(UTC).strftime("%Y-%m-%d"),
-        "cpu": cpu,
+        "cpu": cpu_model(),
         "logical_cpus": os.cpu_count() or 0,
         "os": f"{os_name()}, {platform.system()} {platform.release()} {platform.machine()}",
         "python": platform.python_version(),

@@ -48,7 +48,7 @@ import aiomqtt
 import numpy as np
 
 import hrvd
-from bench_core import no_nan, os_name
+from bench_core import cpu_model, no_nan, os_name
 from daemon_inprocess import InProcessAlerts, run_inprocess_alerts
 from daemon_report import render
 from daemon_rig import (
@@ -581,16 +581,11 @@ def _command_output(args: list[str]) -> str:
 
 def machine() -> dict[str, object]:
     """CPU, cores, OS, versions, commit (no host name)."""
-    cpu = "unknown"
-    for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
     mosquitto = _command_output(["mosquitto", "-h"]).splitlines()
     dirty = _command_output(["git", "-C", str(REPO), "status", "--porcelain", "--", "src"])
     return {
         "date_utc": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "cpu": cpu,
+        "cpu": cpu_model(),
         "logical_cpus": os.cpu_count() or 0,
         "os": f"{os_name()}, {platform.system()} {platform.release()} {platform.machine()}",
         "python": platform.python_version(),

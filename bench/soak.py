@@ -58,6 +58,7 @@ from typing import TYPE_CHECKING, Protocol, Self, cast
 import aiomqtt
 import numpy as np
 
+from bench_core import cpu_model
 from daemon_rig import TESTS, Broker, cpu_seconds, memory_kb, private_bus, stop_process
 
 if TYPE_CHECKING:
@@ -1341,14 +1342,8 @@ def analyse(raw: Raw) -> Result:  # noqa: C901, PLR0912, PLR0915 - one pass over
 
 def machine(load_avg: Sequence[tuple[float, float, float]]) -> dict[str, object]:
     """CPU model and cores, Python, OS, load averages at start and end."""
-    model = "unknown"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text(encoding="ascii").splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
     return {
-        "cpu": model,
+        "cpu": cpu_model(),
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "os": platform.platform(),
