@@ -488,7 +488,7 @@ def _run_measured(args: list[str], log_path: Path, timeout_s: float) -> _Usage:
     started = time.monotonic()
     hung = False
     with log_path.open("ab") as err:
-        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err)  # noqa: S603 - our own CLI
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err)
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
@@ -573,7 +573,7 @@ async def run_replays(fx: Fixtures, cfg: Config, workdir: Path) -> list[ReplayRu
 
 def _command_output(args: list[str]) -> str:
     try:
-        done = subprocess.run(args, capture_output=True, text=True, check=False, timeout=10)  # noqa: S603 - fixed commands
+        done = subprocess.run(args, capture_output=True, text=True, check=False, timeout=10)
     except (OSError, subprocess.TimeoutExpired):
         return "unknown"
     return (done.stdout or done.stderr).strip()

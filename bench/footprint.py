@@ -1,0 +1,150 @@
+"""The Pi's footprint: the runtime venv's size, `hrvd run`'s import time, RSS after an hour.
+
+Run from the repository root: ``.venv/bin/python bench/footprint.py`` (about 17 minutes:
+the hour of data is the accelerated one of bench_daemon.py, four notifications a second),
+or ``--quick`` (a minute of data; the RSS is then not the hour's). It prints a Markdown
+report; the results are in BENCHMARKS.md, section "Footprint (issue 15)".
+
+- **Size**: the README's Raspberry Pi block (a venv, the runtime lock, hrvd) in a temporary
+  folder, with Debian's own Python where the machine has it (as bookworm on a Pi). Counted
+  twice: all of the venv, and what the install adds to it (the venv minus the pip and
+  setuptools that ``python3 -m venv`` puts in every venv).
+- **Import time**: in that venv, ``python -c "import hrvd.cli, hrvd.daemon"`` (what
+  ``hrvd run`` imports before it reads its config) minus ``python -c pass``, best of 7 each;
+  and ``hrvd --help`` as a whole.
+- **RSS after an hour**: ``hrvd run`` with one fake strap on a private D-Bus and mosquitto
+  (bench_daemon's accelerated hour, 3600 notifications), in the environment the systemd
+  unit gives it (its ``Environment=`` line, read from ``hrvd install-service``'s render).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path, PurePosixPath
+
+from bench_core import cpu_model, os_name
+from bench_daemon import FAST_RIDE, fast_plan, run_daemon
+from daemon_rig import load_fixtures
+from hrvd.install import render_unit
+
+REPO = Path(__file__).resolve().parents[1]
+DEBIAN_PYTHON = Path("/usr/bin/python3")
+HOUR_NOTIFICATIONS = 3600
+REPEATS = 7
+VENV_OWN = ("pip", "setuptools", "pkg_resources", "_distutils_hack")
+
+
+def _bookworm_python() -> str:
+    if DEBIAN_PYTHON.exists():
+        done = subprocess.run([DEBIAN_PYTHON, "-c", "import ensurepip"], check=False)
+        if done.returncode == 0:
+            return str(DEBIAN_PYTHON)
+    return sys.executable
+
+
+def _du_mb(path: Path) -> float:
+    return (
+        sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink()) / 1e6
+    )
+
+
+def make_runtime_venv(folder: Path) -> tuple[Path, str]:
+    """The README's Pi block: venv, runtime lock, hrvd; returns the venv and its Python."""
+    python = _bookworm_python()
+    venv = folder / "venv"
+    pip = [str(venv / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([python, "-m", "venv", str(venv)], check=True)
+    subprocess.run([*pip, "--require-hashes", "-r", str(REPO / "requirements.lock")], check=True)
+    subprocess.run([*pip, "--no-deps", str(REPO)], check=True)
+    return venv, python
+
+
+def sizes(venv: Path) -> tuple[float, float]:
+    """All of the venv, and what the install added to it, MB."""
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    own = sum(_du_mb(p) for p in site.iterdir() if p.name.split("-")[0] in VENV_OWN)
+    total = _du_mb(venv)
+    return total, total - own
+
+
+def _best_s(cmd: list[str]) -> float:
+    best = float("inf")
+    for _ in range(REPEATS):
+        started = time.perf_counter()
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def import_times(venv: Path) -> tuple[float, float]:
+    """``hrvd run``'s imports net of the interpreter's start, and ``hrvd --help``, s."""
+    py = str(venv / "bin" / "python")
+    bare = _best_s([py, "-c", "pass"])
+    imports = _best_s([py, "-c", "import hrvd.cli, hrvd.daemon"])
+    help_s = _best_s([str(venv / "bin" / "hrvd"), "--help"])
+    return imports - bare, help_s
+
+
+def unit_environment() -> dict[str, str]:
+    """The ``Environment=`` of the systemd unit that ``hrvd install-service`` writes."""
+    unit = render_unit(PurePosixPath("/opt/hrvd/venv/bin/hrvd"), PurePosixPath("/etc/hrvd.toml"))
+    env: dict[str, str] = {}
+    for line in unit.splitlines():
+        if line.startswith("Environment="):
+            for word in shlex.split(line.removeprefix("Environment=")):
+                key, _, value = word.partition("=")
+                env[key] = value
+    return env
+
+
+async def hour_rss(notifications: int, workdir: Path) -> tuple[float, float, float]:
+    """RSS at the start and end of the window and the peak, MB, of ``hrvd run``."""
+    os.environ.update(unit_environment())
+    run = await run_daemon(load_fixtures(), "footprint", fast_plan(),
+                           notifications=notifications, ride=FAST_RIDE,
+                           workdir=workdir / "daemon")  # fmt: skip
+    return run.rss_start_kb / 1024, run.rss_end_kb / 1024, run.hwm_kb / 1024
+
+
+def main() -> int:
+    """Measure and print the report."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="a minute of data, not an hour")
+    args = parser.parse_args()
+    notifications = 240 if args.quick else HOUR_NOTIFICATIONS
+    with tempfile.TemporaryDirectory(prefix="hrvd-footprint-") as tmp:
+        venv, python = make_runtime_venv(Path(tmp))
+        total_mb, added_mb = sizes(venv)
+        pip_version = subprocess.run([str(venv / "bin" / "pip"), "--version"], check=True,
+                                     capture_output=True, text=True).stdout.split()[1]  # fmt: skip
+        net_import_s, help_s = import_times(venv)
+        start_mb, end_mb, peak_mb = asyncio.run(hour_rss(notifications, Path(tmp)))
+    py_version = subprocess.run([python, "--version"], check=True, capture_output=True,
+                                text=True).stdout.strip()  # fmt: skip
+    print(f"- Machine: {cpu_model()}, {os.cpu_count()} logical CPUs, {os_name()}")
+    print(f"- Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    print(f"- Venv made by: {py_version} (pip {pip_version})")
+    print(f"- Unit environment: {unit_environment()}")
+    print()
+    print("| measure | figure |")
+    print("| :--- | ---: |")
+    print(f"| runtime venv, all of it | {total_mb:.1f} MB |")
+    print(f"| what the install adds (venv minus its own pip and setuptools) | {added_mb:.1f} MB |")
+    print(f"| `import hrvd.cli, hrvd.daemon`, net of the interpreter's start | "
+          f"{net_import_s * 1000:.0f} ms |")  # fmt: skip
+    print(f"| `hrvd --help`, whole command | {help_s * 1000:.0f} ms |")
+    what = "an hour" if notifications == HOUR_NOTIFICATIONS else f"{notifications} notifications"
+    print(f"| `hrvd run` RSS at the window's start / after {what} / peak | "
+          f"{start_mb:.1f} / {end_mb:.1f} / {peak_mb:.1f} MB |")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
