@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 
+from hrvd.coach.alpha1 import Alpha1Settings
 from hrvd.config import load_config, slug
 from hrvd.errors import ConfigError
 from hrvd.hrv.zones import ZoneModel
@@ -62,6 +63,9 @@ def test_a_valid_file_loads_into_frozen_dataclasses(tmp_path):
         ("[[strap]]\nname = 'a'\nstall_timeout_s = 0.5\n", "0.5 is not within 2-120 s"),
         ("[[strap]]\nname = 'a'\nstall_timeout_s = 'x'\n", "'x' is not a number (s)"),
         ("[athlete\n", "is not valid TOML"),
+        ("[ride]\nalpha1_limit = 0.3\n", "ride.alpha1_limit: 0.3 is not within 0.5-1"),
+        ("[ride]\nalpha1_max_artifact_pct = 20\n", "20 is not within 0-10 %"),
+        ("[ride]\nalpha1_min_hr_bpm = 300\n", "ride.alpha1_min_hr_bpm: 300 is not within"),
     ],
 )
 def test_errors_name_file_key_value_and_expectation(tmp_path, text, message):
@@ -93,6 +97,18 @@ def test_ride_section_and_the_coach_ceiling(tmp_path):
         load_config(_write(tmp_path, "[ride]\nauto_start = 'yes'\n"))
 
 
+def test_the_alpha1_rule_is_configurable_and_its_floor_follows_a_high_resting_heart_rate(
+    tmp_path,
+):
+    assert load_config(_write(tmp_path, GOOD)).ride_settings().alpha1 == Alpha1Settings()
+    assert Alpha1Settings() == Alpha1Settings(limit=0.75, min_hr_bpm=90.0, max_artifact_rate=0.03)
+    high_rest = load_config(_write(tmp_path, GOOD.replace("hr_rest = 48", "hr_rest = 78")))
+    assert high_rest.ride_settings().alpha1.min_hr_bpm == 98  # HRrest + 20: clearly pedalling
+    own = GOOD + "[ride]\nalpha1_limit = 0.8\nalpha1_min_hr_bpm = 85\nalpha1_max_artifact_pct = 5\n"
+    alpha1 = load_config(_write(tmp_path, own)).ride_settings().alpha1
+    assert alpha1 == Alpha1Settings(limit=0.8, min_hr_bpm=85.0, max_artifact_rate=0.05)
+
+
 def test_config_check_prints_the_effective_config_without_the_secret(tmp_path, capsys):
     from hrvd.cli import main  # noqa: PLC0415
 
@@ -106,6 +122,8 @@ def test_config_check_prints_the_effective_config_without_the_secret(tmp_path, c
     out = capsys.readouterr().out
     assert "valid" in out
     assert "sustain_s = 30.0" in out  # a default, filled in
+    assert "# alpha1_min_hr_bpm: 90 (derived)" in out
+    assert "# ceiling_bpm: 116 (the top of zone 1)" in out  # 69 % of LTHR 168
     assert f"# password: read from {secret} (not shown)" in out
     assert "s3cret" not in out
     assert main(["config", "check", "--config", str(tmp_path / "nope.toml")]) == 2
@@ -119,5 +137,6 @@ def test_the_example_config_is_valid_and_names_every_key():
     for key in ("host", "port", "base_topic", "discovery_prefix", "username", "password_file",
                 "tls_ca_file", "client_id", "address", "role", "hr_max", "hr_rest", "lthr",
                 "zones", "timezone", "language", "ceiling_bpm", "sustain_s", "hysteresis_bpm",
-                "warmup_min", "target_min", "auto_start", "path"):  # fmt: skip
+                "warmup_min", "target_min", "auto_start", "alpha1_limit", "alpha1_min_hr_bpm",
+                "alpha1_max_artifact_pct", "path"):  # fmt: skip
         assert f"{key} =" in text, key

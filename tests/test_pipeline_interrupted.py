@@ -6,7 +6,7 @@ from hrvd.pipeline import interrupted_messages
 
 NOW = "2026-11-27T19:00:00+00:00"
 RIDE = {"id": "H10@2026-11-27T18:00:00+00:00:4:steady", "active": True, "phase": "steady",
-        "elapsed_s": 1260.0, "event": "steady"}  # fmt: skip
+        "elapsed_s": 1260.0, "event": "steady", "alpha1_guard": "off"}  # fmt: skip
 ALERT_ON = {"id": "H10@2026-11-27T18:00:00+00:00:alert:2:on", "ts": "2026-11-27T18:20:00+00:00",
             "too_hard": True, "reason": "hr_ceiling", "since": "2026-11-27T18:19:50+00:00",
             "hr_bpm": 131.0, "ceiling_bpm": 118.0, "dfa_alpha1": 0.71}  # fmt: skip
@@ -21,7 +21,8 @@ def test_an_active_ride_and_an_alert_on_are_ended_alert_first():
                      "too_hard": False, "reason": "interrupted", "since": None,
                      "hr_bpm": None, "dfa_alpha1": None}  # fmt: skip
     assert ride == {**RIDE, "id": f"{RIDE['id']}:interrupted", "active": False,
-                    "phase": "complete", "event": "ended (interrupted)"}  # fmt: skip
+                    "phase": "complete", "event": "ended (interrupted)",
+                    "alpha1_guard": None}  # fmt: skip
 
 
 def test_a_ride_that_ended_and_an_alert_off_need_nothing():

@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hrvd.ble.policy import STALL_TIMEOUT_S
+from hrvd.coach.alpha1 import (
+    ALPHA1_LIMIT,
+    ALPHA1_MAX_ARTIFACT_RATE,
+    ALPHA1_MIN_HR_BPM,
+    Alpha1Settings,
+)
 from hrvd.coach.recovery import RideSettings
+from hrvd.coach.rides import AUTO_START_ABOVE_REST_BPM
 from hrvd.errors import ConfigError
 from hrvd.hrv.zones import ZoneModel, Zones, zones_for
 
@@ -80,6 +87,9 @@ class MqttConfig:
     client_id: str | None = None
 
 
+MAX_ARTIFACT_PCT = 100 * ALPHA1_MAX_ARTIFACT_RATE
+
+
 @dataclass(frozen=True, slots=True)
 class RideConfig:
     """The recovery ride (see :mod:`hrvd.coach.recovery` for each default's source)."""
@@ -90,6 +100,10 @@ class RideConfig:
     warmup_min: float = 15.0
     target_min: float = 45.0
     auto_start: bool = False
+    alpha1_limit: float = ALPHA1_LIMIT
+    alpha1_min_hr_bpm: int | None = None
+    """None: 90 bpm, or HRrest + 20 bpm when that is higher (see :meth:`Config.alpha1`)."""
+    alpha1_max_artifact_pct: float = MAX_ARTIFACT_PCT
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +151,23 @@ class Config:
         if ceiling is None:
             ceiling = self.athlete.heart_rate_zones().recovery_ceiling_bpm
         r = self.ride
-        return RideSettings(ceiling, r.sustain_s, r.hysteresis_bpm, r.warmup_min, r.target_min)
+        return RideSettings(ceiling, r.sustain_s, r.hysteresis_bpm, r.warmup_min, r.target_min,
+                            self.alpha1())  # fmt: skip
+
+    def alpha1(self) -> Alpha1Settings:
+        """The alpha1 rule's numbers: the heart-rate floor from [ride], else derived.
+
+        The default floor is 90 bpm, raised to HRrest + 20 bpm (the auto start's "clearly
+        pedalling") for an athlete whose resting heart rate makes 90 bpm no exercise.
+        """
+        r, rest = self.ride, self.athlete.hr_rest
+        if r.alpha1_min_hr_bpm is not None:
+            floor = float(r.alpha1_min_hr_bpm)
+        elif rest is not None:
+            floor = max(ALPHA1_MIN_HR_BPM, rest + AUTO_START_ABOVE_REST_BPM)
+        else:
+            floor = ALPHA1_MIN_HR_BPM
+        return Alpha1Settings(r.alpha1_limit, floor, r.alpha1_max_artifact_pct / 100)
 
 
 class _Section:
@@ -166,12 +196,12 @@ class _Section:
     def seconds(
         self, key: str, default: float, *, low: float, high: float, unit: str = "s"
     ) -> float:
-        """A number within [low, high] of ``unit`` (s, min, bpm)."""
+        """A number within [low, high] of ``unit`` (s, min, bpm; "" for none)."""
         value = self.table.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self._fail(key, f"{value!r} is not a number ({unit})")
+            raise self._fail(key, f"{value!r} is not a number" + (f" ({unit})" if unit else ""))
         if not low <= value <= high:
-            raise self._fail(key, f"{value} is not within {low:g}-{high:g} {unit}")
+            raise self._fail(key, f"{value} is not within {low:g}-{high:g} {unit}".rstrip())
         return float(value)
 
     def flag(self, key: str, *, default: bool) -> bool:
@@ -305,7 +335,8 @@ def _morning(sec: _Section) -> MorningConfig:
 
 def _ride(sec: _Section) -> RideConfig:
     sec.unknown({"ceiling_bpm", "sustain_s", "hysteresis_bpm", "warmup_min", "target_min",
-                 "auto_start"})  # fmt: skip
+                 "auto_start", "alpha1_limit", "alpha1_min_hr_bpm",
+                 "alpha1_max_artifact_pct"})  # fmt: skip
     target = sec.seconds("target_min", 45.0, low=30.0, high=60.0, unit="min")
     warmup = sec.seconds("warmup_min", 15.0, low=5.0, high=30.0, unit="min")
     if warmup >= target:
@@ -317,6 +348,13 @@ def _ride(sec: _Section) -> RideConfig:
         warmup_min=warmup,
         target_min=target,
         auto_start=sec.flag("auto_start", default=False),
+        # 0.5 is the second threshold, no recovery limit; above 1.0 is easy exercise.
+        alpha1_limit=sec.seconds("alpha1_limit", ALPHA1_LIMIT, low=0.5, high=1.0, unit=""),
+        alpha1_min_hr_bpm=sec.bpm("alpha1_min_hr_bpm"),
+        # HRVT barely moves up to 6 % (Rogers & Gronwald 2022); 10 % is far past trust.
+        alpha1_max_artifact_pct=sec.seconds(
+            "alpha1_max_artifact_pct", MAX_ARTIFACT_PCT, low=0.0, high=10.0, unit="%"
+        ),
     )
 
 
@@ -401,9 +439,25 @@ def effective_config(config: Config) -> str:
         section("strap", asdict(strap), array=True)
     section("athlete", asdict(config.athlete))
     section("ride", asdict(config.ride))
+    lines[-1:-1] = _derived_ride(config)
     section("morning", asdict(config.morning))
     section("store", asdict(config.store))
     return "\n".join(lines)
+
+
+def _derived_ride(config: Config) -> list[str]:
+    """Comments giving the ride defaults that come from the athlete, as they are now."""
+    out = []
+    if config.ride.ceiling_bpm is None:
+        try:
+            ceiling = config.athlete.heart_rate_zones().recovery_ceiling_bpm
+        except ValueError:
+            out.append("# ceiling_bpm: none yet (needs [athlete] hr_max or lthr)")
+        else:
+            out.append(f"# ceiling_bpm: {ceiling:.0f} (the top of zone 1)")
+    if config.ride.alpha1_min_hr_bpm is None:
+        out.append(f"# alpha1_min_hr_bpm: {config.alpha1().min_hr_bpm:.0f} (derived)")
+    return out
 
 
 def _toml(value: object) -> str:

@@ -103,6 +103,7 @@ def render_config(answers: Answers) -> str:
     mqtt, strap, ride, morning = MqttConfig(), StrapConfig(""), RideConfig(), MorningConfig()
     athlete, store = AthleteConfig(), StoreConfig()
     ceiling = a.athlete().heart_rate_zones().recovery_ceiling_bpm
+    floor = Config(athlete=a.athlete()).alpha1().min_hr_bpm
     if a.password_file:
         password = (a.password_file, "read at start; never the password itself here")
     elif a.for_service:
@@ -165,6 +166,12 @@ def render_config(answers: Answers) -> str:
         _key("warmup_min", ride.warmup_min, "warm-up, ceiling 10 bpm lower (5-30)", on=False),
         _key("target_min", ride.target_min, '"ride complete" event (30-60)', on=False),
         "# auto_start = false               # start a ride when HR >= hr_rest + 20 for 2 min",
+        _key("alpha1_limit", ride.alpha1_limit, "DFA alpha1 below this, held 60 s: too hard",
+             on=False),
+        _key("alpha1_min_hr_bpm", round(floor), "alpha1 counts above it (90, or hr_rest + 20)",
+             on=False),
+        _key("alpha1_max_artifact_pct", ride.alpha1_max_artifact_pct,
+             "... and only with fewer artifacts (0-10)", on=False),
         "",
         _header("[morning]", "the morning measurement: docs/readiness.md"),
         _key("stabilise_s", morning.stabilise_s, "settling before measuring (0-300)", on=False),

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Protocol
 import structlog
 
 from hrvd.ble.session import BatteryLevel, LinkChange, LinkState, Notification
-from hrvd.coach.recovery import AlertEvent, GuardEvent, PhaseEvent
+from hrvd.coach.alpha1 import GuardEvent
+from hrvd.coach.recovery import AlertEvent, PhaseEvent
 from hrvd.coach.rides import RideEnded, RideEvent, RideManager, RideStarted
 from hrvd.hrv.rolling import RollingTimeDomain
 from hrvd.hrv.stream import HrvStream
@@ -196,10 +197,15 @@ class StrapPipeline:
             elif isinstance(e, AlertEvent):
                 self._alert(e)
             elif isinstance(e, GuardEvent):
-                why = "alpha1 guard back" if e.active else "alpha1 guard off: artifacts above 3 %"
-                self._ride_message(e.at_s, None, active=True, event=why)
+                self._ride_message(e.at_s, None, active=True, event=self._guard_text(e))
             elif isinstance(e, RideEnded):
                 self._ride_ended(e)
+
+    def _guard_text(self, e: GuardEvent) -> str:
+        if e.active:
+            return "alpha1 guard back"
+        limit = self.rides.settings.alpha1.max_artifact_rate if self.rides is not None else 0.0
+        return f"alpha1 guard off: artifacts above {100 * limit:g} %"
 
     def _ride_message(
         self,
@@ -213,12 +219,14 @@ class StrapPipeline:
         ride = self.rides.ride if self.rides is not None else None
         current = phase or (ride.phase.value if ride is not None else "complete")
         elapsed = elapsed_s if ride is None else ride.elapsed_s(at_s)
+        guard = None if ride is None else ("on" if ride.alpha1.guard_active else "off")
         self.sink.durable(self._topic(topics.ride), {
             "id": f"{self._ride_id}:{self._next_seq()}:{event}",
             "active": active,
             "phase": current,
             "elapsed_s": _round(elapsed, 0),
             "event": event,
+            "alpha1_guard": guard,
         })  # fmt: skip
 
     def _new_ride_id(self, at_s: float) -> str:
@@ -287,5 +295,5 @@ def interrupted_messages(last: dict[str, Payload], now_iso: str) -> list[tuple[s
                                 "dfa_alpha1": None}))  # fmt: skip
         elif topic.endswith("/ride") and p.get("active") is True:
             out.append((topic, {**p, "id": stale_id, "active": False, "phase": "complete",
-                                "event": "ended (interrupted)"}))  # fmt: skip
+                                "event": "ended (interrupted)", "alpha1_guard": None}))  # fmt: skip
     return out

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from hrvd.coach.alpha1 import GUARD_HOLD_S, GuardEvent
 from hrvd.coach.recovery import (
     CHECK_IN_TEXT,
     AlertEvent,
-    GuardEvent,
     Phase,
     PhaseEvent,
     RecoveryRide,
@@ -82,13 +82,14 @@ def test_alpha1_guard_fires_on_its_own_when_the_window_is_clean():
     assert alerts(events) == [(1160.0, False, "back_in_zone")]
 
 
-def test_alpha1_guard_stands_down_above_three_percent_artifacts_and_says_so():
+def test_alpha1_guard_stands_down_above_three_percent_artifacts_and_says_so_once_it_lasts():
     ride = RecoveryRide(SETTINGS, 0.0)
     play(ride, [(0, 1000, 100)], dfa_alpha1=1.1, dfa_artifact_rate=0.01)
     events = play(ride, [(1000, 1200, 105)], dfa_alpha1=0.6, dfa_artifact_rate=0.05)
     assert alerts(events) == []
     guard = [e for e in events if isinstance(e, GuardEvent)]
-    assert [(g.at_s, g.active) for g in guard] == [(1000.0, False)]
+    assert [(g.at_s, g.active) for g in guard] == [(1000.0 + GUARD_HOLD_S, False)]
+    assert not ride.alpha1.guard_active
 
 
 def test_both_rules_name_themselves_in_the_reason():

@@ -16,11 +16,8 @@ Defaults and where they come from:
   start turning (no alert yet); ``warmup`` until ``warmup_min`` (15) with the ceiling
   lowered by 10 bpm ("start extremely easy"); then ``steady``; at ``target_min`` (45)
   the ride is ``complete`` (an event, not the end). 3 and 10 are this project's choice.
-* the alpha1 guard: alpha1 below 0.75, near the first ventilatory threshold (Rogers et al.
-  2021, Front. Physiol. 11:596567), sustained 60 s (the alpha1 window is 2 minutes, so
-  shorter would judge mostly the same beats twice), only while the window's artifact rate
-  is at most 3 % (Rogers & Gronwald 2022: alpha1 is biased upwards above that). It turns
-  off once alpha1 is back above 0.80 for 60 s: a hysteresis of this project's choice.
+* the alpha1 rule (:mod:`hrvd.coach.alpha1`): alpha1 below 0.75 for 60 s, counted only
+  while the rider is exercising (heart rate above a floor) and the alpha1 window is clean.
 """
 
 from __future__ import annotations
@@ -28,12 +25,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from hrvd.coach.alpha1 import Alpha1Rule, Alpha1Settings, GuardEvent, Timer
+
 START_PHASE_S = 180.0
 WARMUP_CEILING_DROP_BPM = 10.0
-ALPHA1_LIMIT = 0.75
-ALPHA1_CLEAR = 0.80
-ALPHA1_SUSTAIN_S = 60.0
-ALPHA1_MAX_ARTIFACT_RATE = 0.03
 CHECK_IN_TEXT = "Soreness fading? Carry on. Worse, or sharp pain? Stop."
 
 
@@ -55,6 +50,7 @@ class RideSettings:
     hysteresis_bpm: float = 3.0
     warmup_min: float = 15.0
     target_min: float = 45.0
+    alpha1: Alpha1Settings = field(default_factory=Alpha1Settings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,15 +85,6 @@ class AlertEvent:
     dfa_alpha1: float | None
 
 
-@dataclass(frozen=True, slots=True)
-class GuardEvent:
-    """The alpha1 guard stood down (artifacts above 3 %) or came back."""
-
-    at_s: float
-    active: bool
-    artifact_rate: float | None
-
-
 CoachEvent = PhaseEvent | AlertEvent | GuardEvent
 
 
@@ -118,22 +105,6 @@ class RideSummary:
     artifact_rate: float | None
     alerts: int
     ceiling_bpm: float
-
-
-@dataclass
-class Timer:
-    """Since when a condition has held without a break (None: it does not hold)."""
-
-    since: float | None = None
-
-    def update(self, holds: bool, now: float) -> float:
-        """How long the condition has held, s."""
-        if not holds:
-            self.since = None
-            return 0.0
-        if self.since is None:
-            self.since = now
-        return now - self.since
 
 
 @dataclass(slots=True)
@@ -185,11 +156,8 @@ class RecoveryRide:
         self._checked_in = False
         self._hr_above = Timer()
         self._hr_below = Timer()
-        self._a1_low = Timer()
-        self._a1_high = Timer()
+        self.alpha1 = Alpha1Rule(settings.alpha1)
         self._hr_rule = False
-        self._a1_rule = False
-        self._guard_active = True
         self._totals = _Totals()
         self._last_hr: float | None = None
         self._last_alpha1: float | None = None
@@ -234,7 +202,7 @@ class RecoveryRide:
             self._hr_rule = True
         elif self._hr_rule and below >= self.settings.sustain_s:
             self._hr_rule = False
-        events += self._alpha1_guard(now_s, dfa_alpha1, dfa_artifact_rate)
+        events += self.alpha1.update(now_s, hr_bpm, dfa_alpha1, dfa_artifact_rate)
         events += self._alert(now_s, hr_bpm)
         return events
 
@@ -256,31 +224,9 @@ class RecoveryRide:
                     events.append(PhaseEvent(now_s, t, phase, "check_in", CHECK_IN_TEXT))
         return events
 
-    def _alpha1_guard(
-        self, now_s: float, alpha1: float | None, artifacts: float | None
-    ) -> list[GuardEvent]:
-        events = []
-        reliable = artifacts is not None and artifacts <= ALPHA1_MAX_ARTIFACT_RATE
-        if alpha1 is not None and reliable != self._guard_active:
-            self._guard_active = reliable
-            events.append(GuardEvent(now_s, reliable, artifacts))
-        if alpha1 is None or not reliable:
-            # It cannot judge: it neither raises nor holds an alert.
-            self._a1_low.update(holds=False, now=now_s)
-            self._a1_high.update(holds=False, now=now_s)
-            self._a1_rule = False
-            return events
-        low = self._a1_low.update(alpha1 < ALPHA1_LIMIT, now_s)
-        high = self._a1_high.update(alpha1 >= ALPHA1_CLEAR, now_s)
-        if not self._a1_rule and low >= ALPHA1_SUSTAIN_S:
-            self._a1_rule = True
-        elif self._a1_rule and high >= ALPHA1_SUSTAIN_S:
-            self._a1_rule = False
-        return events
-
     def _alert(self, now_s: float, hr_bpm: float) -> list[AlertEvent]:
         reasons = tuple(
-            r for r, on in (("hr_ceiling", self._hr_rule), ("dfa_alpha1", self._a1_rule)) if on
+            r for r, on in (("hr_ceiling", self._hr_rule), ("dfa_alpha1", self.alpha1.on)) if on
         )
         on = bool(reasons)
         if on == self.too_hard and (not on or reasons == self.reasons):

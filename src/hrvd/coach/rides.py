@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hrvd.coach.recovery import CoachEvent, RecoveryRide, RideSettings, RideSummary, Timer
+from hrvd.coach.alpha1 import Timer
+from hrvd.coach.recovery import CoachEvent, RecoveryRide, RideSettings, RideSummary
 
 AUTO_START_ABOVE_REST_BPM = 20.0
 AUTO_START_S = 120.0
