@@ -18,6 +18,8 @@ def test_demo_plays_a_ride_to_the_end_and_exits_0():
     assert "ALERT too hard for recovery" in out
     assert "alert off (back_in_zone)" in out
     assert "ride summary: 45:0" in out
+    # The guard speaks only of a stand-down that lasts: never the old off/back chatter.
+    assert sum("alpha1 guard" in line for line in out.splitlines()) <= 2
     assert "Traceback" not in run.stderr
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import io
+import itertools
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import aiomqtt
@@ -19,8 +21,6 @@ from hrvd.hrv.synthetic import ride_rr
 from hrvd.replay import notifications, run_replay
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from fixtures.mosquitto import Broker
 
 EASY, HARD = 0.7, 0.2
@@ -106,6 +106,11 @@ async def test_replay_with_a_config_publishes_as_the_daemon_would(ride_file, bro
     assert alerts[0]["ceiling_bpm"] == pytest.approx(114.0)
     session = json.loads(next(p for t, p in got if t == "hrvd/h10_garage/session"))
     assert session["alerts"] == 1
+    # The alpha1 guard's state rides on every ride message: "on" or "off" during the ride.
+    rides = [json.loads(p) for t, p in got if t == "hrvd/h10_garage/ride"]
+    assert {r["alpha1_guard"] for r in rides if r["active"]} <= {"on", "off"}
+    assert rides[0]["alpha1_guard"] == "on"
+    assert rides[-1]["alpha1_guard"] is None  # the ride is over: no guard
     assert session["started"] == START.isoformat()
     # Replay waits for the broker: no live value is dropped for want of a connection.
     sent = len(list(notifications("x", np.loadtxt(ride_file))))
@@ -184,3 +189,81 @@ async def test_replay_with_an_unreachable_broker_says_so_in_one_line(
     with pytest.raises(HrvdError, match=r"cannot reach the broker 127.0.0.1:\d+ within 0.5 s"):
         await run_replay(np.loadtxt(ride_file)[:100], config=config, strap=None, speed=0,
                          start=START, force=True, out=io.StringIO())  # fmt: skip
+
+
+ROOT = Path(__file__).parent.parent
+DATA = Path(__file__).parent / "data"
+AT_REST = [  # recordings of people sitting or lying still, and one of easy cycling
+    ROOT / "examples" / "resting.txt",
+    DATA / "pyhrv" / "SampleNNISeriesShort.txt",
+    DATA / "pyhrv" / "SampleNNISeriesLong.txt",
+    DATA / "kbroman-detectPVC" / "polar_h10.txt",
+    DATA / "rhenanbartels-hrv" / "noisy_rri.txt",
+]
+
+
+@pytest.mark.parametrize("path", AT_REST, ids=lambda p: p.name)
+def test_recordings_at_rest_never_alert(path, capsys):
+    args = ["replay", str(path), "--speed", "0", "--hr-max", "185", "--start", START.isoformat()]
+    assert main(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert not [line for line in lines if "ALERT" in line]
+    assert "0 alert(s)" in lines[-1]
+
+
+def test_a_real_ride_above_the_warmup_ceiling_alerts_once_on_heart_rate(capsys):
+    path = DATA / "rhenanbartels-hrv" / "exercise_rri.txt"  # cycling at 100-107 bpm
+    args = ["replay", str(path), "--speed", "0", "--hr-max", "185", "--start", START.isoformat()]
+    assert main(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    alerts = [line for line in lines if "ALERT" in line]
+    assert len(alerts) == 1  # above the warm-up ceiling of 101 bpm
+    assert "(hr_ceiling)" in alerts[0]
+
+
+class _Watch(_Durable):
+    """Keeps the ride messages and counts how often the alpha1 window crosses the limit."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pipeline: object = None
+        self.crossings = 0
+        self._clean: bool | None = None
+
+    def state(self, topic, payload) -> None:
+        del topic, payload  # read from the pipeline, after each notification
+        snap = self.pipeline.hrv.snapshot()  # type: ignore[attr-defined]
+        if snap.dfa_alpha1 is not None:
+            self.crossings += self._clean is not None and snap.dfa_reliable != self._clean
+            self._clean = snap.dfa_reliable
+
+
+async def test_a_strap_hovering_around_the_artifact_limit_announces_only_lasting_changes():
+    from hrvd.coach.alpha1 import GUARD_HOLD_S  # noqa: PLC0415
+    from hrvd.coach.recovery import RideSettings  # noqa: PLC0415
+    from hrvd.coach.rides import RideManager  # noqa: PLC0415
+    from hrvd.demo import demo_ride  # noqa: PLC0415
+    from hrvd.hrv.synthetic import Injected, inject  # noqa: PLC0415
+    from hrvd.hrv.zones import ZoneModel, zones_for  # noqa: PLC0415
+    from hrvd.pipeline import StrapPipeline  # noqa: PLC0415
+    from hrvd.replay import replay, wall_clock  # noqa: PLC0415
+
+    zones = zones_for(ZoneModel.HRMAX, hr_max=190)
+    rng = np.random.default_rng(2)
+    clean = ride_rr(demo_ride(zones.recovery_ceiling_bpm), rng)
+    kinds = (Injected.MISSED, Injected.EXTRA, Injected.ECTOPIC)
+    rr = inject(clean, 0.02, rng, kinds).rr_ms  # about 3 % of beats corrected: on the limit
+    sink = _Watch()
+    rides = RideManager(RideSettings(zones.recovery_ceiling_bpm), 50, auto_start=False)
+    pipeline = StrapPipeline(strap_name="H10", base_topic="hrvd", zones=zones, rides=rides,
+                             sink=sink, to_wall=wall_clock(START))  # fmt: skip
+    sink.pipeline = pipeline
+    await replay(pipeline, rr, speed=0)
+    guard = [p for t, p in sink.messages if t.endswith("/ride") and "guard" in str(p["event"])]
+    assert sink.crossings >= 20  # announced at once, as before, each was a ride event
+    assert 0 < len(guard) <= sink.crossings / 3
+    # Each announcement alternates, carries the new state, and follows the last by a hold.
+    states = [p["alpha1_guard"] for p in guard]
+    assert states == ["off", "on"] * (len(states) // 2) + ["off"] * (len(states) % 2)
+    times = [float(str(p["elapsed_s"])) for p in guard]
+    assert all(b - a >= GUARD_HOLD_S - 1 for a, b in itertools.pairwise(times))

@@ -32,7 +32,7 @@ CONTRACT_KEYS = {
         "battery_pct",
     },
     "alert": {"id", "too_hard", "reason", "since", "hr_bpm", "ceiling_bpm", "dfa_alpha1"},
-    "ride": {"id", "active", "phase", "elapsed_s", "event"},
+    "ride": {"id", "active", "phase", "elapsed_s", "event", "alpha1_guard"},
     "morning": {"state", "remaining_s", "reason"},
     "readiness": {
         "id",
@@ -235,6 +235,8 @@ def test_the_strap_device_has_the_issue_entities():
     assert garage["battery"]["unit_of_measurement"] == "%"
     assert garage["link"]["options"] == list(discovery.LINK_STATES)
     assert garage["ride_phase"]["options"] == ["start", "warmup", "steady", "complete"]
+    assert garage["ride_phase"]["json_attributes_topic"] == "hrvd/h10_garage/ride"
+    assert "value_json.alpha1_guard" in garage["ride_phase"]["json_attributes_template"]
     assert garage["ride_elapsed"]["device_class"] == "duration"
     assert garage["ride_elapsed"]["unit_of_measurement"] == "s"
 

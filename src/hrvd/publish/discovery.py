@@ -160,7 +160,12 @@ def _ride_components(base: str, name: str, daemon: Component) -> dict[str, Compo
             "value_template": "{{ 'ON' if value_json.too_hard else 'OFF' }}",
             "json_attributes_topic": alert, "icon": "mdi:heart-off",
         },
-        "ride_phase": _enum("Ride phase", RIDE_PHASES, on_ride, "phase", icon="mdi:bike"),
+        # The alpha1 guard rides along as an attribute: "off" while artifacts keep alpha1
+        # from judging (only the heart-rate rule watches), null outside a ride.
+        "ride_phase": _enum("Ride phase", RIDE_PHASES, on_ride, "phase", icon="mdi:bike",
+                            json_attributes_topic=ride, json_attributes_template=(
+                                "{{ {'alpha1_guard': value_json.alpha1_guard | default(none)}"
+                                " | tojson }}")),
         "ride_elapsed": _sensor("Ride elapsed time", "elapsed_s", on_ride, device_class="duration",
                                 unit_of_measurement="s", icon="mdi:timer-outline"),
         "ride": {
