@@ -11,8 +11,8 @@ a low alpha1 says "too hard":
 * the rider is exercising: heart rate at or above ``min_hr_bpm`` (90 bpm by default; the
   config raises it to HRrest + 20 bpm for a high resting heart rate) for a whole alpha1
   window (:data:`EXERCISE_S`), so that no resting beat is left in the window. 90 bpm is
-  FatMaxxer's ``upperRestingHRthreshold`` (below it the app reports RMSSD, not alpha1),
-  and about where the heart leaves the range it reaches by vagal withdrawal alone;
+  FatMaxxer's ``upperRestingHRthreshold``: below it the app takes the rider to be warming
+  up or cooling down and reports RMSSD, not alpha1;
 * the window is clean: at most ``max_artifact_rate`` (3 %) corrected beats, above which
   correction biases alpha1 (Rogers & Gronwald 2022);
 * alpha1 stays below ``limit`` for :data:`ALPHA1_SUSTAIN_S`; it clears at ``limit`` +
@@ -37,8 +37,8 @@ ALPHA1_SUSTAIN_S = 60.0
 """alpha1 must hold this long, s: its window is 2 minutes, so shorter would judge mostly
 the same beats twice."""
 ALPHA1_MIN_HR_BPM = 90.0
-"""Below this heart rate alpha1 is no evidence of intensity (FatMaxxer's
-``upperRestingHRthreshold``, MainActivity.java ``audioUpdate``)."""
+"""Below this heart rate alpha1 is no evidence of intensity (FatMaxxer, github
+IanPeake/FatMaxxer: ``upperRestingHRthreshold``, MainActivity.java ``audioUpdate``)."""
 ALPHA1_MAX_ARTIFACT_RATE = 0.03
 """Above 3 % corrected beats alpha1 is biased (Rogers & Gronwald 2022)."""
 ALPHA1_WINDOW_S = 120.0
