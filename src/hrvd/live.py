@@ -122,8 +122,11 @@ class LiveView:
             if payload.get("too_hard"):
                 self.console.bell()
                 hr, ceiling = payload.get("hr_bpm"), payload.get("ceiling_bpm")
-                reason = payload.get("reason")
-                self._event(f"{at}  ALERT too hard for recovery ({reason}): HR {hr} > {ceiling}")
+                reason = str(payload.get("reason"))
+                # alpha1 alone can hold the alert with heart rate under the ceiling.
+                why = (f"HR {hr} > {ceiling}" if "hr_ceiling" in reason
+                       else f"alpha1 {payload.get('dfa_alpha1')}, HR {hr}")  # fmt: skip
+                self._event(f"{at}  ALERT too hard for recovery ({reason}): {why}")
             else:
                 self._event(f"{at}  alert off ({payload.get('reason')})")
         elif kind == "session":

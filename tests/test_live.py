@@ -1,0 +1,28 @@
+"""The live view's lines for ride events and alerts (not on a terminal: one line each)."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+
+from rich.console import Console
+
+from hrvd.live import LiveView
+
+START = datetime(2026, 11, 27, 17, 0, tzinfo=UTC)
+
+
+def _alert(reason: str, hr: float, a1: float) -> dict[str, object]:
+    return {"ts": "2026-11-27T17:20:00+00:00", "too_hard": True, "reason": reason,
+            "hr_bpm": hr, "ceiling_bpm": 114.0, "dfa_alpha1": a1}  # fmt: skip
+
+
+def test_an_alert_says_which_rule_holds_it():
+    out = io.StringIO()
+    with LiveView(Console(file=out, force_terminal=False), "H10", START) as view:
+        view.durable("hrvd/h10/alert", _alert("hr_ceiling", 121.0, 0.9))
+        view.durable("hrvd/h10/alert", _alert("dfa_alpha1", 108.0, 0.62))
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "20:00  ALERT too hard for recovery (hr_ceiling): HR 121.0 > 114.0"
+    # Under the ceiling: alpha1 is the reason, not a heart rate "above" it.
+    assert lines[1] == "20:00  ALERT too hard for recovery (dfa_alpha1): alpha1 0.62, HR 108.0"
