@@ -211,6 +211,20 @@ def test_recordings_at_rest_never_alert(path, capsys):
     assert "0 alert(s)" in lines[-1]
 
 
+def test_a_fit_athlete_sitting_on_the_bike_never_alerts(tmp_path, capsys):
+    from hrvd.hrv.synthetic import sinus_rr  # noqa: PLC0415
+
+    # 30 minutes at 55 bpm with a strong sinus arrhythmia (alpha1 about 0.2-0.4).
+    rr = sinus_rr(55 * 30, np.random.default_rng(55), mean_ms=60000 / 55, rsa_ms=90.0)
+    path = tmp_path / "sitting.txt"
+    np.savetxt(path, rr, fmt="%.1f")
+    args = ["replay", str(path), "--speed", "0", "--hr-max", "185", "--start", START.isoformat()]
+    assert main(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert not [line for line in lines if "ALERT" in line]
+    assert "0 alert(s)" in lines[-1]
+
+
 def test_a_real_ride_above_the_warmup_ceiling_alerts_once_on_heart_rate(capsys):
     path = DATA / "rhenanbartels-hrv" / "exercise_rri.txt"  # cycling at 100-107 bpm
     args = ["replay", str(path), "--speed", "0", "--hr-max", "185", "--start", START.isoformat()]
