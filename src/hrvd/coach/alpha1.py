@@ -126,8 +126,10 @@ class Alpha1Rule:
             self.guard_active = clean
             self._changing = Timer()
             events.append(GuardEvent(now_s, clean, artifact_rate))
-        if not self.exercising or not self.guard_active:
-            self.on = False  # no evidence left to hold it
+            if not clean:
+                self.on = False  # a lasting stand-down: no evidence left to hold it by
+        if not self.exercising:
+            self.on = False
         if alpha1 is None or not clean or not self.exercising:
             # This sample is no evidence either way: the rule neither raises nor clears.
             self._low.update(holds=False, now=now_s)
