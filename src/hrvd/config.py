@@ -92,7 +92,7 @@ MAX_ARTIFACT_PCT = 100 * ALPHA1_MAX_ARTIFACT_RATE
 
 @dataclass(frozen=True, slots=True)
 class RideConfig:
-    """The recovery ride (see :mod:`hrvd.coach.recovery` for each default's source)."""
+    """The recovery ride (each default's source: :mod:`hrvd.coach.recovery`, ``.alpha1``)."""
 
     ceiling_bpm: float | None = None
     sustain_s: float = 30.0
