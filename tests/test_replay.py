@@ -52,6 +52,7 @@ def test_replay_prints_phases_one_alert_and_the_summary(ride_file, capsys):
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert lines[0].split() == ["0:00", "start", "started", "(command)"]
+    assert lines[1].split()[:3] == ["ceiling", "114.0", "bpm:"]  # which holds, and why
     assert any(line.startswith("  3:00  warmup") for line in lines)
     assert any("Soreness fading?" in line for line in lines)
     alerts = [line for line in lines if "ALERT" in line]
@@ -59,8 +60,10 @@ def test_replay_prints_phases_one_alert_and_the_summary(ride_file, capsys):
     minutes = int(alerts[0].split(":")[0])
     assert 26 <= minutes <= 28  # the drift crosses 114 bpm near 26 min, plus 30 s sustained
     assert any("alert off (back_in_zone)" in line for line in lines)
-    assert lines[-1].startswith("ride: 2701 s")
-    assert "1 alert(s)" in lines[-1]
+    assert lines[-2].startswith("ride: 2701 s")
+    assert "1 alert(s)" in lines[-2]
+    # A recovery ride that drifts over its ceiling does not cross alpha1 0.75 cleanly.
+    assert lines[-1].startswith("HRVT1 (alpha1 = 0.75): none from this ride")
 
 
 def test_replay_at_any_speed_gives_the_same_events(ride_file):

@@ -265,3 +265,53 @@ def choose_ceiling(  # noqa: PLR0913 - the inputs of the choice, each named
     if own < formula_bpm:
         return Ceiling(own, "hrvt1", f"{told}, below {formula_why}")
     return Ceiling(formula_bpm, formula_source, f"{formula_why}, below {told}")
+
+
+@dataclass
+class CeilingPolicy:
+    """The athlete's ceiling: the formula's, or personal HRVT1 - margin when following and lower.
+
+    Attributes:
+        formula_bpm, formula_source, formula_why: the configured or zone-1 ceiling.
+        follow: ``[athlete] ceiling_follows_hrvt1``.
+        margin_bpm: ``[athlete] hrvt1_margin_bpm``.
+        estimates: (day, bpm) of the stored valid estimates; new ones are added.
+    """
+
+    formula_bpm: float
+    formula_source: str
+    formula_why: str
+    follow: bool = False
+    margin_bpm: float = HRVT1_MARGIN_BPM
+    estimates: list[tuple[date, float]] = field(default_factory=list)
+
+    def personal(self, today: date) -> PersonalHrvt1 | None:
+        """The personal HRVT1 on ``today``."""
+        return personal_hrvt1(self.estimates, today)
+
+    def ceiling(self, today: date) -> Ceiling:
+        """The ceiling in force on ``today``."""
+        return choose_ceiling(self.formula_bpm, self.formula_source, self.formula_why,
+                              self.personal(today), follow=self.follow,
+                              margin_bpm=self.margin_bpm)  # fmt: skip
+
+    def add(self, day: date, hrvt1_bpm: float) -> None:
+        """A ride of ``day`` gave an estimate."""
+        self.estimates.append((day, hrvt1_bpm))
+
+    def payload(self, today: date) -> dict[str, object]:
+        """The personal value and the ceiling, as JSON.
+
+        As ``hrvd thresholds --format json`` and the retained ``<base>/thresholds`` give them.
+        """
+        personal, ceiling = self.personal(today), self.ceiling(today)
+        return {
+            "hrvt1_bpm": None if personal is None else round(personal.hrvt1_bpm, 1),
+            "n": 0 if personal is None else personal.n,
+            "dates": [] if personal is None else [d.isoformat() for d in personal.dates],
+            "ceiling_bpm": round(ceiling.bpm, 1),
+            "ceiling_source": ceiling.source,
+            "ceiling_why": ceiling.why,
+            "follows_hrvt1": self.follow,
+            "margin_bpm": self.margin_bpm,
+        }
