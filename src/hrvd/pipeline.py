@@ -298,7 +298,8 @@ class StrapPipeline:
                            event=f"ended ({e.summary.end_reason})")  # fmt: skip
         summary = asdict(e.summary)
         started, ended = summary.pop("started_s"), summary.pop("ended_s")
-        estimate = self._hrvt1.estimate()
+        floor = self.rides.settings.alpha1.min_hr_bpm if self.rides is not None else None
+        estimate = self._hrvt1.estimate() if floor is None else self._hrvt1.estimate(floor)
         self.sink.durable(self._topic(topics.session), {
             "id": self._ride_id,
             "strap": self.name,

@@ -66,11 +66,13 @@ def test_a_few_low_windows_are_a_wobble_not_a_crossing():
     assert estimate_hrvt1(windows).reason == "no_crossing"
 
 
-def test_alpha1_rising_with_heart_rate_is_not_a_threshold():
-    # Low alpha1 at low heart rate is breathing at rest, not intensity.
-    assert estimate_hrvt1(_line(np.arange(60.0, 90.0), slope=0.015, at=75.0)).reason == (
-        "not_falling"
-    )
+def test_alpha1_at_rest_is_not_a_threshold():
+    # Low alpha1 at low heart rate is breathing at rest, not intensity: below the coach's
+    # exercise floor (90 bpm) the windows do not count, and even with no floor alpha1
+    # rising with heart rate is no crossing.
+    rest = _line(np.arange(60.0, 90.0), slope=0.015, at=75.0)
+    assert estimate_hrvt1(rest).reason == "too_few_windows"
+    assert estimate_hrvt1(rest, min_hr_bpm=0.0).reason == "not_falling"
 
 
 def test_a_crossing_at_the_edge_of_the_range_is_not_extrapolated():

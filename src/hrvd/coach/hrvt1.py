@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from hrvd.coach.alpha1 import ALPHA1_MIN_HR_BPM
 from hrvd.hrv.dfa import ALPHA1_MAX_ARTIFACT_RATE, ALPHA1_VT1
 from hrvd.hrv.stream import HrvStream
 
@@ -117,18 +118,29 @@ def thin(windows: Iterable[Alpha1Window], every_s: float = WINDOW_EVERY_S) -> li
     return kept
 
 
-def usable(w: Alpha1Window) -> bool:
+def usable(w: Alpha1Window, min_hr_bpm: float = ALPHA1_MIN_HR_BPM) -> bool:
     """A window clean and steady enough to judge.
 
-    Artifacts at most 3 % (alpha1 is biased
-    upwards above that; Rogers & Gronwald 2022) and heart rate steady inside it.
+    Artifacts at most 3 % (alpha1 is biased upwards above that; Rogers & Gronwald 2022),
+    heart rate steady inside it, and the rider exercising: below the ride coach's floor
+    (90 bpm by default, :mod:`hrvd.coach.alpha1`) alpha1 is moved by breathing, not intensity.
     """
-    return w.artifact_rate <= ALPHA1_MAX_ARTIFACT_RATE and w.hr_spread_bpm <= MAX_HR_SPREAD_BPM
+    return (
+        w.artifact_rate <= ALPHA1_MAX_ARTIFACT_RATE
+        and w.hr_spread_bpm <= MAX_HR_SPREAD_BPM
+        and w.hr_bpm >= min_hr_bpm
+    )
 
 
-def estimate_hrvt1(windows: Sequence[Alpha1Window]) -> Hrvt1Estimate:  # noqa: PLR0911 - one return a gate
-    """The heart rate at alpha1 = 0.75 of one ride, or why there is none (see the module)."""
-    fit = [w for w in windows if usable(w) and FIT_ALPHA1_LOW <= w.alpha1 <= FIT_ALPHA1_HIGH]
+def estimate_hrvt1(  # noqa: PLR0911 - a gate a return
+    windows: Sequence[Alpha1Window], min_hr_bpm: float = ALPHA1_MIN_HR_BPM
+) -> Hrvt1Estimate:
+    """The heart rate at alpha1 = 0.75 of one ride, or why there is none (see the module).
+
+    ``min_hr_bpm``: the ride coach's exercise floor (``[ride] alpha1_min_hr_bpm``).
+    """
+    fit = [w for w in windows
+           if usable(w, min_hr_bpm) and FIT_ALPHA1_LOW <= w.alpha1 <= FIT_ALPHA1_HIGH]  # fmt: skip
     below = sum(w.alpha1 < ALPHA1_VT1 for w in fit)
     above = len(fit) - below
     if len(fit) < 2 * MIN_WINDOWS_EACH_SIDE:
@@ -199,9 +211,9 @@ class Hrvt1Tracker:
         if not self.windows or window.t_s - self.windows[-1].t_s >= WINDOW_EVERY_S:
             self.windows.append(window)
 
-    def estimate(self) -> Hrvt1Estimate:
-        """The ride's estimate so far."""
-        return estimate_hrvt1(self.windows)
+    def estimate(self, min_hr_bpm: float = ALPHA1_MIN_HR_BPM) -> Hrvt1Estimate:
+        """The ride's estimate so far (``min_hr_bpm``: the exercise floor)."""
+        return estimate_hrvt1(self.windows, min_hr_bpm)
 
 
 @dataclass(frozen=True, slots=True)
