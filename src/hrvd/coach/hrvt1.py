@@ -36,8 +36,8 @@ WINDOW_EVERY_S = 20.0
 every 20 s (the live stream recomputes it every 5 s; four of those share most beats)."""
 FIT_ALPHA1_HIGH = 1.0
 FIT_ALPHA1_LOW = 0.5
-"""The crossing range: windows with alpha1 in 0.5-1.0, symmetric about 0.75, from where
-alpha1 leaves its resting level (about 1) to uncorrelated noise (0.5, near the second
+"""The crossing range: windows with alpha1 in 0.5-1.0, symmetric about 0.75, from its level
+well below the first threshold (about 1) to uncorrelated beats (0.5, near the second
 threshold; Rogers & Gronwald 2022, Front. Physiol. doi:10.3389/fphys.2022.879071). Outside
 it alpha1 no longer falls with intensity and would bend the line."""
 MIN_WINDOWS_EACH_SIDE = 3
@@ -50,7 +50,7 @@ on each side is what a slope needs to stand above the beat-to-beat scatter of al
 MIN_R2 = 0.4
 """Coefficient of determination of the line at least 0.4: alpha1 must fall with heart
 rate, not scatter around it. This project's choice (on synthetic step tests with alpha1's
-own scatter the fit gives r² 0.6-0.9; a ride without a trend gives near 0)."""
+own scatter the fit mostly gives r² 0.5-0.9; a ride without a trend gives near 0)."""
 MAX_HR_SPREAD_BPM = 15.0
 """A window whose heart rate moved more than 15 bpm inside it (a sprint, a surge) is left
 out: DFA assumes a steady series, and a step of that size inside 2 minutes dominates the
@@ -65,7 +65,8 @@ HRVT1_MARGIN_BPM = 20.0
 """Default distance of the recovery ceiling below the personal HRVT1, bpm. In the five-zone
 scale that Seiler's three zones map onto, zone 1 (recovery) ends at 72 % HRmax and the first
 threshold lies near the top of zone 2 (82 %): 10 % of HRmax, 18-20 bpm for an HRmax of
-180-200 (Seiler 2010, Int J Sports Physiol Perform 5:276-291)."""
+180-200 (Seiler 2010, Int J Sports Physiol Perform 5:276-291; the percentages are quoted from
+that mapping and were not re-checked against the paper)."""
 
 
 @dataclass(frozen=True, slots=True)
