@@ -136,7 +136,8 @@ def test_the_example_config_is_valid_and_names_every_key():
     text = example.read_text()
     for key in ("host", "port", "base_topic", "discovery_prefix", "username", "password_file",
                 "tls_ca_file", "client_id", "address", "role", "hr_max", "hr_rest", "lthr",
-                "zones", "timezone", "language", "ceiling_bpm", "sustain_s", "hysteresis_bpm",
-                "warmup_min", "target_min", "auto_start", "alpha1_limit", "alpha1_min_hr_bpm",
-                "alpha1_max_artifact_pct", "path"):  # fmt: skip
+                "zones", "timezone", "language", "ceiling_follows_hrvt1", "hrvt1_margin_bpm",
+                "ceiling_bpm", "sustain_s", "hysteresis_bpm", "warmup_min", "target_min",
+                "auto_start", "alpha1_limit", "alpha1_min_hr_bpm", "alpha1_max_artifact_pct",
+                "path"):  # fmt: skip
         assert f"{key} =" in text, key

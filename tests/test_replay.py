@@ -52,6 +52,7 @@ def test_replay_prints_phases_one_alert_and_the_summary(ride_file, capsys):
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert lines[0].split() == ["0:00", "start", "started", "(command)"]
+    assert lines[1].split()[:3] == ["ceiling", "114.0", "bpm:"]  # which holds, and why
     assert any(line.startswith("  3:00  warmup") for line in lines)
     assert any("Soreness fading?" in line for line in lines)
     alerts = [line for line in lines if "ALERT" in line]
@@ -59,8 +60,10 @@ def test_replay_prints_phases_one_alert_and_the_summary(ride_file, capsys):
     minutes = int(alerts[0].split(":")[0])
     assert 26 <= minutes <= 28  # the drift crosses 114 bpm near 26 min, plus 30 s sustained
     assert any("alert off (back_in_zone)" in line for line in lines)
-    assert lines[-1].startswith("ride: 2701 s")
-    assert "1 alert(s)" in lines[-1]
+    assert lines[-2].startswith("ride: 2701 s")
+    assert "1 alert(s)" in lines[-2]
+    # A recovery ride that drifts over its ceiling does not cross alpha1 0.75 cleanly.
+    assert lines[-1].startswith("HRVT1 (alpha1 = 0.75): none from this ride")
 
 
 def test_replay_at_any_speed_gives_the_same_events(ride_file):
@@ -208,7 +211,8 @@ def test_recordings_at_rest_never_alert(path, capsys):
     assert main(args) == 0
     lines = capsys.readouterr().out.splitlines()
     assert not [line for line in lines if "ALERT" in line]
-    assert "0 alert(s)" in lines[-1]
+    assert "0 alert(s)" in lines[-2]  # the summary; the HRVT1 line follows
+    assert lines[-1].startswith("HRVT1 (alpha1 = 0.75): none")  # nothing here crosses 0.75
 
 
 def test_a_fit_athlete_sitting_on_the_bike_never_alerts(tmp_path, capsys):
@@ -222,7 +226,7 @@ def test_a_fit_athlete_sitting_on_the_bike_never_alerts(tmp_path, capsys):
     assert main(args) == 0
     lines = capsys.readouterr().out.splitlines()
     assert not [line for line in lines if "ALERT" in line]
-    assert "0 alert(s)" in lines[-1]
+    assert "0 alert(s)" in lines[-2]  # the summary; the HRVT1 line follows
 
 
 def test_a_real_ride_above_the_warmup_ceiling_alerts_once_on_heart_rate(capsys):

@@ -57,3 +57,32 @@ async def test_sessions_lists_and_shows_rides(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["alerts"] == 1
     assert main(["sessions", "show", "zzz", "--config", str(config)]) == 2
     assert "no single ride" in capsys.readouterr().err
+
+
+async def test_each_ride_keeps_its_hrvt1_and_the_estimates_come_back_by_day(tmp_path, capsys):
+    path = tmp_path / "s.sqlite3"
+    # A store of schema 3 holding a ride whose summary already named an estimate.
+    db = sqlite3.connect(path)
+    for number, script in enumerate(MIGRATIONS[:3], start=1):
+        db.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+    old = {**SUMMARY, "id": "H10@old", "started": "2026-11-20T17:00:00+01:00", "hrvt1_bpm": 151.5}
+    db.execute("INSERT INTO rides VALUES (?, ?, ?, ?, ?)",
+               ("H10@old", "H10", old["started"], old["ended"], json.dumps(old)))  # fmt: skip
+    db.commit()
+    db.close()
+    store = open_store(path)  # migrated: the column is filled from the summary
+    try:
+        await store.add_ride({**SUMMARY, "hrvt1_bpm": 148.0})
+        await store.add_ride({**SUMMARY, "id": "H10@none", "hrvt1_bpm": None})
+        assert [(d.isoformat(), bpm) for d, bpm in store.hrvt1_estimates()] == [
+            ("2026-11-20", 151.5),
+            ("2026-11-27", 148.0),
+        ]
+    finally:
+        store.close()
+    config = tmp_path / "hrvd.toml"
+    config.write_text(f'[store]\npath = "{path}"\n')
+    assert main(["sessions", "--config", str(config)]) == 0
+    rows = {line.split()[-1]: line for line in capsys.readouterr().out.splitlines()[1:]}
+    assert "  148  " in rows[SUMMARY["id"]]
+    assert "  -  " in rows["H10@none"]

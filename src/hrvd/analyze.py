@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from hrvd.coach.hrvt1 import estimate_hrvt1, recording_windows
 from hrvd.hrv.artifacts import BeatClass, correct_batch
 from hrvd.hrv.dfa import dfa_alpha1
 from hrvd.hrv.metrics import time_domain
@@ -60,7 +61,14 @@ def summarise(
         "n_corrected_beats": len(corrected),
         **metrics,
         "dfa_alpha1": dfa_alpha1(max(parts, key=len)),
+        **_hrvt1(rr, gaps),
     }
+
+
+def _hrvt1(rr: NDArray[np.float64], gaps: NDArray[np.bool_] | None) -> dict[str, object]:
+    """The recording's HRVT1 as a live ride would give it (docs/thresholds.md)."""
+    estimate = estimate_hrvt1(recording_windows(rr, gaps))
+    return {"hrvt1_bpm": estimate.hrvt1_bpm, "hrvt1_reason": estimate.reason}
 
 
 def rolling(

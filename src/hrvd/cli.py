@@ -104,6 +104,14 @@ def _add_daemon_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     sessions.add_argument("--config", metavar="FILE")
     sessions.add_argument("--limit", type=int, default=20, help="rides listed (default 20)")
     sessions.add_argument("--format", choices=("table", "json"), default="table")
+    thresholds = sub.add_parser(
+        "thresholds",
+        help="your first threshold (HRVT1) from recent rides, and the ride ceiling it sets",
+        description="The median of the recent HRVT1 estimates (alpha1 = 0.75) kept from "
+        "rides, how many it rests on and their days, and which ride ceiling holds and why.",
+    )
+    thresholds.add_argument("--config", metavar="FILE")
+    thresholds.add_argument("--format", choices=("table", "json"), default="table")
     ride = sub.add_parser("ride", help="start or stop a recovery ride on the running daemon")
     ride.add_argument("action", choices=("start", "stop"))
     ride.add_argument("--strap", metavar="NAME", help="the strap (default: the first ride strap)")
@@ -258,6 +266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "run": _run,
         "demo": _demo,
         "sessions": _sessions,
+        "thresholds": _thresholds,
         "ride": _ride,
         "install-service": _install_service,
         "config": _config_check,
@@ -356,8 +365,11 @@ def _config_check(args: argparse.Namespace, out: TextIO) -> int:
 
     path = find_config(args.config)
     config = load_config(path)
+    from hrvd.thresholds_cli import ceiling_lines  # noqa: PLC0415
+
     out.write(f"# {path}: valid. The effective config, defaults filled in:\n")
     out.write(effective_config(config))
+    out.writelines(f"# {line}\n" for line in ceiling_lines(config))
     return EXIT_OK
 
 
@@ -428,6 +440,15 @@ def _sessions(args: argparse.Namespace, out: TextIO) -> int:
         show_session(config, args.id, as_json=as_json, out=out)
     else:
         list_sessions(config, limit=args.limit, as_json=as_json, out=out)
+    return EXIT_OK
+
+
+def _thresholds(args: argparse.Namespace, out: TextIO) -> int:
+    from hrvd.config import find_config, load_config  # noqa: PLC0415
+    from hrvd.thresholds_cli import show_thresholds  # noqa: PLC0415
+
+    config = load_config(find_config(args.config))
+    show_thresholds(config, as_json=args.format == "json", out=out)
     return EXIT_OK
 
 
@@ -514,6 +535,9 @@ def _table(source: str, s: dict[str, object]) -> str:
     classes = s["artifact_classes"]
     assert isinstance(classes, dict)  # noqa: S101 - built by summarise
     kinds = ", ".join(f"{name} {n}" for name, n in classes.items() if n)
+    hrvt1 = f"none ({s['hrvt1_reason']}; see docs/thresholds.md)"
+    if s["hrvt1_bpm"] is not None:
+        hrvt1 = f"{s['hrvt1_bpm']:.0f} bpm (alpha1 = 0.75)"
     artifacts = f"{len(s['artifacts'])} ({100 * float(s['artifact_rate']):.1f} %)"  # type: ignore[arg-type]
     rows = [
         (
@@ -529,6 +553,7 @@ def _table(source: str, s: dict[str, object]) -> str:
         ("SDNN", _fmt(s["sdnn_ms"], " ms")),
         ("pNN50", _fmt(s["pnn50"], " %")),
         ("DFA alpha1", _fmt(s["dfa_alpha1"], "", 2)),
+        ("HRVT1", hrvt1),
     ]
     lines = [f"{source}  (metrics after artifact correction)"]
     lines += [f"  {label:<12}{value}" for label, value in rows]

@@ -28,7 +28,10 @@ from hrvd.errors import ConfigError
 from hrvd.hrv.zones import ZoneModel, Zones, zones_for
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
+    from datetime import date
+
+    from hrvd.coach.hrvt1 import CeilingPolicy
 
 _SLUG_OUTSIDE = re.compile(r"[^a-z0-9_]")
 ROLES = ("ride", "morning", "both")
@@ -49,6 +52,12 @@ class AthleteConfig:
     zones: ZoneModel = ZoneModel.HRMAX
     timezone: str = "UTC"
     language: str = "en"
+    ceiling_follows_hrvt1: bool = False
+    """The ride ceiling becomes the lower of the formula's and personal HRVT1 - margin."""
+    hrvt1_margin_bpm: float = 20.0
+    """How far below the personal HRVT1 the ceiling then sits, bpm (the source is beside
+    ``HRVT1_MARGIN_BPM`` in coach/hrvt1.py; kept apart so that loading a config needs no
+    numpy)."""
 
     def heart_rate_zones(self) -> Zones:
         """The zone boundaries of the configured model."""
@@ -168,6 +177,26 @@ class Config:
         else:
             floor = ALPHA1_MIN_HR_BPM
         return Alpha1Settings(r.alpha1_limit, floor, r.alpha1_max_artifact_pct / 100)
+
+    def ceiling_policy(self, estimates: Iterable[tuple[date, float]] = ()) -> CeilingPolicy:
+        """The ride ceiling, and whether it follows the personal HRVT1.
+
+        ``estimates`` are the stored ones, (day, bpm).
+
+        Raises:
+            ValueError: neither a ceiling nor the heart rates for zones are configured.
+        """
+        from hrvd.coach.hrvt1 import CeilingPolicy  # noqa: PLC0415 - numpy only when needed
+
+        bpm = self.ride_settings().ceiling_bpm
+        if self.ride.ceiling_bpm is not None:
+            source, why = "ride.ceiling_bpm", f"[ride] ceiling_bpm {bpm:.0f} bpm"
+        else:
+            zones = self.athlete.zones.value
+            source, why = "zones", f"the top of zone 1 ({zones} zones) {bpm:.0f} bpm"
+        a = self.athlete
+        return CeilingPolicy(bpm, source, why, follow=a.ceiling_follows_hrvt1,
+                             margin_bpm=a.hrvt1_margin_bpm, estimates=list(estimates))  # fmt: skip
 
 
 class _Section:
@@ -363,7 +392,8 @@ def _opt_path(value: str | None) -> Path | None:
 
 
 def _athlete(sec: _Section) -> AthleteConfig:
-    sec.unknown({"hr_max", "hr_rest", "lthr", "zones", "timezone", "language"})
+    sec.unknown({"hr_max", "hr_rest", "lthr", "zones", "timezone", "language",
+                 "ceiling_follows_hrvt1", "hrvt1_margin_bpm"})  # fmt: skip
     zones = sec.text("zones", "hrmax", '"hrmax", "hrr" or "lthr"')
     if zones not in {m.value for m in ZoneModel}:
         raise ConfigError(sec.path, "athlete.zones", f'{zones!r} is not "hrmax", "hrr" or "lthr"')
@@ -377,6 +407,8 @@ def _athlete(sec: _Section) -> AthleteConfig:
         zones=ZoneModel(zones),
         timezone=sec.text("timezone", "UTC", "a time zone name") or "UTC",
         language=language,
+        ceiling_follows_hrvt1=sec.flag("ceiling_follows_hrvt1", default=False),
+        hrvt1_margin_bpm=sec.seconds("hrvt1_margin_bpm", 20.0, low=0.0, high=60.0, unit="bpm"),
     )
     try:
         ZoneInfo(athlete.timezone)

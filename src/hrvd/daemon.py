@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from hrvd.ble.timeline import TimedBeat
+    from hrvd.coach.hrvt1 import CeilingPolicy
     from hrvd.config import Config
     from hrvd.pipeline import Sink
     from hrvd.store import Store
@@ -122,7 +123,7 @@ class Daemon:
                 mqtt = await stack.enter_async_context(MqttSink(publisher))
                 recorder = await stack.enter_async_context(StoreSink(store))
                 beats = await stack.enter_async_context(BeatRecorder(store, to_wall))
-                self._build(TeeSink(mqtt, recorder), beats)
+                self._build(TeeSink(mqtt, recorder), beats, self._ceilings(store))
                 self._end_interrupted(store)
                 tasks = [
                     asyncio.create_task(self._prune(store), name="prune"),
@@ -142,16 +143,31 @@ class Daemon:
             outbox.close()
             store.close()
 
-    def _build(self, sink: Sink, beats: BeatRecorder) -> None:
+    def _ceilings(self, store: Store) -> CeilingPolicy:
+        """The ride ceiling, with the HRVT1 estimates kept (read once, at start)."""
+        try:
+            estimates = store.hrvt1_estimates()
+        except sqlite3.Error as exc:
+            log.error("cannot read the HRVT1 estimates", error=str(exc))  # noqa: TRY400
+            estimates = []
+        return self.config.ceiling_policy(estimates)
+
+    def _build(self, sink: Sink, beats: BeatRecorder, ceilings: CeilingPolicy) -> None:
         self._sink = sink
         base = self.config.mqtt.base_topic
+        if any(s.role in {"ride", "both"} for s in self.config.straps):
+            now = to_wall(time.monotonic())
+            payload = ceilings.payload(now.date())
+            payload["id"] = f"thresholds:{now.isoformat(timespec='seconds')}"
+            sink.durable(topics.thresholds(base), payload)
         for strap in self.config.straps:
             rides = None
             if strap.role in {"ride", "both"}:
                 rides = RideManager(self.ride_settings, self.config.athlete.hr_rest,
                                     auto_start=self.config.ride.auto_start)  # fmt: skip
             pipeline = StrapPipeline(strap_name=strap.name, base_topic=base, zones=self.zones,
-                                     rides=rides, sink=sink, to_wall=to_wall)  # fmt: skip
+                                     rides=rides, sink=sink, to_wall=to_wall,
+                                     ceilings=ceilings)  # fmt: skip
             pipeline.beat_listeners.append(beats.listener(strap.name))
             self.pipelines[strap.slug] = pipeline
             self.sessions.append(StrapSession(strap, pipeline.on_event))

@@ -9,13 +9,14 @@ events, and ``to_wall`` maps them to wall-clock time for the payloads.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Protocol
 
 import structlog
 
 from hrvd.ble.session import BatteryLevel, LinkChange, LinkState, Notification
 from hrvd.coach.alpha1 import GuardEvent
+from hrvd.coach.hrvt1 import CeilingPolicy, Hrvt1Tracker, window_of
 from hrvd.coach.recovery import AlertEvent, PhaseEvent
 from hrvd.coach.rides import RideEnded, RideEvent, RideManager, RideStarted
 from hrvd.hrv.rolling import RollingTimeDomain
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
 
     from hrvd.ble.session import StrapEvent
     from hrvd.ble.timeline import TimedBeat
+    from hrvd.coach.hrvt1 import Ceiling
+    from hrvd.coach.recovery import RideSettings
     from hrvd.hrv.artifacts import CorrectedBeat
     from hrvd.hrv.stream import HrvSnapshot
     from hrvd.hrv.zones import Zones
@@ -64,6 +67,8 @@ class StrapPipeline:
         rides: the strap's ride manager (None for a morning-only strap).
         sink: where messages go.
         to_wall: maps an event time (s) to wall-clock time.
+        ceilings: the athlete's ceiling policy, shared by every strap (None: the rides'
+            settings as given, never following HRVT1).
     """
 
     def __init__(  # noqa: PLR0913 - the pipeline's collaborators
@@ -75,6 +80,7 @@ class StrapPipeline:
         rides: RideManager | None,
         sink: Sink,
         to_wall: Callable[[float], datetime],
+        ceilings: CeilingPolicy | None = None,
     ) -> None:
         self.name = strap_name
         self.base = base_topic
@@ -94,6 +100,21 @@ class StrapPipeline:
         """Called with each notification's raw timed beats (a morning measurement)."""
         self.last_state: Payload | None = None
         """The latest state payload (for a live view)."""
+        self._hrvt1 = Hrvt1Tracker()
+        self.ceilings = ceilings
+        if rides is not None and ceilings is None:
+            bpm = rides.settings.ceiling_bpm
+            self.ceilings = CeilingPolicy(bpm, "ride", f"the ride's ceiling {bpm:.0f} bpm")
+        self._ceiling: Ceiling | None = None
+        if rides is not None:
+            rides.settings_for = self._settings_for
+
+    def _settings_for(self, now_s: float) -> RideSettings:
+        """A new ride's settings: the ceiling in force on its day (it may follow HRVT1)."""
+        assert self.rides is not None  # noqa: S101 - only set on a ride strap
+        assert self.ceilings is not None  # noqa: S101 - set with the rides
+        self._ceiling = self.ceilings.ceiling(self.to_wall(now_s).date())
+        return replace(self.rides.settings, ceiling_bpm=self._ceiling.bpm)
 
     def _topic(self, kind: Callable[[str, str], str]) -> str:
         return kind(self.base, self.name)
@@ -151,6 +172,9 @@ class StrapPipeline:
         self.last_state = payload
         self.sink.state(self._topic(topics.state), payload)
         if self.rides is not None:
+            window = window_of(snap) if self.rides.ride is not None else None
+            if window is not None:
+                self._hrvt1.add(window)
             events = self.rides.update(
                 n.at_s,
                 hr,
@@ -190,7 +214,9 @@ class StrapPipeline:
                 self._ride_id = self._new_ride_id(e.at_s)
                 self._alert_count = 0
                 self._ride_seq = 0
-                self._ride_message(e.at_s, "start", active=True, event=f"started ({e.how})")
+                self._hrvt1 = Hrvt1Tracker()
+                self._ride_message(e.at_s, "start", active=True, event=f"started ({e.how})",
+                                   extra=self._ceiling_fields())  # fmt: skip
             elif isinstance(e, PhaseEvent):
                 self._ride_message(e.at_s, e.phase.value, active=True,
                                    event=e.text or e.event)  # fmt: skip
@@ -207,7 +233,7 @@ class StrapPipeline:
         limit = self.rides.settings.alpha1.max_artifact_rate if self.rides is not None else 0.0
         return f"alpha1 guard off: artifacts above {100 * limit:g} %"
 
-    def _ride_message(
+    def _ride_message(  # noqa: PLR0913 - a ride message's fields
         self,
         at_s: float,
         phase: str | None,
@@ -215,6 +241,7 @@ class StrapPipeline:
         active: bool,
         event: str,
         elapsed_s: float | None = None,
+        extra: Payload | None = None,
     ) -> None:
         ride = self.rides.ride if self.rides is not None else None
         current = phase or (ride.phase.value if ride is not None else "complete")
@@ -227,7 +254,15 @@ class StrapPipeline:
             "elapsed_s": _round(elapsed, 0),
             "event": event,
             "alpha1_guard": guard,
+            **(extra or {}),
         })  # fmt: skip
+
+    def _ceiling_fields(self) -> Payload:
+        """Which ceiling holds for this ride, and why."""
+        c = self._ceiling
+        if c is None:
+            return {}
+        return {"ceiling_bpm": _round(c.bpm, 1), "ceiling_source": c.source, "ceiling_why": c.why}
 
     def _new_ride_id(self, at_s: float) -> str:
         """The strap and start time; a second ride started within that second gets #2."""
@@ -263,14 +298,26 @@ class StrapPipeline:
                            event=f"ended ({e.summary.end_reason})")  # fmt: skip
         summary = asdict(e.summary)
         started, ended = summary.pop("started_s"), summary.pop("ended_s")
+        floor = self.rides.settings.alpha1.min_hr_bpm if self.rides is not None else None
+        estimate = self._hrvt1.estimate() if floor is None else self._hrvt1.estimate(floor)
         self.sink.durable(self._topic(topics.session), {
             "id": self._ride_id,
             "strap": self.name,
             "started": self._iso(started),
             "ended": self._iso(ended),
             **{k: _round(v, 2) if isinstance(v, float) else v for k, v in summary.items()},
+            "hrvt1_bpm": _round(estimate.hrvt1_bpm, 1),
+            "hrvt1_reason": estimate.reason,
+            **self._ceiling_fields(),
         })  # fmt: skip
         self._ride_id = None
+        if estimate.hrvt1_bpm is not None and self.ceilings is not None:
+            day = self.to_wall(started).date()
+            self.ceilings.add(day, round(estimate.hrvt1_bpm, 1))
+            log.info("hrvt1", strap=self.name, hrvt1_bpm=round(estimate.hrvt1_bpm, 1))
+            payload = self.ceilings.payload(self.to_wall(ended).date())
+            payload["id"] = f"thresholds:{self._iso(ended)}"
+            self.sink.durable(topics.thresholds(self.base), payload)
 
 
 def _round(value: float | None, digits: int) -> float | None:

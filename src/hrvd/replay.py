@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
+    from hrvd.coach.hrvt1 import CeilingPolicy
     from hrvd.config import Config, MqttConfig
     from hrvd.pipeline import Payload, Sink
 
@@ -145,12 +146,19 @@ class ConsoleSink:
             elapsed = payload.get("elapsed_s")
             m, s = divmod(int(elapsed), 60) if isinstance(elapsed, float | int) else (0, 0)
             self.out.write(f"{m:3d}:{s:02d}  {payload['phase']:<9} {payload['event']}\n")
+            if "ceiling_why" in payload:
+                self.out.write(f"       ceiling {payload['ceiling_bpm']} bpm: "
+                               f"{payload['ceiling_why']}\n")  # fmt: skip
         elif kind == "session":
             self.out.write(
                 f"ride: {payload['duration_s']:.0f} s, {payload['in_zone_pct']} % in the "
                 f"recovery zone, {payload['too_hard_s']:.0f} s too hard, {payload['alerts']} "
                 f"alert(s), mean HR {payload['mean_hr_bpm']} bpm\n"
             )
+            hrvt1 = payload.get("hrvt1_bpm")
+            why = payload.get("hrvt1_reason")
+            found = f"{hrvt1} bpm" if hrvt1 is not None else f"none from this ride ({why})"
+            self.out.write(f"HRVT1 (alpha1 = 0.75): {found}\n")
 
 
 def default_start() -> datetime:
@@ -237,7 +245,7 @@ async def run_replay(  # noqa: PLR0913 - the command's options
                     sink = TeeSink(mqtt, console)
                     pipeline = _pipeline(name=name, base=cfg.base_topic, zones=zones,
                                          settings=config.ride_settings(), sink=sink,
-                                         start=start)  # fmt: skip
+                                         start=start, ceilings=config.ceiling_policy())  # fmt: skip
                     await replay(pipeline, rr_ms, speed=speed, gaps=gaps)
         finally:
             outbox.close()
@@ -251,7 +259,8 @@ def _pipeline(  # noqa: PLR0913 - one replayed strap's parts
     settings: RideSettings,
     sink: Sink,
     start: datetime,
+    ceilings: CeilingPolicy | None = None,
 ) -> StrapPipeline:
     rides = RideManager(settings, hr_rest=None, auto_start=False)
     return StrapPipeline(strap_name=name, base_topic=base, zones=zones, rides=rides,
-                         sink=sink, to_wall=wall_clock(start))  # fmt: skip
+                         sink=sink, to_wall=wall_clock(start), ceilings=ceilings)  # fmt: skip

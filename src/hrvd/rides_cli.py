@@ -52,13 +52,13 @@ def list_sessions(config: Config, *, limit: int, as_json: bool, out: TextIO) -> 
         out.write("no ride stored yet\n")
         return
     out.write(f"{'STARTED':<26}{'STRAP':<14}{'MIN':>5}{'IN ZONE':>9}{'TOO HARD':>10}"
-              f"{'ALERTS':>8}  ID\n")  # fmt: skip
+              f"{'ALERTS':>8}{'HRVT1':>7}  ID\n")  # fmt: skip
     for r in rides:
         s = r.summary
         out.write(
             f"{r.started:<26}{r.strap[:13]:<14}{_minutes(s.get('duration_s')):>5}"
             f"{_pct(s.get('in_zone_pct')):>9}{_minutes(s.get('too_hard_s')):>10}"
-            f"{s.get('alerts', 0)!s:>8}  {r.id}\n"
+            f"{s.get('alerts', 0)!s:>8}{_bpm(s.get('hrvt1_bpm')):>7}  {r.id}\n"
         )
 
 
@@ -93,8 +93,23 @@ def _describe(ride: Ride) -> str:
         f"  heart rate       mean {s.get('mean_hr_bpm')} bpm, max {s.get('max_hr_bpm')} bpm",
         f"  RMSSD, alpha1    {s.get('mean_rmssd_ms')} ms, {s.get('mean_dfa_alpha1')}",
         f"  artifacts        {_pct(_times100(s.get('artifact_rate')))}",
+        f"  HRVT1            {_hrvt1(s)}",
     ]
+    if "ceiling_why" in s:
+        lines.insert(5, f"  ceiling          {s.get('ceiling_why')}")
     return "\n".join(lines) + "\n"
+
+
+def _bpm(value: object) -> str:
+    return f"{value:.0f}" if isinstance(value, int | float) else "-"
+
+
+def _hrvt1(s: dict[str, object]) -> str:
+    """A ride's HRVT1, or why it gave none."""
+    if isinstance(s.get("hrvt1_bpm"), int | float):
+        return f"{s['hrvt1_bpm']} bpm (alpha1 = 0.75)"
+    why = s.get("hrvt1_reason")
+    return f"none ({why})" if why else "none"
 
 
 def _minutes(seconds: object) -> str:

@@ -73,6 +73,12 @@ MIGRATIONS = (
         payload  TEXT NOT NULL      -- the message's JSON
     );
     """,
+    # 4: each ride's HRVT1 estimate (bpm, NULL when the ride gave none), for the personal
+    #    value; rides kept before it have none.
+    """
+    ALTER TABLE rides ADD COLUMN hrvt1_bpm REAL;
+    UPDATE rides SET hrvt1_bpm = json_extract(summary, '$.hrvt1_bpm');
+    """,
 )
 """The schema, one script a version: ``MIGRATIONS[n]`` takes a store from version n to
 n + 1. Scripts are only ever appended; a released one is never edited."""
@@ -144,13 +150,23 @@ class Store:
 
     async def add_ride(self, summary: Payload) -> None:
         """Keep a ride's summary (the session message); a repeated id replaces it."""
+        hrvt1 = summary.get("hrvt1_bpm")
         await asyncio.to_thread(
             self._write,
-            "INSERT OR REPLACE INTO rides (id, strap, started, ended, summary) "
-            "VALUES (?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO rides (id, strap, started, ended, summary, hrvt1_bpm) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
             (str(summary["id"]), str(summary["strap"]), str(summary["started"]),
-             str(summary["ended"]), json.dumps(summary)),
+             str(summary["ended"]), json.dumps(summary),
+             float(hrvt1) if isinstance(hrvt1, int | float) else None),
         )  # fmt: skip
+
+    def hrvt1_estimates(self) -> list[tuple[date, float]]:
+        """The HRVT1 estimates of every ride that gave one: (local day it started, bpm)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT started, hrvt1_bpm FROM rides WHERE hrvt1_bpm IS NOT NULL ORDER BY started"
+            ).fetchall()
+        return [(date.fromisoformat(started[:10]), float(bpm)) for started, bpm in rows]
 
     async def keep_ride_state(self, topic: str, payload: Payload) -> None:
         """Remember the last ride or alert message queued on ``topic``."""

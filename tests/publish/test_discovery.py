@@ -51,6 +51,28 @@ CONTRACT_KEYS = {
         "posture",
         "quality",
     },
+    "session": {
+        "id",
+        "strap",
+        "started",
+        "ended",
+        "hrvt1_bpm",
+        "hrvt1_reason",
+        "ceiling_bpm",
+        "ceiling_source",
+        "ceiling_why",
+    },
+    "thresholds": {
+        "id",
+        "hrvt1_bpm",
+        "n",
+        "dates",
+        "ceiling_bpm",
+        "ceiling_source",
+        "ceiling_why",
+        "follows_hrvt1",
+        "margin_bpm",
+    },
     "link": set(),  # a bare string, no JSON
 }
 
@@ -107,6 +129,7 @@ def contract_topics(cfg: Config) -> dict[str, str]:
         "status": topics.status(base),
         "morning": topics.morning(base),
         "readiness": topics.readiness(base),
+        "thresholds": topics.thresholds(base),
         "cmd_morning": topics.cmd_morning(base),
         "cmd_ride": topics.cmd_ride(base),
     }
@@ -271,9 +294,21 @@ def test_the_ride_switch_sends_json_naming_its_strap_to_the_ride_command_topic()
     assert "value_json.active" in ride["value_template"]
 
 
+def test_hrvt1_of_the_last_ride_and_the_personal_value_and_ceiling_are_sensors():
+    garage, athlete = by_key(config(), "strap_h10_garage"), by_key(config(), "athlete")
+    assert garage["hrvt1_ride"]["state_topic"] == "hrvd/h10_garage/session"
+    assert garage["hrvt1_ride"]["value_template"] == "{{ value_json.hrvt1_bpm }}"
+    assert athlete["hrvt1"]["state_topic"] == "hrvd/thresholds"
+    assert athlete["hrvt1"]["unit_of_measurement"] == "bpm"
+    assert athlete["hrvt1"]["json_attributes_topic"] == "hrvd/thresholds"  # n, dates, why
+    assert athlete["ride_ceiling"]["value_template"] == "{{ value_json.ceiling_bpm }}"
+    morning_only = config("hrvd", "homeassistant", StrapConfig("Verity", role="morning"))
+    assert not {"hrvt1", "ride_ceiling"} & set(by_key(morning_only, "athlete"))
+
+
 def test_a_morning_only_strap_has_no_ride_entities():
     verity = by_key(config(), "strap_verity")
-    assert not {"too_hard", "ride_phase", "ride_elapsed", "ride"} & set(verity)
+    assert not {"too_hard", "ride_phase", "ride_elapsed", "ride", "hrvt1_ride"} & set(verity)
     assert {"heart_rate", "rmssd", "ln_rmssd", "battery", "link"} <= set(verity)
 
 

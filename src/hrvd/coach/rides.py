@@ -11,9 +11,13 @@ light or a strap that reconnects never ends a ride.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from hrvd.coach.alpha1 import Timer
 from hrvd.coach.recovery import CoachEvent, RecoveryRide, RideSettings, RideSummary
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 AUTO_START_ABOVE_REST_BPM = 20.0
 AUTO_START_S = 120.0
@@ -59,11 +63,15 @@ class RideManager:
         self._pedalling = Timer()
         self._off_bike = Timer()
         self._gone_since: float | None = None
+        self.settings_for: Callable[[float], RideSettings] | None = None
+        """Gives a ride's settings at its start (a ceiling that follows the athlete)."""
 
     def start(self, now_s: float, how: str = "command") -> list[RideEvent]:
         """Start a ride now (a no-op while one runs)."""
         if self.ride is not None:
             return []
+        if self.settings_for is not None:
+            self.settings = self.settings_for(now_s)
         self.ride = RecoveryRide(self.settings, now_s)
         self._off_bike = Timer()
         self._gone_since = None

@@ -22,6 +22,8 @@ DFA_WINDOW_S = 120.0
 """Window of the live alpha1, s (Rogers et al. 2021; FatMaxxer's default)."""
 DFA_EVERY_S = 5.0
 """How often alpha1 is recomputed while streaming, s."""
+SPREAD_PARTS = 4
+"""The alpha1 window's heart-rate spread is that of its quarters (30 s of a 2-min window)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,10 @@ class HrvSnapshot:
         dfa_alpha1: alpha1 over the last DFA window, or None before it has enough beats.
         dfa_artifact_rate: share of corrected beats in that DFA window, 0-1.
         dfa_reliable: alpha1 exists and its window is below the 3 % artifact limit.
+        dfa_t_s: when alpha1 was last computed, s (None before).
+        dfa_hr_bpm: mean heart rate of alpha1's window, bpm.
+        dfa_hr_spread_bpm: highest minus lowest mean heart rate of the window's quarters,
+            bpm: how far heart rate moved inside it.
     """
 
     t_s: float
@@ -51,6 +57,9 @@ class HrvSnapshot:
     dfa_alpha1: float | None
     dfa_artifact_rate: float | None
     dfa_reliable: bool
+    dfa_t_s: float | None = None
+    dfa_hr_bpm: float | None = None
+    dfa_hr_spread_bpm: float | None = None
 
 
 class HrvStream:
@@ -76,6 +85,7 @@ class HrvStream:
         self._dfa_at: float | None = None
         self._alpha1: float | None = None
         self._alpha1_artifacts: float | None = None
+        self._alpha1_hr: tuple[float, float] | None = None  # mean HR, spread, bpm
         self._t_s = 0.0
 
     def push(self, rr_ms: float, t_s: float) -> list[CorrectedBeat]:
@@ -115,6 +125,10 @@ class HrvStream:
         rr = np.fromiter((rr for _, rr, _ in self._dfa_beats), dtype=np.float64, count=n)
         self._alpha1 = dfa_alpha1(rr)
         self._alpha1_artifacts = sum(c for _, _, c in self._dfa_beats) / n if n else None
+        self._alpha1_hr = None
+        if n >= SPREAD_PARTS:
+            parts = [60000.0 / float(p.mean()) for p in np.array_split(rr, SPREAD_PARTS)]
+            self._alpha1_hr = (60000.0 / float(rr.mean()), max(parts) - min(parts))
 
     def snapshot(self) -> HrvSnapshot:
         """The latest metrics."""
@@ -137,4 +151,7 @@ class HrvStream:
             dfa_alpha1=self._alpha1,
             dfa_artifact_rate=self._alpha1_artifacts,
             dfa_reliable=reliable,
+            dfa_t_s=self._dfa_at,
+            dfa_hr_bpm=None if self._alpha1_hr is None else self._alpha1_hr[0],
+            dfa_hr_spread_bpm=None if self._alpha1_hr is None else self._alpha1_hr[1],
         )

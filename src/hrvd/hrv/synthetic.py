@@ -159,3 +159,88 @@ def ride_rr(
         out.append(float(rr))
         t += rr / 1000.0
     return np.asarray(out)
+
+
+def scaled_noise(n: int, alpha: float, rng: np.random.Generator) -> NDArray[np.float64]:
+    """``n`` samples of unit-variance noise whose DFA scaling exponent is about ``alpha``.
+
+    Spectral synthesis: white noise shaped to a power spectrum 1/f^beta with
+    beta = 2 alpha - 1 (alpha 0.5 white, 1.0 pink, 1.5 a random walk; Peng et al. 1995).
+    """
+    beta = 2.0 * alpha - 1.0
+    freqs = np.fft.rfftfreq(n)
+    gain = np.zeros_like(freqs)
+    gain[1:] = freqs[1:] ** (-beta / 2.0)
+    spectrum = gain * (rng.normal(size=len(freqs)) + 1j * rng.normal(size=len(freqs)))
+    noise = np.fft.irfft(spectrum, n)
+    return np.asarray((noise - noise.mean()) / (noise.std() or 1.0), dtype=np.float64)
+
+
+HR_KINETICS_S = 30.0
+"""Time constant of heart rate settling on a new step of a step test, s (heart-rate
+kinetics after a moderate change of work rate are of the order of 30-60 s)."""
+
+
+def exercise_alpha1(hr_bpm: float, threshold_bpm: float, slope_per_bpm: float) -> float:
+    """The scaling exponent of a step at ``hr_bpm``.
+
+    For an athlete whose alpha1 reaches 0.75
+    at ``threshold_bpm``: falling linearly with heart rate, held within 0.5-1.5.
+    """
+    return float(np.clip(0.75 - slope_per_bpm * (hr_bpm - threshold_bpm), 0.5, 1.5))
+
+
+def steps_rr(  # noqa: PLR0913 - the generator's knobs, keyword-only
+    steps: list[tuple[float, float]],
+    threshold_bpm: float,
+    rng: np.random.Generator,
+    *,
+    slope_per_bpm: float = 0.015,
+    rr_sd_ms: float = 8.0,
+    white: float = 0.3,
+) -> NDArray[np.float64]:
+    """RR intervals (ms) of a ride made of steps of constant heart rate.
+
+    Args:
+        steps: (duration s, heart rate bpm) of each step, in order.
+        threshold_bpm: heart rate at which the beat-to-beat noise's scaling exponent is 0.75.
+        rng: the random generator.
+        slope_per_bpm: how fast the exponent falls with heart rate (0.015: from about 1.2
+            30 bpm below the threshold to 0.5 about 17 bpm above it).
+        rr_sd_ms: the noise's standard deviation at 100 bpm, ms; it shrinks in proportion
+            to the RR interval (variability falls as heart rate rises).
+        white: share of uncorrelated beat-to-beat noise added to the shaped noise (its
+            standard deviation relative to the shaped noise's): real RR carries some, and
+            without it the smooth shaped noise looks to an artifact detector like outliers.
+    """
+    out: list[NDArray[np.float64]] = []
+    hr_before = steps[0][1]
+    for duration_s, hr in steps:
+        n = max(2, round(duration_s * hr / 60.0))
+        # Heart rate settles on a new step exponentially (time constant HR_KINETICS_S).
+        t_s = np.arange(n) * 60.0 / hr
+        hr_now = hr + (hr_before - hr) * np.exp(-t_s / HR_KINETICS_S)
+        mean_ms = 60000.0 / hr_now
+        sd = rr_sd_ms * mean_ms / 600.0
+        alpha = exercise_alpha1(hr, threshold_bpm, slope_per_bpm)
+        shaped = scaled_noise(n, alpha, rng) + white * rng.normal(size=n)
+        out.append(mean_ms + sd * shaped / np.hypot(1.0, white))
+        hr_before = hr
+    return np.concatenate(out)
+
+
+def step_test(
+    threshold_bpm: float, *, step_s: float = 150.0, step_bpm: float = 5.0
+) -> list[tuple[float, float]]:
+    """A trainer step test around a threshold, (duration s, bpm) a step.
+
+    5 min easy, then steps of ``step_bpm`` from
+    30 bpm below the threshold to 20 above, each ``step_s`` long (durations s, bpm).
+    """
+    start = threshold_bpm - 30.0
+    steps = [(300.0, start)]
+    hr = start
+    while hr < threshold_bpm + 20.0:
+        hr += step_bpm
+        steps.append((step_s, hr))
+    return steps

@@ -153,7 +153,12 @@ def _strap_components(config: Config, strap: StrapConfig) -> dict[str, Component
 def _ride_components(base: str, name: str, daemon: Component) -> dict[str, Component]:
     alert, ride = topics.alert(base, name), topics.ride(base, name)
     on_ride: Component = {**daemon, "state_topic": ride, "qos": 1}
+    session: Component = {**daemon, "state_topic": topics.session(base, name), "qos": 1}
     return {
+        # Unknown after a ride that did not cross alpha1 0.75 (docs/thresholds.md).
+        "hrvt1_ride": _sensor("HRVT1 of the last ride", "hrvt1_bpm", session,
+                              unit_of_measurement="bpm", suggested_display_precision=0,
+                              icon="mdi:chart-bell-curve-cumulative"),
         "too_hard": {
             "platform": "binary_sensor", "name": "Too hard for recovery",
             "device_class": "problem", **daemon, "qos": 1, "state_topic": alert,
@@ -185,7 +190,18 @@ def _athlete_components(config: Config) -> dict[str, Component]:
     daemon: Component = {"availability": [{"topic": topics.status(base)}], "qos": 1}
     ready: Component = {**daemon, "state_topic": topics.readiness(base)}
     morning: Component = {**daemon, "state_topic": topics.morning(base)}
-    return {
+    thresholds: Component = {**daemon, "state_topic": topics.thresholds(base),
+                             "json_attributes_topic": topics.thresholds(base)}  # fmt: skip
+    riders = any(s.role in RIDE_ROLES for s in config.straps)
+    ride: dict[str, Component] = {
+        "hrvt1": _sensor("Personal HRVT1", "hrvt1_bpm", thresholds, state_class="measurement",
+                         unit_of_measurement="bpm", suggested_display_precision=0,
+                         icon="mdi:chart-bell-curve-cumulative"),
+        "ride_ceiling": _sensor("Recovery ride ceiling", "ceiling_bpm", thresholds,
+                                unit_of_measurement="bpm", suggested_display_precision=0,
+                                icon="mdi:arrow-collapse-up"),
+    } if riders else {}  # fmt: skip
+    return ride | {
         "readiness": _sensor("Readiness", "score", ready, state_class="measurement",
                              suggested_display_precision=0, icon="mdi:gauge",
                              json_attributes_topic=topics.readiness(base)),

@@ -36,6 +36,11 @@ def readiness(base: str) -> str:
     return f"{base}/readiness"
 
 
+def thresholds(base: str) -> str:
+    """Retained JSON of the athlete's personal HRVT1 and the ride ceiling in force."""
+    return f"{base}/thresholds"
+
+
 def cmd_morning(base: str) -> str:
     """Command: ``start``, or JSON ``{"strap": ..., "repeat": true}``."""
     return f"{base}/cmd/morning"
@@ -84,7 +89,8 @@ def strap_topics(base: str, strap: str) -> tuple[str, ...]:
 
 def daemon_topics(base: str) -> tuple[str, ...]:
     """Every topic of the daemon that belongs to no strap, commands included."""
-    return (status(base), morning(base), readiness(base), cmd_morning(base), cmd_ride(base))
+    return (status(base), morning(base), readiness(base), thresholds(base), cmd_morning(base),
+            cmd_ride(base))  # fmt: skip
 
 
 # Home Assistant.

@@ -1,0 +1,95 @@
+"""`hrvd thresholds`: the personal first threshold (HRVT1) and the ride ceiling it sets."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import TYPE_CHECKING, TextIO
+from zoneinfo import ZoneInfo
+
+from hrvd.errors import UsageError
+from hrvd.store import StoreError, open_store
+
+if TYPE_CHECKING:
+    from datetime import date
+
+    from hrvd.coach.hrvt1 import CeilingPolicy
+    from hrvd.config import Config
+
+
+def _today(config: Config) -> date:
+    return datetime.now(ZoneInfo(config.athlete.timezone)).date()
+
+
+def _policy(config: Config) -> tuple[CeilingPolicy, str | None]:
+    """The ceiling policy with the stored estimates, and a note when the store was unread.
+
+    Raises:
+        ValueError: no ceiling and no heart rates for zones in the config.
+    """
+    estimates: list[tuple[date, float]] = []
+    note = None
+    if not config.store.path.exists():
+        note = "no store yet: no ride has given an estimate"
+    else:
+        try:
+            store = open_store(config.store.path, readonly=True)
+        except StoreError as exc:
+            note = f"estimates not read: {exc}"
+        else:
+            try:
+                estimates = store.hrvt1_estimates()
+            finally:
+                store.close()
+    return config.ceiling_policy(estimates), note
+
+
+def ceiling_lines(config: Config) -> list[str]:
+    """Which ride ceiling holds and why, for `hrvd config check` (never raises)."""
+    try:
+        policy, note = _policy(config)
+    except ValueError as exc:
+        return [f"ride ceiling: none ({exc})"]
+    today = _today(config)
+    ceiling = policy.ceiling(today)
+    lines = [f"ride ceiling: {ceiling.bpm:.0f} bpm ({ceiling.source}): {ceiling.why}"]
+    if not policy.follow:
+        lines.append("it does not follow HRVT1 ([athlete] ceiling_follows_hrvt1 = false)")
+    if note:
+        lines.append(note)
+    return lines
+
+
+def show_thresholds(config: Config, *, as_json: bool, out: TextIO) -> None:
+    """The personal HRVT1 (median of recent estimates, how many, their days) and the ceiling.
+
+    Raises:
+        UsageError: the config has neither a ride ceiling nor heart rates for zones.
+    """
+    try:
+        policy, note = _policy(config)
+    except ValueError as exc:
+        msg = f"no ride ceiling: {exc} (set [athlete] hr_max or lthr, or [ride] ceiling_bpm)"
+        raise UsageError(msg) from None
+    today = _today(config)
+    payload = policy.payload(today)
+    if as_json:
+        out.write(json.dumps({**payload, "note": note}, separators=(",", ":")) + "\n")
+        return
+    personal = policy.personal(today)
+    if personal is None:
+        hrvt1 = "none: no ride crossed alpha1 0.75 in the last 6 weeks (docs/thresholds.md)"
+    else:
+        days = ", ".join(d.isoformat() for d in personal.dates)
+        hrvt1 = f"{personal.hrvt1_bpm:.0f} bpm, the median of {personal.n} ride(s): {days}"
+    follows = (f"yes, {policy.margin_bpm:g} bpm below HRVT1 when that is lower"
+               if policy.follow else "no ([athlete] ceiling_follows_hrvt1 = false)")  # fmt: skip
+    ceiling = f"{payload['ceiling_bpm']} bpm ({payload['ceiling_source']})"
+    rows = [
+        ("personal HRVT1", hrvt1),
+        ("ride ceiling", f"{ceiling}: {payload['ceiling_why']}"),
+        ("follows HRVT1", follows),
+    ]
+    if note:
+        rows.append(("note", note))
+    out.writelines(f"{label:<16}{value}\n" for label, value in rows)

@@ -1,0 +1,62 @@
+"""`hrvd thresholds` and `hrvd config check`: the personal HRVT1 and which ceiling holds."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from hrvd.cli import main
+from hrvd.store import open_store
+
+
+async def _config(tmp_path, estimates, *, follow=True):
+    store_path = tmp_path / "s.sqlite3"
+    store = open_store(store_path)
+    for i, bpm in enumerate(estimates):
+        started = (datetime.now(UTC) - timedelta(days=3 * (len(estimates) - i))).isoformat()
+        await store.add_ride({"id": f"H10@{i}", "strap": "H10", "started": started,
+                              "ended": started, "hrvt1_bpm": bpm})  # fmt: skip
+    store.close()
+    config = tmp_path / "hrvd.toml"
+    config.write_text(
+        f"[athlete]\nhr_max = 190\nceiling_follows_hrvt1 = {'true' if follow else 'false'}\n"
+        f'[store]\npath = "{store_path}"\n'
+    )
+    return config
+
+
+async def test_thresholds_shows_the_median_its_count_and_days_and_the_ceiling(tmp_path, capsys):
+    config = await _config(tmp_path, [128.0, None, 132.0, 125.0])
+    assert main(["thresholds", "--config", str(config), "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["hrvt1_bpm"], data["n"], len(data["dates"])) == (128.0, 3, 3)
+    # 60 % of 190 = 114 bpm; 128 - 20 = 108 is lower, so it holds.
+    assert (data["ceiling_bpm"], data["ceiling_source"]) == (108.0, "hrvt1")
+    assert main(["thresholds", "--config", str(config)]) == 0
+    table = capsys.readouterr().out
+    assert "personal HRVT1  128 bpm, the median of 3 ride(s)" in table
+    assert "ride ceiling    108.0 bpm (hrvt1): HRVT1 128 bpm" in table
+    assert main(["config", "check", "--config", str(config)]) == 0
+    assert "# ride ceiling: 108 bpm (hrvt1): HRVT1 128 bpm" in capsys.readouterr().out
+
+
+async def test_without_following_the_formula_holds_and_says_so(tmp_path, capsys):
+    config = await _config(tmp_path, [128.0], follow=False)
+    assert main(["config", "check", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "# ride ceiling: 114 bpm (zones): the top of zone 1 (hrmax zones) 114 bpm" in out
+    assert "does not follow HRVT1" in out
+
+
+def test_no_store_and_no_heart_rates_are_one_line_each(tmp_path, capsys):
+    config = tmp_path / "hrvd.toml"
+    config.write_text(f'[athlete]\nhr_max = 190\n[store]\npath = "{tmp_path / "none.db"}"\n')
+    assert main(["thresholds", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "personal HRVT1  none: no ride crossed alpha1 0.75" in out
+    assert "no store yet" in out
+    config.write_text(f'[store]\npath = "{tmp_path / "none.db"}"\n')
+    assert main(["thresholds", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("hrvd: error: no ride ceiling")
+    assert len(err.splitlines()) == 1
