@@ -4,9 +4,10 @@ from datetime import date, timedelta
 import pytest
 
 from hrvd.coach.baseline import Morning, Posture, Quality
-from hrvd.coach.history_import import merge_history, normalise_header, parse_history
+from hrvd.coach.history_import import merge_history, parse_history
 from hrvd.coach.readiness import assess_all
 from hrvd.errors import InputFileError, UsageError
+from hrvd.tables import normalise_header
 
 SRC = "export.csv"
 
