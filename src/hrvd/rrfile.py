@@ -62,8 +62,8 @@ RR_COLUMN_NAMES = ("rr", "rr_ms", "rri", "rri_ms", "rr_interval", "rr_interval_m
 ending in ``_s`` is in seconds, in ``_ms`` in milliseconds."""
 GAP_COLUMN = "gap"
 """An optional column: 1 where beats before this interval are missing."""
-_TIMESTAMP_LIKE_MS = 1e6
-"""A value this large (17 minutes) in a file is a timestamp, not an interval."""
+_TIMESTAMP_LIKE_MS = (1e6, 1e19)
+"""Values in this range (17 minutes up to an epoch time in ns) look like timestamps."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,23 +91,36 @@ def read_rr(source: str) -> RrSeries:
         InputFileError: the file cannot be read, is too large, holds no values, or holds
             a bad one.
     """
-    data = _read_bounded(source)
+    data = read_bytes(source)
     if len(data) >= 12 and data[8:12] == b".FIT":
         from hrvd.fitfile import read_fit_rr  # noqa: PLC0415 - only FIT needs the FIT SDK
 
         rr = read_fit_rr(data, source)
         check_range(rr, source, None, beats=True)
         return RrSeries(rr, source, converted_from_seconds=False)
+    return parse_rr(decode_text(data, source), source)
+
+
+def decode_text(data: bytes, source: str) -> str:
+    """The UTF-8 text of ``data`` (a byte-order mark dropped).
+
+    Raises:
+        InputFileError: ``data`` is not UTF-8 text.
+    """
     if b"\0" in data[:_FIRST_CHUNK]:
         raise InputFileError(source, None, "not a text file (it holds NUL bytes)")
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputFileError(source, None, "not a text file (expected UTF-8 text)") from None
-    return parse_rr(text, source)
 
 
-def _read_bounded(source: str) -> bytes:
+def read_bytes(source: str) -> bytes:
+    """The bytes of a file, or of stdin for ``-``, at most :data:`MAX_INPUT_BYTES`.
+
+    Raises:
+        InputFileError: the file cannot be read or is larger.
+    """
     try:
         if source == "-":
             return _read_limited(sys.stdin.buffer, source)
@@ -202,7 +215,7 @@ def check_range(
     i = int(bad[0])
     value = float(rr_ms[i])
     msg = f"{value:g} ms is not an RR interval ({low:g}-{high:g} ms)"
-    if value > _TIMESTAMP_LIKE_MS:
+    if _TIMESTAMP_LIKE_MS[0] < value < _TIMESTAMP_LIKE_MS[1]:
         msg += ": a timestamp? name the RR column in a header line"
     if beats:
         raise InputFileError(source, None, f"beat {i + 1}: {msg}")
