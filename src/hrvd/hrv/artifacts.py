@@ -142,14 +142,14 @@ def _centred_quantiles(
     out = np.empty((len(qs), n))
     lo, hi = (half, n - half) if n >= window else (n, n)
     if hi > lo:
-        keys, scale = _sort_keys(x)
+        keys, step, scale = _sort_keys(x)
         windows = sliding_window_view(keys, window)
         for start in range(0, len(windows), WINDOW_CHUNK_ROWS):
             # Sorting each short row is several times faster in numpy than np.partition or
             # np.percentile along the axis, and gives every order statistic at once.
             ordered = np.sort(windows[start : start + WINDOW_CHUNK_ROWS], axis=1)
-            if scale != 1.0:
-                ordered = ordered.astype(np.float64) / scale  # exact: a power of two
+            if keys is not x:  # back to the very floats: integers below 2**53, times a
+                ordered = ordered.astype(np.float64) * step / scale  # power of two
             end = lo + start + len(ordered)
             for row, q in enumerate(qs):
                 rank = q * (window - 1)
@@ -164,26 +164,31 @@ def _centred_quantiles(
     return out
 
 
-def _sort_keys(x: NDArray[np.float64]) -> tuple[NDArray[np.generic], float]:
-    """``x`` as the narrowest integers that hold it exactly, and the scale applied.
+def _sort_keys(x: NDArray[np.float64]) -> tuple[NDArray[np.generic], float, float]:
+    """``x`` as the narrowest integers that hold it exactly: ``(keys, step, scale)``.
 
-    RR values are quantised (whole ms in files, 1/128 ms from straps), and numpy sorts
-    16- and 32-bit integers two to three times faster than floats. Scaling by a power of
-    two and converting back are exact, so the order statistics are the very same floats.
-    Returns ``(x, 1.0)`` when no scale up to 2**MAX_KEY_SCALE_BITS makes it integral.
+    ``x == keys * step / scale``, with ``scale`` a power of two and ``step`` an integer.
+    RR values are quantised: whole ms in files; from a strap 1/1024 s, which is 125/128
+    ms, so 125 steps of 1/128 ms. numpy sorts 16-bit integers about three times faster
+    than floats, and every conversion here is exact, so the order statistics are the very
+    same floats. Returns ``(x, 1.0, 1.0)`` when no scale up to 2**MAX_KEY_SCALE_BITS makes
+    ``x`` integral or the integers do not fit 32 bits.
     """
     if not len(x) or not np.all(np.isfinite(x)):
-        return x, 1.0
+        return x, 1.0, 1.0
     for bits in range(MAX_KEY_SCALE_BITS + 1):
         scale = float(2**bits)
         scaled = x * scale
         if np.array_equal(scaled, np.rint(scaled)):
-            top = float(np.max(np.abs(scaled)))
-            for dtype in (np.int16, np.int32):
-                if top <= np.iinfo(dtype).max:
-                    return scaled.astype(dtype), scale
-            return x, 1.0
-    return x, 1.0
+            if float(np.max(np.abs(scaled))) > np.iinfo(np.int32).max:
+                return x, 1.0, 1.0
+            ints = scaled.astype(np.int64)
+            step = int(np.gcd.reduce(ints)) or 1
+            ints //= step
+            top = int(np.max(np.abs(ints)))
+            dtype = np.int16 if top <= np.iinfo(np.int16).max else np.int32
+            return ints.astype(dtype), float(step), scale
+    return x, 1.0, 1.0
 
 
 def _thresholds(abs_x: NDArray[np.float64]) -> NDArray[np.float64]:
