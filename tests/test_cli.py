@@ -101,7 +101,7 @@ def test_a_bad_value_names_file_and_line_through_stdin():
         input="800\n810\n-3\n", capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert run.returncode == 2
-    assert run.stderr == "hrvd: error: -:3: -3 ms is not an RR interval (136-4000 ms)\n"
+    assert run.stderr == "hrvd: error: -:3: -3 ms is not an RR interval (100-4000 ms)\n"
 
 
 @pytest.mark.parametrize(
@@ -211,7 +211,7 @@ def test_a_bad_file_among_several_is_named_and_the_others_still_analysed(tmp_pat
     bad.write_text("812\n1e308\n")
     assert main(["analyze", str(bad), str(EXAMPLE), "--format", "json"]) == 2
     captured = capsys.readouterr()
-    assert captured.err == f"hrvd: error: {bad}:2: 1e+308 ms is not an RR interval (136-4000 ms)\n"
+    assert captured.err == f"hrvd: error: {bad}:2: 1e+308 ms is not an RR interval (100-4000 ms)\n"
     assert json.loads(captured.out)["n_beats"] == 337
 
 

@@ -34,7 +34,7 @@ def test_semicolon_and_tab_separated_tables():
     ("text", "line", "what"),
     [
         ("812\nabc\n790\n", 2, "'abc' is not a number"),
-        ("812\n0\n", 2, "0 ms is not an RR interval (136-4000 ms)"),
+        ("812\n0\n", 2, "0 ms is not an RR interval (100-4000 ms)"),
         ("812\n-790\n", 2, "-790 ms is not an RR interval"),
         ("# header\n812\nnan\n", 3, "nan ms is not an RR interval"),
         ("rr,hr\n812,70\n,71\n", 3, "'' is not a number"),
@@ -141,8 +141,9 @@ def test_a_decimal_comma_is_read_when_the_separator_is_a_semicolon():
         ("812\nInfinity\n", 2, "inf ms is not an RR interval"),
         ("1733300000\n1733300001\n", 1, "a timestamp?"),  # epoch seconds as RR
         ("t,rr\n0,1733300000812\n", 2, "a timestamp?"),  # epoch ms in the RR column
-        ("812\n5000\n", 2, "5000 ms is not an RR interval (136-4000 ms)"),
-        ("812\n100\n", 2, "100 ms is not an RR interval"),
+        ("812\n5000\n", 2, "5000 ms is not an RR interval (100-4000 ms)"),
+        ("812\n99\n", 2, "99 ms is not an RR interval"),
+        ("0.8\n0.81\n12\n", 1, "0.8 ms is not an RR interval"),  # seconds with a 12 s value
     ],
 )
 def test_values_beyond_any_heart_stop_the_file_naming_the_line(text, line, words):

@@ -11,7 +11,7 @@ Accepted:
 * a FIT file with HRV messages (Garmin, Wahoo), with the optional ``fit`` extra.
 
 Blank lines, ``#`` comments and a UTF-8 byte-order mark are ignored. Every value must be
-an RR interval a heart can produce, give or take one missed or extra beat
+an interval an R-wave detector can report, spurious and missed beats included
 (:data:`RR_RANGE_MS`); anything else is an :class:`~hrvd.errors.InputFileError` naming the
 file and the line. Input is bounded (:data:`MAX_INPUT_BYTES`, :data:`MAX_BEATS`).
 """
@@ -34,18 +34,20 @@ if TYPE_CHECKING:
 SECONDS_LIMIT = 10.0
 """When every value is below this, the file is taken to be in seconds: no heart beats
 once in 10 ms, and none pauses for 10 s."""
-SHORTEST_SINUS_RR_MS = 60_000.0 / 220.0
-"""About 273 ms: 220 bpm, above the highest maximal heart rates measured (HRmax is about
-208 - 0.7 x age; Tanaka, Monahan, Seals 2001, J Am Coll Cardiol 37:153)."""
+SHORTEST_DETECTED_RR_MS = 100.0
+"""About one QRS complex wide (normal up to 110 ms in adults; Surawicz et al. 2009, J Am
+Coll Cardiol 53:976). R-wave detectors hold off longer than that after a detection (200 ms
+in Pan & Tompkins 1985, IEEE Trans Biomed Eng 32:230), so no detector reports a shorter
+interval, not even a spurious extra beat: a shorter value is corrupt or in other units."""
 LONGEST_SINUS_RR_MS = 60_000.0 / 30.0
 """2000 ms: 30 bpm, the slowest sinus rhythm still taken as normal in trained athletes
 (Sharma et al. 2017, International recommendations for ECG interpretation in athletes,
 Eur Heart J 39:1466)."""
-RR_RANGE_MS = (round(SHORTEST_SINUS_RR_MS / 2), 2 * LONGEST_SINUS_RR_MS)
-"""RR values accepted, ms: 136-4000. The heart's range widened by one artifact each way:
-an extra beat halves an interval and a missed one doubles it, and the artifact corrector
-repairs both, so they must reach it. Anything outside is no heartbeat (a timestamp, a
-unit mix-up, a corrupt value) and stops the file with its line named."""
+RR_RANGE_MS = (SHORTEST_DETECTED_RR_MS, 2 * LONGEST_SINUS_RR_MS)
+"""RR values accepted, ms: 100-4000. Every artifact the corrector repairs must reach it:
+a spurious extra beat splits an interval anywhere past the detector's hold-off, and a
+missed beat doubles the longest sinus interval. Anything outside is no heartbeat (a
+timestamp, a unit mix-up, a corrupt value) and stops the file with its line named."""
 MAX_BEATS = 2_000_000
 """Most RR intervals read from one input: 14 days (the longest ambulatory ECG patch
 recordings) at a mean of 100 bpm is 2.0 million. Keeps memory bounded (BENCHMARKS.md)."""
