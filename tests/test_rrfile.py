@@ -2,9 +2,11 @@ import io
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hrvd.errors import InputFileError
-from hrvd.rrfile import parse_rr, read_rr
+from hrvd.rrfile import RR_RANGE_MS, parse_rr, read_rr
 
 
 def test_plain_text_with_comments_blank_lines_and_bom():
@@ -195,3 +197,15 @@ def test_more_beats_than_the_limit_are_refused(monkeypatch):
     with pytest.raises(InputFileError, match="more than 1000"):
         parse_rr("812\n" * 5000, "f")
     assert len(parse_rr("812\n" * 1000, "f").rr_ms) == 1000
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from('0123456789.,;\t\n\r "#-eE+nairfRr_xs\ufeff\x00')))
+def test_any_text_parses_or_is_one_input_file_error(text):
+    try:
+        series = parse_rr(text, "f")
+    except InputFileError:
+        return
+    low, high = RR_RANGE_MS
+    assert len(series.rr_ms) > 0
+    assert np.all((series.rr_ms >= low) & (series.rr_ms <= high))
