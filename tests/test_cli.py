@@ -81,6 +81,7 @@ def test_seconds_input_gets_a_note_on_stderr(tmp_path, capsys):
         (["analyze", "EXAMPLE", "--rolling", "-5"], "is not a positive number of seconds"),
         (["analyze", "EXAMPLE", "--format", "xml"], "invalid choice"),
         (["analyze", "EXAMPLE", "--rolling", "60", "--format", "table"], "JSON lines or CSV"),
+        (["analyze", "EXAMPLE", "EXAMPLE", "--rolling", "60"], "--rolling takes one file"),
         (["frobnicate"], "invalid choice"),
     ],
 )
@@ -234,3 +235,11 @@ def test_no_json_output_holds_nan_or_infinity(tmp_path, capsys):
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert rows
     assert all(isinstance(v, (int, float, bool)) or v is None for r in rows for v in r.values())
+
+
+def test_analyze_of_stdin_from_dev_zero_ends_at_once_with_one_line():
+    with open("/dev/zero", "rb") as zero:  # noqa: PTH123 - a device
+        run = subprocess.run([sys.executable, "-m", "hrvd.cli", "analyze", "-"], stdin=zero,
+                             capture_output=True, text=True, check=False, timeout=60)  # fmt: skip
+    assert run.returncode == 2
+    assert run.stderr == "hrvd: error: -: not a text file (it holds NUL bytes)\n"
