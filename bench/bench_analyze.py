@@ -105,7 +105,7 @@ rusage of the child: Linux carries the forking parent's peak (neurokit2 loaded) 
 def peak_rss_kib(path: Path) -> int:
     """Peak resident memory of `hrvd analyze FILE` as its own process, KiB."""
     cmd = [sys.executable, "-c", PEAK_PROBE, "analyze", str(path), "--format", "json"]
-    run = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,  # noqa: S603
+    run = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                          check=True)  # fmt: skip
     return int(run.stderr.split()[-1])
 
