@@ -81,6 +81,7 @@ def test_seconds_input_gets_a_note_on_stderr(tmp_path, capsys):
         (["analyze", "EXAMPLE", "--rolling", "-5"], "is not a positive number of seconds"),
         (["analyze", "EXAMPLE", "--format", "xml"], "invalid choice"),
         (["analyze", "EXAMPLE", "--rolling", "60", "--format", "table"], "JSON lines or CSV"),
+        (["analyze", "EXAMPLE", "EXAMPLE", "--rolling", "60"], "--rolling takes one file"),
         (["frobnicate"], "invalid choice"),
     ],
 )
@@ -101,7 +102,7 @@ def test_a_bad_value_names_file_and_line_through_stdin():
         input="800\n810\n-3\n", capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert run.returncode == 2
-    assert run.stderr == "hrvd: error: -:3: '-3' is not a positive RR interval\n"
+    assert run.stderr == "hrvd: error: -:3: -3 ms is not an RR interval (100-4000 ms)\n"
 
 
 @pytest.mark.parametrize(
@@ -188,3 +189,57 @@ def test_rolling_starts_a_new_series_at_a_gap(tmp_path, capsys):
     # Live, a gap keeps the 300 ms step out of RMSSD and out of the artifact count.
     assert all(r["artifact_rate"] == 0 for r in with_gap)
     assert all(a["rmssd_ms"] < b["rmssd_ms"] / 1.5 for a, b in zip(with_gap, without, strict=True))
+
+
+def test_analyze_gives_one_result_per_file_as_table_and_json_lines(tmp_path, capsys):
+    polar = tmp_path / "polar_RR.txt"
+    polar.write_text("Phone timestamp;RR-interval [ms]\n" + "".join(
+        f"2026-11-27T07:00:{i:02d}.000;{v:.0f}\n"
+        for i, v in enumerate(sinus_rr(60, np.random.default_rng(1)))
+    ))  # fmt: skip
+    assert main(["analyze", str(EXAMPLE), str(polar)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("(metrics after artifact correction)") == 2
+    assert f"\n\n{polar}  (metrics" in out
+    assert main(["analyze", str(EXAMPLE), str(polar), "--format", "json"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [json.loads(line)["file"] for line in lines] == [str(EXAMPLE), str(polar)]
+    assert [json.loads(line)["n_beats"] for line in lines] == [337, 60]
+
+
+def test_a_bad_file_among_several_is_named_and_the_others_still_analysed(tmp_path, capsys):
+    bad = tmp_path / "bad.txt"
+    bad.write_text("812\n1e308\n")
+    assert main(["analyze", str(bad), str(EXAMPLE), "--format", "json"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"hrvd: error: {bad}:2: 1e+308 ms is not an RR interval (100-4000 ms)\n"
+    assert json.loads(captured.out)["n_beats"] == 337
+
+
+@pytest.mark.parametrize("command", [["analyze", "--rolling", "60"], ["replay", "--speed", "0"]])
+def test_values_beyond_any_heart_end_rolling_and_replay_at_once(tmp_path, capsys, command):
+    f = tmp_path / "epoch.txt"
+    f.write_text("800\n1733300000000\n810\n")
+    assert main([*command, str(f)]) == 2
+    assert "a timestamp?" in capsys.readouterr().err
+
+
+def test_no_json_output_holds_nan_or_infinity(tmp_path, capsys):
+    f = tmp_path / "flat.txt"
+    f.write_text("800\n" * 200)  # no variability at all: alpha1 has no scaling
+    assert main(["analyze", str(f), "--format", "json"]) == 0
+    out = capsys.readouterr().out
+    assert "NaN" not in out
+    assert "Infinity" not in out
+    assert main(["analyze", str(f), "--rolling", "60"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert rows
+    assert all(isinstance(v, (int, float, bool)) or v is None for r in rows for v in r.values())
+
+
+def test_analyze_of_stdin_from_dev_zero_ends_at_once_with_one_line():
+    with open("/dev/zero", "rb") as zero:  # noqa: PTH123 - a device
+        run = subprocess.run([sys.executable, "-m", "hrvd.cli", "analyze", "-"], stdin=zero,
+                             capture_output=True, text=True, check=False, timeout=60)  # fmt: skip
+    assert run.returncode == 2
+    assert run.stderr == "hrvd: error: -: not a text file (it holds NUL bytes)\n"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections import Counter
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
@@ -48,7 +47,7 @@ def summarise(
         artifacts += (correction.artifact_indices + start).tolist()
     corrected = np.concatenate(parts)
     every = np.concatenate(classes)
-    counts = Counter(BeatClass(c) for c in every.tolist())
+    counts = np.bincount(every, minlength=len(BeatClass)).tolist()
     metrics = asdict(time_domain(corrected, gap_before=np.concatenate(flags)))
     del metrics["n_beats"]
     return {

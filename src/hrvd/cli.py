@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING, TextIO
 
 from hrvd import __version__
 from hrvd.analyze import rolling, summarise
-from hrvd.errors import EXIT_OK, EXIT_USAGE, HrvdError, UsageError
+from hrvd.errors import EXIT_OK, EXIT_USAGE, HrvdError, InputFileError, UsageError
 from hrvd.rrfile import read_rr
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    from hrvd.rrfile import RrSeries
 
 PROG = "hrvd"
 DOCTOR_SCAN_S = 8.0
@@ -129,12 +131,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     analyze = sub.add_parser(
         "analyze",
-        help="HRV of an RR file (artifacts, RMSSD, SDNN, pNN50, DFA alpha1)",
-        description="Correct the artifacts of an RR recording and print its HRV. FILE holds "
-        "one RR interval a line (ms, or s when every value is below 10), or CSV with a header "
-        "naming the RR column; '-' reads stdin.",
+        help="HRV of RR files (artifacts, RMSSD, SDNN, pNN50, DFA alpha1)",
+        description="Correct the artifacts of each RR recording and print its HRV, one "
+        "result per file. FILE holds one RR interval a line (ms, or s when every value is "
+        "below 10), or CSV with a header naming the RR column (Polar Sensor Logger, HRV "
+        "Logger, hrvd export), or is a FIT file with HRV data; '-' reads stdin.",
     )
-    analyze.add_argument("file", metavar="FILE", help="RR file, or - for stdin")
+    analyze.add_argument("file", metavar="FILE", nargs="+", help="RR file, or - for stdin")
     analyze.add_argument(
         "--format",
         choices=("table", "json", "csv"),
@@ -296,33 +299,64 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _analyze(args: argparse.Namespace, out: TextIO) -> int:
-    series = read_rr(args.file)
-    if series.converted_from_seconds:
-        note = f"{PROG}: note: {args.file}: every value is below 10, read as seconds\n"
-        sys.stderr.write(note)
     if args.rolling is not None:
-        if args.format == "table":
-            raise UsageError("--rolling prints JSON lines or CSV, not a table")
-        rows = rolling(series.rr_ms, args.rolling, series.gaps)
-        if args.format == "csv":
-            writer: csv.DictWriter[str] | None = None
-            for row in rows:
-                if writer is None:
-                    writer = csv.DictWriter(out, fieldnames=list(row), lineterminator="\n")
-                    writer.writeheader()
-                writer.writerow({k: "" if v is None else v for k, v in row.items()})
-        else:
-            for row in rows:
-                out.write(json.dumps(row, separators=(",", ":")) + "\n")
-        return EXIT_OK
-    summary = summarise(series.rr_ms, series.gaps)
-    if args.format == "json":
-        out.write(json.dumps(summary, separators=(",", ":")) + "\n")
-    elif args.format == "csv":
+        if len(args.file) > 1:
+            raise UsageError("--rolling takes one file")
+        return _analyze_rolling(args, out)
+    if args.format == "csv":
         raise UsageError("csv is for --rolling; use --format json for one recording")
+    failed = False
+    for i, source in enumerate(args.file):
+        try:
+            series = read_rr(source)
+        except InputFileError as exc:  # the other files are still analysed
+            sys.stderr.write(f"{PROG}: error: {exc}\n")
+            failed = True
+            continue
+        _note_seconds(series)
+        summary = {"file": source, **summarise(series.rr_ms, series.gaps)}
+        if args.format == "json":
+            out.write(json.dumps(json_safe(summary), separators=(",", ":"), allow_nan=False))
+            out.write("\n")
+        else:
+            out.write(("\n" if i else "") + _table(source, summary))
+    return EXIT_USAGE if failed else EXIT_OK
+
+
+def _analyze_rolling(args: argparse.Namespace, out: TextIO) -> int:
+    if args.format == "table":
+        raise UsageError("--rolling prints JSON lines or CSV, not a table")
+    series = read_rr(args.file[0])
+    _note_seconds(series)
+    rows = rolling(series.rr_ms, args.rolling, series.gaps)
+    if args.format == "csv":
+        writer: csv.DictWriter[str] | None = None
+        for row in rows:
+            if writer is None:
+                writer = csv.DictWriter(out, fieldnames=list(row), lineterminator="\n")
+                writer.writeheader()
+            writer.writerow({k: "" if v is None else v for k, v in row.items()})
     else:
-        out.write(_table(args.file, summary))
+        for row in rows:
+            out.write(json.dumps(json_safe(row), separators=(",", ":"), allow_nan=False) + "\n")
     return EXIT_OK
+
+
+def _note_seconds(series: RrSeries) -> None:
+    if series.converted_from_seconds:
+        note = f"{PROG}: note: {series.source}: every value is below 10, read as seconds\n"
+        sys.stderr.write(note)
+
+
+def json_safe(value: object) -> object:
+    """``value`` with every NaN or infinite float as None: JSON has no such numbers."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_safe(v) for v in value]
+    return value
 
 
 def _watch(args: argparse.Namespace, out: TextIO) -> int:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from hrvd.coach.history_import import parse_history
 from hrvd.coach.readiness import assess_all, recommendation_text
-from hrvd.errors import InputFileError
+from hrvd.rrfile import decode_text, read_bytes
 from hrvd.store import open_store
 
 if TYPE_CHECKING:
@@ -82,13 +81,7 @@ def import_history(config: Config, source: str, out: TextIO) -> None:
     Raises:
         InputFileError: the file cannot be read or a line is wrong (named).
     """
-    try:
-        text = Path(source).read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputFileError(source, None, "no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputFileError(source, None, f"cannot be read: {exc}") from None
-    imported = parse_history(text, source)
+    imported = parse_history(decode_text(read_bytes(source), source), source)
     store = open_store(config.store.path)
     try:
         written = asyncio.run(store.add_mornings(list(imported.mornings), source="imported",

@@ -4,9 +4,10 @@ from datetime import date, timedelta
 import pytest
 
 from hrvd.coach.baseline import Morning, Posture, Quality
-from hrvd.coach.history_import import merge_history, normalise_header, parse_history
+from hrvd.coach.history_import import merge_history, parse_history
 from hrvd.coach.readiness import assess_all
 from hrvd.errors import InputFileError, UsageError
+from hrvd.tables import normalise_header
 
 SRC = "export.csv"
 
@@ -201,3 +202,17 @@ def test_measured_mornings_win_over_imported_ones_of_the_same_day():
     # Another posture on the same day is another morning.
     standing = [Morning(d, Posture.STANDING, 3.5, 60.0)]
     assert len(merge_history(standing, imported)) == 3
+
+
+def test_an_unclosed_quote_or_a_131_kb_field_is_an_error_on_its_line():
+    assert error('date,rmssd\n2025-03-01,"55\n2025-03-02,60\n').line == 2
+    assert "not valid CSV" in str(error('date,rmssd\n2025-03-01,"55\n'))
+    huge = error("date,rmssd\n2025-03-01," + "5" * 131_073 + "\n")
+    assert huge.line == 2
+    assert "line of 131084 characters" in str(huge)
+
+
+def test_the_history_import_and_the_rr_reader_share_one_header_normaliser():
+    assert normalise_header("RR-interval [ms]") == "rr_interval_ms"
+    assert normalise_header("Phone timestamp") == "phone_timestamp"
+    assert normalise_header("Date Time Start") == "date_time_start"

@@ -11,8 +11,9 @@ text. Accepted: comma-, semicolon- or tab-separated text with a header row namin
 * and, from ``hrvd export history``, each measurement's quality (``artifact_rate``,
   ``beats``, ``coverage``), so that moving hrvd to another Pi keeps it.
 
-Header names are compared case-insensitively after every run of characters other than
-letters and digits becomes ``_`` (so ``RMSSD (ms)`` is ``rmssd_ms``). Dates: ISO
+Header names are compared as :func:`hrvd.tables.normalise_header` makes them, as the RR
+reader does: lowercase, every run of characters other than letters and digits as ``_``
+(so ``RMSSD (ms)`` is ``rmssd_ms``). Dates: ISO
 (``2025-03-30``, a time after it is ignored), ``2025/03/30``, ``30-03-2025``,
 ``30.03.2025``, and ``30/03/2025`` or ``03/30/2025`` (the order is taken from a day above
 12 somewhere in the file). With ``;`` or tab as separator a decimal comma is accepted.
@@ -25,7 +26,6 @@ Imported mornings are :class:`~hrvd.coach.baseline.Morning` values like measured
 
 from __future__ import annotations
 
-import csv
 import math
 import re
 from dataclasses import dataclass
@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 
 from hrvd.coach.baseline import Morning, Posture, Quality
 from hrvd.errors import InputFileError
+from hrvd.tables import content_lines, normalise_header, split_header, split_row
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -65,7 +66,6 @@ _POSTURES = {
     "zittend": Posture.SITTING, "standing": Posture.STANDING, "upright": Posture.STANDING,
     "staand": Posture.STANDING,
 }  # fmt: skip
-_DELIMITERS = ",;\t"
 _ISO = re.compile(r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})")
 _YEAR_LAST = re.compile(r"(\d{1,2})([-/.])(\d{1,2})\2(\d{4})")
 _MONTHS = 12
@@ -94,11 +94,6 @@ class _Columns:
     quality: tuple[int, int, int] | None
 
 
-def normalise_header(name: str) -> str:
-    """A header name as compared: lowercase, other characters than a-z0-9 as one ``_``."""
-    return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
-
-
 def parse_history(text: str, source: str, posture: Posture = Posture.LYING) -> ImportedHistory:
     """Parse the text of an export; see the module docstring for what is accepted.
 
@@ -111,22 +106,12 @@ def parse_history(text: str, source: str, posture: Posture = Posture.LYING) -> I
         InputFileError: no header, no date or RMSSD column, a bad value (with its line),
             or no morning at all.
     """
-    lines = [
-        (number, line)
-        for number, line in enumerate(text.lstrip("\ufeff").splitlines(), start=1)
-        if line.strip() and not line.lstrip().startswith("#")
-    ]
-    delimiter = None
-    if lines and lines[0][1].strip().lower().startswith("sep=") and len(lines[0][1].strip()) > 4:
-        delimiter = lines.pop(0)[1].strip()[4]  # Excel's "sep=;" line
+    delimiter, lines = split_header(content_lines(text, source))
     if not lines:
         raise InputFileError(source, None, "holds no mornings")
     header_line, header = lines[0]
-    if delimiter is None:
-        delimiter = max(_DELIMITERS, key=header.count)
-    # One reader per line: an unclosed quote must not swallow the lines after it.
-    numbered = [(n, next(csv.reader([line], delimiter=delimiter))) for n, line in lines[1:]]
-    columns = _columns(next(csv.reader([header], delimiter=delimiter)), source, header_line)
+    numbered = [(n, split_row(line, delimiter, source, n)) for n, line in lines[1:]]
+    columns = _columns(split_row(header, delimiter, source, header_line), source, header_line)
     reader = _RowReader(columns, posture, decimal_comma=delimiter != ",", source=source)
     dates = _dates(numbered, columns.date, source)
     mornings: dict[tuple[date, Posture], Morning] = {}
