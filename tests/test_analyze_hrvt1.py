@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hrvd.analyze import summarise
 from hrvd.cli import main
 from hrvd.hrv.synthetic import step_test, steps_rr
 from hrvt1_ref import quantise, reference_hrvt1
@@ -33,3 +34,11 @@ def test_a_recording_at_rest_gives_null(capsys):
     result = json.loads(capsys.readouterr().out)
     assert result["hrvt1_bpm"] is None
     assert result["hrvt1_reason"] != "ok"
+
+
+def test_a_recording_longer_than_a_ride_gives_no_estimate():
+    # 7 hours of a steady 60 bpm: over the 6-hour limit, refused before any replay.
+    rr = np.full(7 * 3600, 1000.0)
+    result = summarise(rr)
+    assert result["hrvt1_bpm"] is None
+    assert result["hrvt1_reason"] == "longer_than_a_ride"

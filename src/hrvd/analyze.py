@@ -64,8 +64,18 @@ def summarise(
     }
 
 
+HRVT1_MAX_S = 6 * 3600.0
+"""Recordings longer than a long ride give no HRVT1, s. alpha1 falls as exercise goes on
+(Rogers et al. 2021, "durability" of alpha1 over prolonged exercise), so a day's recording
+with several efforts mixes fatigue into the line; and the estimate replays the live stream
+(~45 us a beat), which would turn a 24-hour `analyze` from a tenth of a second into
+seconds. docs/thresholds.md says so."""
+
+
 def _hrvt1(rr: NDArray[np.float64], gaps: NDArray[np.bool_] | None) -> dict[str, object]:
     """The recording's HRVT1 as a live ride would give it (docs/thresholds.md)."""
+    if float(np.sum(rr)) / 1000.0 > HRVT1_MAX_S:
+        return {"hrvt1_bpm": None, "hrvt1_reason": "longer_than_a_ride"}
     estimate = estimate_hrvt1(recording_windows(rr, gaps))
     return {"hrvt1_bpm": estimate.hrvt1_bpm, "hrvt1_reason": estimate.reason}
 
