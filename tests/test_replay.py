@@ -120,7 +120,8 @@ async def test_replay_with_a_config_publishes_as_the_daemon_would(ride_file, bro
     assert sum(t == "hrvd/h10_garage/state" for t, _ in got) >= 0.95 * sent
     state = json.loads(next(p for t, p in got if t == "hrvd/h10_garage/state"))
     keys = {"ts", "hr_bpm", "rr_ms", "rmssd_ms", "ln_rmssd", "sdnn_ms", "dfa_alpha1",
-            "artifact_rate", "zone", "contact", "battery_pct"}  # fmt: skip
+            "artifact_rate", "quality", "quality_reasons", "zone", "contact",
+            "battery_pct"}  # fmt: skip
     assert set(state) == keys
 
 

@@ -12,6 +12,7 @@ from hrvd.coach.hrvt1 import estimate_hrvt1, recording_windows
 from hrvd.hrv.artifacts import BeatClass, correct_batch
 from hrvd.hrv.dfa import dfa_alpha1
 from hrvd.hrv.metrics import time_domain
+from hrvd.hrv.quality import irregular, judge
 from hrvd.hrv.stream import DFA_EVERY_S, HrvStream
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 ROLLING_EVERY_S = DFA_EVERY_S
 """One rolling row every 5 s, as often as the live daemon recomputes alpha1."""
 
-Row = dict[str, float | int | bool | None]
+Row = dict[str, float | int | bool | str | None]
 
 
 def summarise(
@@ -50,17 +51,31 @@ def summarise(
     counts = np.bincount(every, minlength=len(BeatClass)).tolist()
     metrics = asdict(time_domain(corrected, gap_before=np.concatenate(flags)))
     del metrics["n_beats"]
+    alpha1 = dfa_alpha1(max(parts, key=len))
+    artifact_rate = float(np.count_nonzero(every)) / max(len(every), 1)
+    # Without time stamps a dropout shows as one long interval; the missing time behind
+    # a gap flag is not known, so it counts as no time.
+    burden = [irregular(rr[a:b]) for a, b in zip(starts, ends, strict=True)]
+    quality = judge(
+        duration_s=float(np.sum(rr)) / 1000.0,
+        artifact_rate=artifact_rate,
+        ectopic_burden=float(np.mean(np.concatenate(burden))) if len(rr) else 0.0,
+        longest_gap_s=float(np.max(rr, initial=0.0)) / 1000.0,
+        alpha1=alpha1,
+    )
     return {
         "n_beats": len(rr),
         "duration_s": float(np.sum(rr)) / 1000.0,
         "gaps": len(starts) - 1,
-        "artifact_rate": float(np.count_nonzero(every)) / max(len(every), 1),
+        "artifact_rate": artifact_rate,
         "artifacts": artifacts,
         "artifact_classes": {c.name.lower(): counts[c] for c in BeatClass if c},
         "n_corrected_beats": len(corrected),
         **metrics,
-        "dfa_alpha1": dfa_alpha1(max(parts, key=len)),
+        "dfa_alpha1": alpha1,
         **_hrvt1(rr, gaps),
+        "quality": quality.payload(),
+        "quality_words": quality.words(),
     }
 
 
@@ -119,4 +134,6 @@ def _row(stream: HrvStream, t_s: float) -> Row:
         "artifact_rate": snap.artifact_rate,
         "dfa_alpha1": snap.dfa_alpha1,
         "dfa_reliable": snap.dfa_reliable,
+        "quality": snap.quality.level.value,
+        "quality_reasons": ",".join(r.value for r in snap.quality.reasons),
     }

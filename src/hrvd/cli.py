@@ -588,6 +588,7 @@ def _table(source: str, s: dict[str, object]) -> str:
         ("pNN50", _fmt(s["pnn50"], " %")),
         ("DFA alpha1", _fmt(s["dfa_alpha1"], "", 2)),
         ("HRVT1", hrvt1),
+        ("quality", str(s["quality_words"])),
     ]
     lines = [f"{source}  (metrics after artifact correction)"]
     lines += [f"  {label:<12}{value}" for label, value in rows]

@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING
 import structlog
 
 from hrvd.coach.baseline import Posture
-from hrvd.coach.morning import MorningMeasurement, MorningSettings, MorningState
+from hrvd.coach.morning import (
+    InvalidReason,
+    MorningMeasurement,
+    MorningSettings,
+    MorningState,
+    invalid_advice,
+)
 from hrvd.coach.readiness import assess, readiness_payload
 from hrvd.publish import topics
 from hrvd.store import StoreError
@@ -167,7 +173,12 @@ class MorningPrinter:
     def durable(self, topic: str, payload: Payload) -> None:
         """The end of the measurement and the readiness."""
         if topic.endswith("/morning"):
-            self.console.print(f"measurement {payload.get('state')}", highlight=False)
+            line = f"measurement {payload.get('state')}"
+            reason = payload.get("reason")
+            if isinstance(reason, str) and reason in set(InvalidReason):
+                # Refused: say why and what to do, in the athlete's language.
+                line += f" ({reason}): {invalid_advice(InvalidReason(reason), self.language)}"
+            self.console.print(line, highlight=False)
         elif topic.endswith("/readiness"):
             score = payload.get("score")
             normal = f"{payload.get('normal_low')}-{payload.get('normal_high')}"

@@ -165,6 +165,8 @@ class StrapPipeline:
             "sdnn_ms": _round(snap.sdnn_ms, 1),
             "dfa_alpha1": _round(snap.dfa_alpha1, 3),
             "artifact_rate": _round(snap.artifact_rate, 4),
+            "quality": snap.quality.level.value,
+            "quality_reasons": [r.value for r in snap.quality.reasons],
             "zone": zone,
             "contact": n.contact,
             "battery_pct": self.battery,
@@ -179,7 +181,9 @@ class StrapPipeline:
                 n.at_s,
                 hr,
                 rmssd_ms=snap.rmssd_ms,
-                dfa_alpha1=snap.dfa_alpha1,
+                # An alpha1 the verdict does not trust (a run of ectopic beats reads
+                # 0.1) must not raise a "too hard" alert: the coach falls back to HR.
+                dfa_alpha1=snap.dfa_alpha1 if snap.dfa_reliable else None,
                 dfa_artifact_rate=snap.dfa_artifact_rate,
             )
             self._on_ride_events(events)

@@ -22,6 +22,7 @@ from hrvd.coach.morning import (
     select_mornings,
 )
 from hrvd.hrv.metrics import time_domain
+from recordings import load_rr
 
 DAY = date(2025, 3, 30)
 SETTINGS = MorningSettings(hr_rest_bpm=55)
@@ -389,3 +390,14 @@ def test_invalid_advice_in_english_and_dutch():
         assert invalid_advice(reason, "nl") != invalid_advice(reason, "en")
     with pytest.raises(ValueError, match="fr"):
         invalid_advice(InvalidReason.GAP, "fr")
+
+
+def test_a_run_of_ectopic_beats_is_refused_with_its_reason():
+    # kbroman's Polar H10 recording: trigeminy-like premature beats. The adaptive
+    # corrector flags ~2 % of them, so only the quality verdict's fixed count refuses it.
+    rr = load_rr("polar_h10")
+    result = run(timed(rr[rr.cumsum() < 200_000]), settings=MorningSettings())
+    assert not result.valid
+    assert result.reason is InvalidReason.ECTOPIC_BURDEN
+    assert "irregular beats" in result.detail
+    assert "doctor" in invalid_advice(result.reason)

@@ -36,6 +36,7 @@ import numpy as np
 from hrvd.coach.baseline import Morning, Posture, Quality
 from hrvd.hrv.artifacts import correct_batch
 from hrvd.hrv.metrics import MS_PER_MINUTE, time_domain
+from hrvd.hrv.quality import MAX_ECTOPIC_BURDEN, irregular
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -86,6 +87,7 @@ class InvalidReason(StrEnum):
     MOVEMENT = "movement"
     COVERAGE = "coverage"
     ARTIFACTS = "artifacts"
+    ECTOPIC_BURDEN = "ectopic_burden"
     TOO_FEW_BEATS = "too_few_beats"
     ABORTED = "aborted"
 
@@ -99,6 +101,9 @@ _ADVICE: dict[str, dict[InvalidReason, str]] = {
         "the fit, and repeat.",
         InvalidReason.ARTIFACTS: "Too many irregular beats. Moisten the electrodes, keep still, "
         "breathe calmly, and repeat.",
+        InvalidReason.ECTOPIC_BURDEN: "Many beats came early or late (ectopic beats or a "
+        "strap misreading them): HRV cannot be read from them. Moisten the electrodes and "
+        "repeat; if it happens every morning, ask a doctor.",
         InvalidReason.TOO_FEW_BEATS: "Too few beats arrived. Check the strap and repeat.",
         InvalidReason.ABORTED: "The measurement was stopped. Repeat when you are ready.",
     },
@@ -110,6 +115,9 @@ _ADVICE: dict[str, dict[InvalidReason, str]] = {
         "controleer de pasvorm en herhaal.",
         InvalidReason.ARTIFACTS: "Te veel onregelmatige slagen. Maak de elektroden vochtig, "
         "lig stil, adem rustig en herhaal.",
+        InvalidReason.ECTOPIC_BURDEN: "Veel slagen kwamen te vroeg of te laat (extra "
+        "slagen of een borstband die ze verkeerd leest): daaruit valt geen HRV te lezen. "
+        "Maak de elektroden vochtig en herhaal; gebeurt het elke ochtend, vraag een arts.",
         InvalidReason.TOO_FEW_BEATS: "Te weinig slagen ontvangen. Controleer de borstband "
         "en herhaal.",
         InvalidReason.ABORTED: "De meting werd gestopt. Herhaal wanneer je klaar bent.",
@@ -467,6 +475,14 @@ class MorningMeasurement:
         elif metrics.artifact_rate > s.max_artifact_rate:
             reason = InvalidReason.ARTIFACTS
             detail = f"artifact rate {metrics.artifact_rate:.1%} is above {s.max_artifact_rate:.0%}"
+        elif metrics.ectopic_burden > MAX_ECTOPIC_BURDEN:
+            # The adaptive thresholds widen in a run of ectopic beats and flag few of them:
+            # the quality verdict's fixed count catches what the artifact rate misses.
+            reason = InvalidReason.ECTOPIC_BURDEN
+            detail = (
+                f"{metrics.ectopic_burden:.1%} irregular beats (ectopic or misdetected), "
+                f"above {MAX_ECTOPIC_BURDEN:.0%}"
+            )
         self._store(window, metrics, reason, detail)
 
     def _end(self, reason: InvalidReason, detail: str) -> None:
@@ -510,6 +526,7 @@ class _Metrics:
     rmssd_ms: float | None
     resting_hr_bpm: float | None
     artifact_rate: float
+    ectopic_burden: float
 
 
 def _analyse(window: _Window) -> _Metrics:
@@ -522,6 +539,7 @@ def _analyse(window: _Window) -> _Metrics:
     correction = correct_batch(window.rr_ms)
     beats = int(np.count_nonzero(window.inside))
     flagged = int(np.count_nonzero(correction.classes[window.inside]))
+    irregular_inside = int(np.count_nonzero(irregular(window.rr_ms)[window.inside]))
     # A corrected beat starts a segment when a gap lies between its input beat and the
     # input beat of the corrected beat before it (an extra beat merged over a gap keeps it).
     gaps_so_far = np.cumsum(window.gap_before)
@@ -535,6 +553,7 @@ def _analyse(window: _Window) -> _Metrics:
         rmssd_ms=td.rmssd_ms if td.ln_rmssd is not None else None,
         resting_hr_bpm=td.mean_hr_bpm,
         artifact_rate=flagged / beats if beats else 0.0,
+        ectopic_burden=irregular_inside / beats if beats else 0.0,
     )
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from hrvd.hrv.artifacts import CorrectedBeat, StreamingCorrector
 from hrvd.hrv.dfa import ALPHA1_MAX_ARTIFACT_RATE, dfa_alpha1
+from hrvd.hrv.quality import TrailingIrregular, Verdict, judge
 from hrvd.hrv.rolling import RollingTimeDomain
 
 DEFAULT_WINDOW_S = 60.0
@@ -24,6 +25,9 @@ DFA_EVERY_S = 5.0
 """How often alpha1 is recomputed while streaming, s."""
 SPREAD_PARTS = 4
 """The alpha1 window's heart-rate spread is that of its quarters (30 s of a 2-min window)."""
+GAP_MIN_S = 0.5
+"""Missing time before a beat from which it counts as a gap in the verdict, s: less is
+the jitter of the receive clock."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +42,9 @@ class HrvSnapshot:
         artifact_rate: share of corrected beats in the time-domain window, 0-1.
         dfa_alpha1: alpha1 over the last DFA window, or None before it has enough beats.
         dfa_artifact_rate: share of corrected beats in that DFA window, 0-1.
-        dfa_reliable: alpha1 exists and its window is below the 3 % artifact limit.
+        dfa_reliable: alpha1 exists, its window is below the 3 % artifact limit, and the
+            verdict trusts it (no rejection, few irregular beats).
+        quality: the verdict on the time-domain window (and alpha1's window).
         dfa_t_s: when alpha1 was last computed, s (None before).
         dfa_hr_bpm: mean heart rate of alpha1's window, bpm.
         dfa_hr_spread_bpm: highest minus lowest mean heart rate of the window's quarters,
@@ -57,6 +63,7 @@ class HrvSnapshot:
     dfa_alpha1: float | None
     dfa_artifact_rate: float | None
     dfa_reliable: bool
+    quality: Verdict
     dfa_t_s: float | None = None
     dfa_hr_bpm: float | None = None
     dfa_hr_spread_bpm: float | None = None
@@ -87,9 +94,16 @@ class HrvStream:
         self._alpha1_artifacts: float | None = None
         self._alpha1_hr: tuple[float, float] | None = None  # mean HR, spread, bpm
         self._t_s = 0.0
+        self._irregular = TrailingIrregular(window_s)
+        self._start_s: float | None = None
+        self._last_end_s: float | None = None
+        self._gaps: deque[tuple[float, float]] = deque()  # (t_s, missing s before it)
 
     def push(self, rr_ms: float, t_s: float) -> list[CorrectedBeat]:
         """Take one raw RR interval (ms) that ended at ``t_s`` (s); return released beats."""
+        if self._start_s is None:
+            self._start_s = t_s - rr_ms / 1000.0
+        self._irregular.push(rr_ms, t_s)
         released = self.corrector.push(rr_ms, t_s)
         self._take(released)
         return released
@@ -97,6 +111,7 @@ class HrvStream:
     def gap(self) -> list[CorrectedBeat]:
         """The series broke (reconnect): no window will bridge this point."""
         released = self.corrector.gap()
+        self._irregular.gap()
         self._take(released)
         return released
 
@@ -113,11 +128,20 @@ class HrvStream:
                 # alpha1 integrates the series: it cannot span a break.
                 self._dfa_beats.clear()
             self._dfa_beats.append((b.t_s, b.rr_ms, b.corrected))
+            self._note_gap(b)
             while self._dfa_beats[0][0] <= b.t_s - self._dfa_window_s:
                 self._dfa_beats.popleft()
             self._t_s = b.t_s
             if self._dfa_at is None or b.t_s - self._dfa_at >= self._dfa_every_s:
                 self._recompute_alpha1(b.t_s)
+
+    def _note_gap(self, b: CorrectedBeat) -> None:
+        begin_s = b.t_s - b.rr_ms / 1000.0
+        if self._last_end_s is not None and begin_s - self._last_end_s >= GAP_MIN_S:
+            self._gaps.append((b.t_s, begin_s - self._last_end_s))
+        self._last_end_s = b.t_s
+        while self._gaps and self._gaps[0][0] <= b.t_s - self.rolling.window_s:
+            self._gaps.popleft()
 
     def _recompute_alpha1(self, now_s: float) -> None:
         self._dfa_at = now_s
@@ -138,6 +162,15 @@ class HrvStream:
             and self._alpha1_artifacts is not None
             and self._alpha1_artifacts <= ALPHA1_MAX_ARTIFACT_RATE
         )
+        covered_s = 0.0 if self._start_s is None else self._t_s - self._start_s
+        quality = judge(
+            duration_s=min(covered_s, self.rolling.window_s),
+            artifact_rate=self.rolling.artifact_rate or 0.0,
+            ectopic_burden=self._irregular.rate,
+            longest_gap_s=max((g for _, g in self._gaps), default=0.0),
+            alpha1=self._alpha1,
+            alpha1_artifact_rate=self._alpha1_artifacts,
+        )
         return HrvSnapshot(
             t_s=self._t_s,
             n_beats=td.n_beats,
@@ -150,7 +183,8 @@ class HrvStream:
             artifact_rate=self.rolling.artifact_rate,
             dfa_alpha1=self._alpha1,
             dfa_artifact_rate=self._alpha1_artifacts,
-            dfa_reliable=reliable,
+            dfa_reliable=reliable and quality.alpha1_trusted,
+            quality=quality,
             dfa_t_s=self._dfa_at,
             dfa_hr_bpm=None if self._alpha1_hr is None else self._alpha1_hr[0],
             dfa_hr_spread_bpm=None if self._alpha1_hr is None else self._alpha1_hr[1],
