@@ -1,0 +1,200 @@
+"""The artifact corrector on the validation corpus (issue 16), beside neurokit2.
+
+Run from the repository root::
+
+    python bench/bench_corpus.py                 # the committed corpus (tests/corpus.py)
+    python bench/bench_corpus.py --mitdb DIR     # and MIT-BIH record 100 from DIR
+
+``--mitdb`` needs the ``wfdb`` package and PhysioNet's ``100.atr`` in DIR; nothing of it
+is committed. It prints Markdown for BENCHMARKS.md: per recording, the goals of issue 16.
+
+* clean sinus rhythm: <= 0.3 % of the beats flagged, RMSSD changed <= 2 %;
+* annotated real ectopic beats: precision and recall >= 0.95 (a labelled premature beat
+  is found when either interval it shares is flagged; a flag is right when it touches one);
+* injected artifacts up to 5 %: RMSSD within 5 % of the clean series' (worst seed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import platform
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from bench_core import cpu_model, load_neurokit_ref
+from hrvd.hrv.artifacts import StreamingCorrector, classify, correct_batch
+from hrvd.hrv.metrics import time_domain
+from hrvd.hrv.quality import irregular
+from hrvd.hrv.synthetic import Artifact, Injected, detection_scores, inject, sinus_rr
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from numpy.typing import NDArray
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+corpus = importlib.import_module("corpus")  # tests/ is not a package
+fixpeaks = load_neurokit_ref().fixpeaks
+
+RATES = (0.01, 0.03, 0.05)
+BASE_BEATS = 3000
+MITDB_FS_HZ = 360.0
+
+
+def rmssd(rr: NDArray[np.float64]) -> float:
+    value = time_domain(rr).rmssd_ms
+    return float("nan") if value is None else value
+
+
+def stream(rr: NDArray[np.float64]) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+    """Flagged indices and output of the live (causal) corrector."""
+    corrector = StreamingCorrector(keep_classes=True)
+    out: list[float] = []
+    for v, t in zip(rr.tolist(), (np.cumsum(rr) / 1000).tolist(), strict=True):
+        out += [b.rr_ms for b in corrector.push(v, t)]
+    out += [b.rr_ms for b in corrector.flush()]
+    return np.flatnonzero(np.array(corrector.classes)), np.array(out)
+
+
+def clean_row(name: str, split: str, rr: NDArray[np.float64]) -> str:
+    raw = rmssd(rr)
+    batch = correct_batch(rr)
+    s_flags, s_out = stream(rr)
+    nk_flags, nk_out = fixpeaks(rr)
+    cells = [
+        f"{len(np.flatnonzero(batch.classes)) / len(rr):.2%}",
+        f"{rmssd(batch.rr_ms) / raw - 1:+.2%}",
+        f"{len(s_flags) / len(rr):.2%}",
+        f"{rmssd(s_out) / raw - 1:+.2%}",
+        f"{len(nk_flags) / len(rr):.2%}",
+        f"{rmssd(nk_out) / raw - 1:+.2%}",
+    ]
+    return f"| {name} | {split} | {len(rr)} | {raw:.1f} | " + " | ".join(cells) + " |"
+
+
+def ectopic_row(name: str, split: str, rr: NDArray[np.float64], truth: tuple[Artifact, ...]) -> str:
+    cells = []
+    for flags in (np.flatnonzero(classify(rr)), stream(rr)[0], fixpeaks(rr)[0]):
+        p, r = detection_scores(flags, truth)
+        cells.append(f"{p:.3f} / {r:.3f}")
+    return f"| {name} | {split} | {len(rr)} | {len(truth)} | " + " | ".join(cells) + " |"
+
+
+def injected_rows(
+    name: str,
+    split: str,
+    make_base: Callable[[np.random.Generator], NDArray[np.float64]],
+    seeds: range,
+) -> list[str]:
+    rows = []
+    for rate in RATES:
+        err, s_err, nk_err, pr = [], [], [], []
+        for seed in seeds:
+            rng = np.random.default_rng(seed)
+            clean = make_base(rng)
+            series = inject(clean, rate, rng)
+            truth = rmssd(clean)
+            err.append(abs(rmssd(correct_batch(series.rr_ms).rr_ms) / truth - 1))
+            s_err.append(abs(rmssd(stream(series.rr_ms)[1]) / truth - 1))
+            nk_err.append(abs(rmssd(fixpeaks(series.rr_ms)[1]) / truth - 1))
+            pr.append(detection_scores(np.flatnonzero(classify(series.rr_ms)), series.artifacts))
+        p, r = np.mean(pr, axis=0)
+        rows.append(
+            f"| {name} | {split} | {rate:.0%} | {p:.3f} / {r:.3f} | {np.max(err):.2%} | "
+            f"{np.max(s_err):.2%} | {np.max(nk_err):.2%} |"
+        )
+    return rows
+
+
+def mitdb_100(folder: Path) -> tuple[NDArray[np.float64], tuple[Artifact, ...]]:
+    """RR (ms) between consecutive beat labels of record 100, and its ectopic beats.
+
+    Conversion: every beat annotation (N, A, V) in sample order; RR_i = (sample_(i+1) -
+    sample_i) / 360 Hz. An A or V label ends interval i and starts interval i+1.
+    """
+    import wfdb  # type: ignore[import-untyped]  # noqa: PLC0415 - only for --mitdb
+
+    ann = wfdb.rdann(str(folder / "100"), "atr")
+    beats = [(s, y) for s, y in zip(ann.sample, ann.symbol, strict=True) if y in "NAV"]
+    samples = np.array([s for s, _ in beats], dtype=np.float64)
+    labels = [y for _, y in beats][1:]
+    rr = np.diff(samples) / MITDB_FS_HZ * 1000.0
+    truth = tuple(Artifact(Injected.ECTOPIC, (i, i + 1)) for i, y in enumerate(labels) if y != "N")
+    return rr, truth
+
+
+def normal_stretches(
+    rr: NDArray[np.float64], truth: tuple[Artifact, ...], least: int = 100
+) -> list[NDArray[np.float64]]:
+    """The runs of only normal intervals of at least ``least`` beats."""
+    bad = np.zeros(len(rr), dtype=bool)
+    for a in truth:
+        bad[[i for i in a.indices if i < len(rr)]] = True
+    edges = np.flatnonzero(np.diff(np.concatenate(([1], bad.astype(int), [1]))))
+    runs = [(edges[k], edges[k + 1]) for k in range(0, len(edges) - 1, 2)]
+    return [rr[a:b] for a, b in runs if b - a >= least]
+
+
+def _repeat(name: str) -> Callable[[np.random.Generator], NDArray[np.float64]]:
+    base: NDArray[np.float64] = corpus.base_series(name, BASE_BEATS)
+    return lambda _rng: base
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--mitdb", type=Path, help="folder with MIT-BIH record 100")
+    args = parser.parse_args()
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607 - git from PATH, as a user runs it
+        capture_output=True, text=True, check=False, cwd=REPO,
+    ).stdout.strip()  # fmt: skip
+    print(f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {cpu_model()}, Python "
+          f"{platform.python_version()}, {os.cpu_count()} cores, commit {commit}\n")  # fmt: skip
+    print("### Clean sinus rhythm (goal: <= 0.30 % flagged, |RMSSD change| <= 2 %)\n")
+    print("| recording | split | beats | RMSSD raw | hrvd flagged | hrvd RMSSD | "
+          "hrvd live flagged | hrvd live RMSSD | nk2 flagged | nk2 RMSSD |")  # fmt: skip
+    print("| :--- | :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for e in corpus.CORPUS:
+        if e.role == "clean":
+            print(clean_row(e.name, e.split, corpus.load(e.name)))
+    mit = mitdb_100(args.mitdb) if args.mitdb else None
+    if mit is not None:
+        for k, part in enumerate(normal_stretches(*mit)):
+            print(clean_row(f"mitdb 100, N-only stretch {k + 1}", "held_out", part))
+    print("\n### Annotated real ectopic beats (goal: precision and recall >= 0.95)\n")
+    print("| recording | split | beats | ectopic | hrvd P / R | hrvd live P / R | nk2 P / R |")
+    print("| :--- | :--- | ---: | ---: | ---: | ---: | ---: |")
+    if mit is not None:
+        print(ectopic_row("mitdb 100 (A, V)", "held_out", *mit))
+    for e in corpus.CORPUS:
+        if e.role == "ectopic":
+            rr = corpus.load(e.name)
+            print(f"| {e.name} (no labels) | {e.split} | {len(rr)} | "
+                  f"{np.mean(irregular(rr)):.1%} irregular | "
+                  f"{np.count_nonzero(classify(rr)) / len(rr):.1%} flagged | | |")  # fmt: skip
+    print("\n### Injected artifacts, all kinds (goal: worst |RMSSD error| <= 5 %)\n")
+    print("| base | split | rate | hrvd P / R | hrvd worst | hrvd live worst | nk2 worst |")
+    print("| :--- | :--- | ---: | ---: | ---: | ---: | ---: |")
+    rows = injected_rows(
+        "synthetic sinus", "tune", lambda g: sinus_rr(BASE_BEATS, g), corpus.TUNE_SEEDS
+    )
+    for e in corpus.CORPUS:
+        if e.role == "base":
+            seeds = corpus.HELD_OUT_SEEDS if e.split == "held_out" else corpus.TUNE_SEEDS
+            rows += injected_rows(f"{e.name} ({e.source})", e.split, _repeat(e.name), seeds)
+    rows += injected_rows("synthetic sinus", "held_out", lambda g: sinus_rr(BASE_BEATS, g),
+                          corpus.HELD_OUT_SEEDS)  # fmt: skip
+    print("\n".join(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
