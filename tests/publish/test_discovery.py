@@ -8,6 +8,7 @@ import pytest
 from hrvd.config import Config, MqttConfig, StrapConfig
 from hrvd.publish import discovery, topics
 from hrvd.publish.discovery import (
+    QUALITY_LEVELS,
     DiscoveryMessage,
     discovery_messages,
     removal_messages,
@@ -27,6 +28,8 @@ CONTRACT_KEYS = {
         "sdnn_ms",
         "dfa_alpha1",
         "artifact_rate",
+        "quality",
+        "quality_reasons",
         "zone",
         "contact",
         "battery_pct",
@@ -359,9 +362,10 @@ def test_measurements_have_a_state_class_and_enums_have_none():
     assert athlete["ln_rmssd_7d"]["state_class"] == "measurement"
 
 
-def test_battery_link_and_artifact_rate_are_diagnostic():
+def test_battery_link_artifact_rate_and_quality_are_diagnostic():
     for _, key, c in components(config()):
-        expected = "diagnostic" if key in {"battery", "link", "artifact_rate"} else None
+        diagnostic = {"battery", "link", "artifact_rate", "quality"}
+        expected = "diagnostic" if key in diagnostic else None
         assert c.get("entity_category") == expected, key
 
 
@@ -446,3 +450,9 @@ def test_the_module_is_sans_io(module):
         elif isinstance(node, ast.ImportFrom) and node.module:
             imported.add(node.module.split(".")[0])
     assert not imported & {"asyncio", "aiomqtt", "paho", "socket", "time", "datetime"}
+
+
+def test_the_signal_quality_sensor_offers_exactly_the_verdict_words():
+    from hrvd.hrv.quality import Level  # noqa: PLC0415 - discovery itself must not need numpy
+
+    assert list(QUALITY_LEVELS) == [level.value for level in Level]

@@ -42,6 +42,8 @@ RIDE_PHASES = ("start", "warmup", "steady", "complete")
 READINESS_STATUSES = ("green", "amber", "red", "baseline")
 RECOMMENDATIONS = ("walk", "recovery_ride", "train")
 MORNING_STATES = ("stabilising", "measuring", "done", "invalid")
+QUALITY_LEVELS = ("good", "caution", "reject")
+"""The verdict words of hrvd.hrv.quality.Level (not imported: no numpy here)."""
 _DIAGNOSTIC: Component = {"entity_category": "diagnostic"}
 
 
@@ -139,6 +141,8 @@ def _strap_components(config: Config, strap: StrapConfig) -> dict[str, Component
             " if value_json.artifact_rate is not none else none }}",
             unit_of_measurement="%", suggested_display_precision=1, icon="mdi:waveform",
         ),
+        "quality": _enum("Signal quality", QUALITY_LEVELS, {**live, "expire_after": expire},
+                         "quality", **_DIAGNOSTIC, icon="mdi:check-decagram"),
         "battery": _sensor("Battery", "battery_pct", live, **_DIAGNOSTIC, device_class="battery",
                            unit_of_measurement="%", state_class="measurement"),
         # The link topic carries the bare state, no JSON.
