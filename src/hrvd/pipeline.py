@@ -181,10 +181,8 @@ class StrapPipeline:
                 n.at_s,
                 hr,
                 rmssd_ms=snap.rmssd_ms,
-                # An alpha1 the verdict does not trust (a run of ectopic beats reads
-                # 0.1) must not raise a "too hard" alert: the coach falls back to HR.
-                dfa_alpha1=snap.dfa_alpha1 if snap.dfa_reliable else None,
-                dfa_artifact_rate=snap.dfa_artifact_rate,
+                dfa_alpha1=snap.dfa_alpha1,
+                dfa_artifact_rate=_alpha1_artifact_rate(snap),
             )
             self._on_ride_events(events)
 
@@ -348,3 +346,15 @@ def interrupted_messages(last: dict[str, Payload], now_iso: str) -> list[tuple[s
             out.append((topic, {**p, "id": stale_id, "active": False, "phase": "complete",
                                 "event": "ended (interrupted)", "alpha1_guard": None}))  # fmt: skip
     return out
+
+
+def _alpha1_artifact_rate(snap: HrvSnapshot) -> float | None:
+    """The artifact share the ride coach judges alpha1 by, 0-1.
+
+    A run of ectopic beats reads alpha1 0.1 while the corrector flags only 2 % of it:
+    irregular beats count as artifacts here, so the coach's 3 % guard falls back to the
+    heart rate instead of raising "too hard" on a meaningless alpha1.
+    """
+    if snap.dfa_artifact_rate is None:
+        return None
+    return max(snap.dfa_artifact_rate, snap.quality.ectopic_burden)
