@@ -234,7 +234,9 @@ def test_no_json_output_holds_nan_or_infinity(tmp_path, capsys):
     assert main(["analyze", str(f), "--rolling", "60"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert rows
-    assert all(isinstance(v, (int, float, bool, str)) or v is None for r in rows for v in r.values())
+    assert all(
+        isinstance(v, (int, float, bool, str)) or v is None for r in rows for v in r.values()
+    )
 
 
 def test_analyze_of_stdin_from_dev_zero_ends_at_once_with_one_line():

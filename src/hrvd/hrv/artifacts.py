@@ -393,15 +393,6 @@ class _SortedWindow:
         self._order.append(value)
         bisect.insort(self._sorted, value)
 
-    def replace_recent(self, back: int, value: float) -> None:
-        """Replace the value added ``back`` adds ago (0: the newest), if still held."""
-        if back >= len(self._order):
-            return
-        old = self._order[-1 - back]
-        self._order[-1 - back] = value
-        del self._sorted[bisect.bisect_left(self._sorted, old)]
-        bisect.insort(self._sorted, value)
-
     def quantile(self, q: float) -> float:
         """Quantile with numpy's linear interpolation."""
         s = self._sorted
@@ -578,12 +569,11 @@ class StreamingCorrector:
         own = abs(d) > 1 and cls is not BeatClass.ECTOPIC
         if own and nxt is not None and abs(d1) < abs(d2):
             nxt.follow = True
-        if cls is not BeatClass.NORMAL:
-            self._forget_spread(len(pending) - 1 - k)
         if beat.index >= STREAM_WARMUP_BEATS:
             # mRR against the median the beat was judged by, which holds the beats after
             # it: a beat's distance to its past alone is twice as wide on a drifting PPG
-            # series (BENCHMARKS.md). An artifact adds the typical value, not its own.
+            # series (BENCHMARKS.md). An artifact adds the typical value, not its own: its
+            # distance is no part of the spread of normal beats.
             normal_m = abs(m) * th2
             self._abs_m.add(normal_m if cls is BeatClass.NORMAL else self._abs_m.quantile(0.5))
         if cls is not BeatClass.NORMAL and not beat.merged_away:
@@ -591,21 +581,6 @@ class StreamingCorrector:
         if self._keep_classes:
             self.classes.append(cls)
         self._last_cls = cls
-
-    def _forget_spread(self, back: int) -> None:
-        """Take an artifact out of the spread the thresholds are made of.
-
-        The thresholds stand for the spread of normal beat-to-beat change; an artifact's
-        own dRR and the dRR of the beat after it are not that (its mRR never joins: see
-        :meth:`_decide`). Kubios and NeuroKit2 get the same by running detection again on
-        the corrected series (``iterative``); live, an artifact's values give way to the
-        window's median as soon as it is judged, so a burst of artifacts cannot widen the
-        thresholds until they hide each other. ``back``: beats that came after it.
-        """
-        typical_d = self._abs_d.quantile(0.5)
-        self._abs_d.replace_recent(back, typical_d)
-        if back > 0:
-            self._abs_d.replace_recent(back - 1, typical_d)
 
     def _correct(self, k: int, cls: BeatClass, med: float) -> None:
         pending = self._pending
