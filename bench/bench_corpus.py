@@ -120,7 +120,7 @@ def mitdb_100(folder: Path) -> tuple[NDArray[np.float64], tuple[Artifact, ...]]:
     Conversion: every beat annotation (N, A, V) in sample order; RR_i = (sample_(i+1) -
     sample_i) / 360 Hz. An A or V label ends interval i and starts interval i+1.
     """
-    import wfdb  # type: ignore[import-untyped]  # noqa: PLC0415 - only for --mitdb
+    import wfdb  # noqa: PLC0415 - only for --mitdb, not a dependency (bench/README.md)
 
     ann = wfdb.rdann(str(folder / "100"), "atr")
     beats = [(s, y) for s, y in zip(ann.sample, ann.symbol, strict=True) if y in "NAV"]
