@@ -501,7 +501,7 @@ class Subscriber:
     async def run(self) -> None:
         """Receive until cancelled; reconnect whenever the broker goes."""
         topics = [f"{BASE}/+/{kind}" for kind in RIDE_TOPICS]
-        topics += [f"{BASE}/readiness", f"{BASE}/morning", f"{BASE}/status"]
+        topics += [f"{BASE}/readiness", f"{BASE}/thresholds", f"{BASE}/morning", f"{BASE}/status"]
         while True:
             try:
                 async with aiomqtt.Client(
@@ -945,7 +945,9 @@ def _messages(
         for d in raw.deliveries
         if not d.retain and _kind(d.topic) != "status" and not d.topic.startswith(f"{BASE}/cmd/")
     ]
-    topics: dict[str, TopicCount] = {k: TopicCount() for k in (*RIDE_TOPICS, "readiness")}
+    topics: dict[str, TopicCount] = {
+        k: TopicCount() for k in (*RIDE_TOPICS, "readiness", "thresholds")
+    }
     morning_end = {"queued": 0, "delivered": 0}
     for topic, _payload in queued:
         if _kind(topic) == "morning":
