@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from hrvd.beats import BeatRecorder
-from hrvd.ble.session import LinkState, StrapSession, run_straps
+from hrvd.ble.session import LinkChange, LinkState, StrapSession, run_straps
 from hrvd.clock import read_clock
 from hrvd.coach.morning import local_day, may_auto_start
 from hrvd.coach.rides import RideManager
@@ -139,6 +139,7 @@ class Daemon:
                 log.info("stopping")
                 self._end_rides()
                 await cancel_and_wait(*tasks)
+                self._links_down()
         finally:
             outbox.close()
             store.close()
@@ -226,6 +227,18 @@ class Daemon:
         now = time.monotonic()
         for pipeline in self.pipelines.values():
             pipeline.command("stop", now)
+
+    def _links_down(self) -> None:
+        """After a clean stop no strap is streaming: its link and availability say so.
+
+        The straps' sessions are cancelled, not disconnected by the strap, so they report
+        nothing themselves; without this the broker kept "streaming" and "online".
+        """
+        now = time.monotonic()
+        for pipeline in self.pipelines.values():
+            if pipeline.link is not LinkState.DISCONNECTED:
+                pipeline.on_event(LinkChange(pipeline.name, LinkState.DISCONNECTED, now,
+                                             "daemon stopped"))  # fmt: skip
 
     def _status_line(self, publisher: MqttPublisher) -> str:
         broker = "broker connected" if publisher.connected.is_set() else "broker away"

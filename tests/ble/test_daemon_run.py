@@ -130,6 +130,9 @@ async def test_run_streams_to_mqtt_tells_systemd_and_stops_cleanly(
             async for m in sub.messages:
                 if m.topic.matches("hrvd/status") and m.payload == b"offline":
                     break
+        # A clean stop leaves no strap "streaming" or "online" behind on the broker.
+        assert await _retained_text(broker.port, "hrvd/h10_garage/availability") == "offline"
+        assert await _retained_text(broker.port, "hrvd/h10_garage/link") == "disconnected"
     await notify.drain(0.2)  # what the daemon said while stopping
     pings = [t for t, m in notify.received if "WATCHDOG=1" in m]
     assert len(pings) >= 3
@@ -196,6 +199,17 @@ async def _retained(port: int, topic: str) -> dict[str, object]:
             message = await anext(aiter(sub.messages))
     assert message.retain
     return json.loads(message.payload)  # type: ignore[arg-type,no-any-return]
+
+
+async def _retained_text(port: int, topic: str) -> str:
+    """The retained plain value on ``topic``."""
+    async with aiomqtt.Client("127.0.0.1", port) as sub:
+        await sub.subscribe(topic, qos=1)
+        async with asyncio.timeout(WAIT_S):
+            message = await anext(aiter(sub.messages))
+    assert message.retain
+    assert isinstance(message.payload, bytes)
+    return message.payload.decode()
 
 
 async def _first(
