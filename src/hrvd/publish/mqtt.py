@@ -134,6 +134,8 @@ class MqttPublisher:
         presence: say ``online`` on ``<base>/status`` while connected (``offline`` as
             the Last Will and at a clean stop): the daemon and a replay do; a standalone
             morning measurement, which is no daemon, does not.
+        reconnect_wait: the wait before connect attempt n (0 = the first retry), s;
+            default :func:`~hrvd.publish.policy.reconnect_wait_s`.
     """
 
     def __init__(  # noqa: PLR0913 - each is a separate concern of the link
@@ -147,6 +149,7 @@ class MqttPublisher:
         ha_status_topic: str | None = None,
         protocol: aiomqtt.ProtocolVersion = aiomqtt.ProtocolVersion.V5,
         presence: bool = True,
+        reconnect_wait: Callable[[int], float] = reconnect_wait_s,
     ) -> None:
         self.cfg = cfg
         self.outbox = outbox
@@ -159,6 +162,7 @@ class MqttPublisher:
         self._protocol = protocol
         self._protocol_known = False  # set once a connection has succeeded
         self._presence = presence
+        self._reconnect_wait = reconnect_wait
         self._retained: dict[str, bytes] = {}
         self._unsent: set[str] = set()  # retained topics whose latest value is not acked
         self._last_unreachable: tuple[str, float] | None = None  # reason, when logged
@@ -305,7 +309,7 @@ class MqttPublisher:
                     self._other_protocol("unanswered")
             if connected_at is not None and time.monotonic() - connected_at >= HEALTHY_AFTER_S:
                 attempt = 0
-            wait = reconnect_wait_s(attempt)
+            wait = self._reconnect_wait(attempt)
             attempt += 1
             await asyncio.sleep(wait)
 
