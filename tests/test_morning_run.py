@@ -55,3 +55,28 @@ async def test_an_invalid_measurement_is_kept_but_never_counts(tmp_path):
         valid, raw = db.execute("SELECT valid, raw_rr FROM measurements").fetchone()
     assert valid == 0
     assert raw.startswith("[500.0")
+
+
+def test_the_stored_readiness_is_the_latest_day_in_the_usual_posture_with_a_content_id():
+    from hrvd.coach.baseline import Morning, Posture  # noqa: PLC0415
+    from hrvd.morning_run import stored_readiness  # noqa: PLC0415
+
+    assert stored_readiness([], "lying", "en") is None
+    days = [Morning(date(2026, 11, d), Posture.LYING, 4.0 + d / 100, 50.0) for d in range(1, 21)]
+    sitting = Morning(date(2026, 11, 20), Posture.SITTING, 3.5, 55.0)
+    payload = stored_readiness([*days, sitting], "lying", "en")
+    assert payload is not None
+    assert (payload["date"], payload["posture"], payload["ln_rmssd"]) == (
+        "2026-11-20",
+        "lying",
+        4.2,
+    )
+    assert payload["status"] != "baseline"  # judged against the 19 days before it
+    again = stored_readiness([*days, sitting], "lying", "en")
+    assert again is not None
+    assert again["id"] == payload["id"]  # the same readiness: the same id
+    repeated = Morning(date(2026, 11, 20), Posture.LYING, 3.9, 52.0)
+    other = stored_readiness([*days[:-1], repeated, sitting], "lying", "en")
+    assert other is not None
+    assert other["id"] != payload["id"]
+    assert stored_readiness([*days, sitting], "sitting", "en")["posture"] == "sitting"  # type: ignore[index]

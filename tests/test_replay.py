@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import itertools
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -286,3 +288,111 @@ async def test_a_strap_hovering_around_the_artifact_limit_announces_only_lasting
     assert states == ["off", "on"] * (len(states) // 2) + ["off"] * (len(states) % 2)
     times = [float(str(p["elapsed_s"])) for p in guard]
     assert all(b - a >= GUARD_HOLD_S - 1 for a, b in itertools.pairwise(times))
+
+
+# A ride with one alert, 25 min of beats: about 1.5 s at this speed.
+SHORT_RIDE = [(900, 100, 100, EASY), (300, 106, 124, 0.5), (300, 124, 108, 0.5)]
+SHORT_SPEED = 1000.0
+
+
+async def _persistent(broker: Broker, client_id: str) -> None:
+    """Register a persistent session (as Home Assistant has) for the ride's topics."""
+    async with aiomqtt.Client("127.0.0.1", broker.port, identifier=client_id,
+                              clean_session=False) as client:  # fmt: skip
+        await client.subscribe("hrvd/h10_garage/+", qos=1)
+
+
+async def _collect(broker: Broker, client_id: str, until: str) -> list[tuple[str, dict]]:
+    got: list[tuple[str, dict]] = []
+    async with aiomqtt.Client("127.0.0.1", broker.port, identifier=client_id,
+                              clean_session=False) as client:  # fmt: skip
+        await client.subscribe("hrvd/h10_garage/+", qos=1)
+        async with asyncio.timeout(15):
+            async for m in client.messages:
+                if str(m.topic).rsplit("/", 1)[-1] in {"alert", "ride", "session"}:
+                    got.append((str(m.topic), json.loads(m.payload)))  # type: ignore[arg-type]
+                if str(m.topic) == until:
+                    break
+    return got
+
+
+def _durable_lines(out: io.StringIO) -> int:
+    """The durable messages the replay printed: alerts and ride events (a time first), and
+    the summary; not the lines that explain them."""
+    lines = out.getvalue().splitlines()
+    return sum(
+        bool(re.match(r"\s*\d+:\d\d  ", line)) or line.startswith("ride: ") for line in lines
+    )
+
+
+async def _wait_for_line(out: io.StringIO, text: str) -> None:
+    async with asyncio.timeout(15):
+        while text not in out.getvalue():  # noqa: ASYNC110 - a StringIO to read
+            await asyncio.sleep(0.05)
+
+
+async def test_a_broker_outage_mid_replay_loses_nothing_the_replay_waits(broker, tmp_path):
+    config = load_config(_config(tmp_path, broker))
+    await _persistent(broker, "ha-replay")
+    out = io.StringIO()
+    rr = ride_rr(SHORT_RIDE, np.random.default_rng(4))
+    playing = asyncio.create_task(run_replay(rr, config=config, strap=None, speed=SHORT_SPEED,
+                                             start=START, force=True, out=out))  # fmt: skip
+    await _wait_for_line(out, "warmup")
+    await asyncio.to_thread(broker.stop)
+    # The ride ends while the broker is away: the replay waits, and says for how long.
+    await _wait_for_line(out, "waiting up to 60 s for the broker to acknowledge")
+    assert not playing.done()
+    await asyncio.to_thread(broker.start)
+    await asyncio.wait_for(playing, 15)
+    got = await _collect(broker, "ha-replay", until="hrvd/h10_garage/session")
+    ids = list(dict.fromkeys(p["id"] for _, p in got))
+    assert len(ids) == _durable_lines(out)  # every durable message printed reached it
+    alerts = [p["too_hard"] for t, p in got if t.endswith("/alert")]
+    assert list(dict.fromkeys(alerts)) == [True, False]
+    assert got[-1][1]["alerts"] == 1
+
+
+async def test_a_broker_away_at_the_end_of_a_replay_is_an_error_with_the_count(broker, tmp_path):
+    config = load_config(_config(tmp_path, broker))
+    await _persistent(broker, "ha-lost")
+    out = io.StringIO()
+    rr = ride_rr(SHORT_RIDE, np.random.default_rng(4))
+    playing = asyncio.create_task(run_replay(rr, config=config, strap=None, speed=SHORT_SPEED,
+                                             start=START, force=True, out=out,
+                                             drain_timeout_s=0.5))  # fmt: skip
+    await _wait_for_line(out, "warmup")
+    await asyncio.to_thread(broker.stop)
+    with pytest.raises(HrvdError, match=r"^\d+ durable message\(s\) .* not delivered") as err:
+        await asyncio.wait_for(playing, 15)
+    assert err.value.exit_code == 1
+    assert "within 0.5 s" in str(err.value)
+    assert "\n" not in str(err.value)
+    await asyncio.to_thread(broker.start)
+    got = await _collect_some(broker, "ha-lost")
+    delivered = len({p["id"] for _, p in got})
+    lost = int(str(err.value).split()[0])
+    assert delivered + lost == _durable_lines(out)  # the count is exact
+    assert lost >= 3  # at least the alert's on and off, and the summary
+
+
+async def _collect_some(broker: Broker, client_id: str) -> list[tuple[str, dict]]:
+    """What the persistent session got: its queue, then a quiet half second."""
+    got: list[tuple[str, dict]] = []
+    with contextlib.suppress(TimeoutError):
+        async with aiomqtt.Client("127.0.0.1", broker.port, identifier=client_id,
+                                  clean_session=False) as client:  # fmt: skip
+            await client.subscribe("hrvd/h10_garage/+", qos=1)
+            while True:
+                async with asyncio.timeout(0.5):
+                    m = await anext(aiter(client.messages))
+                if str(m.topic).rsplit("/", 1)[-1] in {"alert", "ride", "session"}:
+                    got.append((str(m.topic), json.loads(m.payload)))  # type: ignore[arg-type]
+    return got
+
+
+def test_the_drain_timeout_must_be_a_number_of_seconds(ride_file, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["replay", str(ride_file), "--drain-timeout", "soon"])
+    assert exit_.value.code == 2
+    assert "'soon' is not a number of seconds" in capsys.readouterr().err

@@ -8,6 +8,7 @@ import io
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+import aiomqtt
 import numpy as np
 import pytest
 from rich.console import Console
@@ -15,6 +16,7 @@ from rich.console import Console
 from hrvd.config import load_config
 from hrvd.errors import UsageError
 from hrvd.hrv.synthetic import ride_rr
+from hrvd.live import STALE_AFTER_S, LiveView
 from hrvd.replay import run_replay
 from hrvd.watch import watch
 
@@ -51,9 +53,95 @@ async def test_watch_shows_what_the_daemon_publishes(broker, tmp_path):
     assert "warmup: phase" in shown
     assert "ALERT too hard for recovery" in shown
     assert "ride summary" in shown
+    # The replay is over: its status and the strap's availability say so, and the watch too.
+    lines = shown.splitlines()
+    assert "H10 Garage offline (disconnected)" in lines
+    assert lines[-1] == "daemon stopped: nothing shown here is live"
 
 
 async def test_watch_refuses_a_strap_that_is_not_configured(broker, tmp_path):
     config = load_config(_config(tmp_path, broker))
     with pytest.raises(UsageError, match="no strap 'nope' in the config"):
         await watch(config, "nope", Console(file=io.StringIO()))
+
+
+ALERT_LEFT_ON = (
+    b'{"too_hard":true,"reason":"hr_ceiling","since":"2026-11-27T17:20:00+00:00",'
+    b'"ts":"2026-11-27T17:20:30+00:00"}'
+)
+
+
+async def test_watch_shows_what_a_killed_daemon_left_as_the_past(broker, tmp_path):
+    # What the broker holds after kill -9 in the middle of an alert: the Last Will said
+    # offline, the strap's topics still say streaming, online, too hard.
+    config = load_config(_config(tmp_path, broker))
+    async with aiomqtt.Client("127.0.0.1", broker.port) as client:
+        for topic, payload in [
+            ("hrvd/h10_garage/link", b"streaming"),
+            ("hrvd/h10_garage/availability", b"online"),
+            ("hrvd/h10_garage/alert", ALERT_LEFT_ON),
+            ("hrvd/status", b"offline"),
+        ]:  # fmt: skip
+            await client.publish(topic, payload, qos=1, retain=True)
+    out = io.StringIO()
+    watching = asyncio.create_task(watch(config, None, Console(file=out, width=120)))
+    async with asyncio.timeout(10):
+        while "daemon stopped" not in out.getvalue():  # noqa: ASYNC110 - a StringIO to read
+            await asyncio.sleep(0.05)
+    watching.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await watching
+    shown = out.getvalue()
+    assert "earlier: alert too hard for recovery" in shown
+    assert "ALERT" not in shown  # the past is not announced as news (nor rings the bell)
+
+
+def _view(now: list[float]) -> tuple[LiveView, io.StringIO]:
+    out = io.StringIO()
+    view = LiveView(Console(file=out, width=100), "H10", datetime(2026, 11, 27, tzinfo=UTC),
+                    clock=lambda: now[0])  # fmt: skip
+    return view, out
+
+
+def _picture(view: LiveView) -> str:
+    out = io.StringIO()
+    Console(file=out, width=100).print(view.render())
+    return out.getvalue()
+
+
+def test_live_values_older_than_a_few_seconds_are_marked_stale():
+    now = [100.0]
+    view, out = _view(now)
+    view.retained("hrvd/status", "online")
+    view.retained("hrvd/h10/link", "streaming")
+    view.retained("hrvd/h10/availability", "online")
+    view.state("hrvd/h10/state", {"hr_bpm": 131})
+    view.durable("hrvd/h10/alert", {"too_hard": True, "ts": "2026-11-27T00:00:10+00:00",
+                                    "hr_bpm": 131, "ceiling_bpm": 114})  # fmt: skip
+    now[0] += STALE_AFTER_S - 1
+    view.tick()
+    assert view.live
+    assert "TOO HARD" in _picture(view)
+    now[0] += 2
+    view.tick()
+    assert not view.live
+    picture = _picture(view)
+    assert f"streaming, no live value for {STALE_AFTER_S + 1:.0f} s" in picture
+    assert "unknown (not live)" in picture
+    assert "TOO HARD" not in picture
+    assert "the values shown are stale" in out.getvalue()
+    view.state("hrvd/h10/state", {"hr_bpm": 120})
+    assert view.live
+    assert out.getvalue().splitlines()[-1] == "live values again"
+
+
+def test_a_strap_offline_or_a_stopped_daemon_is_never_shown_live():
+    now = [0.0]
+    view, _ = _view(now)
+    view.state("hrvd/h10/state", {"hr_bpm": 131})
+    view.retained("hrvd/h10/link", "disconnected")
+    view.retained("hrvd/h10/availability", "offline")
+    assert not view.live
+    assert "hrvd - H10 (disconnected)" in _picture(view)
+    view.retained("hrvd/status", "offline")
+    assert "hrvd - H10 (daemon stopped)" in _picture(view)

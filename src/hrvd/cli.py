@@ -45,6 +45,16 @@ def _positive_seconds(text: str) -> float:
     return value
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (0 or more)")
+    return value
+
+
 def _speed(text: str) -> float:
     try:
         value = float(text)
@@ -190,6 +200,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="without --config: zones from this HRmax (default 190)")  # fmt: skip
     replay.add_argument("--start", type=_when, metavar="ISO8601",
                         help="timestamp of the first beat (default: now)")  # fmt: skip
+    replay.add_argument("--drain-timeout", type=_seconds, metavar="SECONDS",
+                        help="with --config: how long to wait at the end for the broker to "
+                        "acknowledge every message (default 60); what it has not is an "
+                        "error")  # fmt: skip
     scan = sub.add_parser(
         "scan",
         help="list nearby heart-rate straps (name, address, signal)",
@@ -520,7 +534,12 @@ def _run(args: argparse.Namespace, _out: TextIO) -> int:
 
 def _replay(args: argparse.Namespace, out: TextIO) -> int:
     from hrvd.config import load_config  # noqa: PLC0415 - keeps 'hrvd analyze' light
-    from hrvd.replay import DEFAULT_HR_MAX, default_start, run_replay  # noqa: PLC0415
+    from hrvd.replay import (  # noqa: PLC0415
+        DEFAULT_HR_MAX,
+        DRAIN_TIMEOUT_S,
+        default_start,
+        run_replay,
+    )
 
     series = read_rr(args.file)
     config = load_config(Path(args.config)) if args.config else None
@@ -534,6 +553,7 @@ def _replay(args: argparse.Namespace, out: TextIO) -> int:
         hr_max=args.hr_max or DEFAULT_HR_MAX,
         out=out,
         gaps=series.gaps,
+        drain_timeout_s=DRAIN_TIMEOUT_S if args.drain_timeout is None else args.drain_timeout,
     )
     asyncio.run(run)
     return EXIT_OK

@@ -25,13 +25,13 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from hrvd.beats import BeatRecorder
-from hrvd.ble.session import LinkState, StrapSession, run_straps
+from hrvd.ble.session import LinkChange, LinkState, StrapSession, run_straps
 from hrvd.clock import read_clock
 from hrvd.coach.morning import local_day, may_auto_start
 from hrvd.coach.rides import RideManager
 from hrvd.config import slug
 from hrvd.errors import ConfigError, HrvdError
-from hrvd.morning_run import MorningRun
+from hrvd.morning_run import MorningRun, stored_readiness
 from hrvd.ordered import cancel_and_wait
 from hrvd.pipeline import StrapPipeline, interrupted_messages
 from hrvd.publish import topics
@@ -125,6 +125,7 @@ class Daemon:
                 beats = await stack.enter_async_context(BeatRecorder(store, to_wall))
                 self._build(TeeSink(mqtt, recorder), beats, self._ceilings(store))
                 self._end_interrupted(store)
+                self._republish_readiness(store)
                 tasks = [
                     asyncio.create_task(self._prune(store), name="prune"),
                     asyncio.create_task(run_straps(self.sessions), name="straps"),
@@ -139,6 +140,7 @@ class Daemon:
                 log.info("stopping")
                 self._end_rides()
                 await cancel_and_wait(*tasks)
+                self._links_down()
         finally:
             outbox.close()
             store.close()
@@ -222,10 +224,42 @@ class Daemon:
                             ride=payload["id"])  # fmt: skip
             self._sink.durable(topic, payload)
 
+    def _republish_readiness(self, store: Store) -> None:
+        """Publish the latest stored readiness again, durably.
+
+        A morning measured by `hrvd morning` without the daemon, or while the broker was
+        away, or a retained message lost with a broker's data, reaches the broker this
+        way. Read on the loop (before any command can start a newer one), as above.
+        """
+        if self._sink is None:
+            return
+        try:
+            mornings = store.mornings()
+        except sqlite3.Error as exc:
+            log.error("cannot read the stored mornings", error=str(exc))  # noqa: TRY400
+            return
+        payload = stored_readiness(mornings, self.config.morning.posture,
+                                   self.config.athlete.language)  # fmt: skip
+        if payload is not None:
+            log.info("publishing the latest readiness again", id=payload["id"])
+            self._sink.durable(topics.readiness(self.config.mqtt.base_topic), payload)
+
     def _end_rides(self) -> None:
         now = time.monotonic()
         for pipeline in self.pipelines.values():
             pipeline.command("stop", now)
+
+    def _links_down(self) -> None:
+        """After a clean stop no strap is streaming: its link and availability say so.
+
+        The straps' sessions are cancelled, not disconnected by the strap, so they report
+        nothing themselves; without this the broker kept "streaming" and "online".
+        """
+        now = time.monotonic()
+        for pipeline in self.pipelines.values():
+            if pipeline.link is not LinkState.DISCONNECTED:
+                pipeline.on_event(LinkChange(pipeline.name, LinkState.DISCONNECTED, now,
+                                             "daemon stopped"))  # fmt: skip
 
     def _status_line(self, publisher: MqttPublisher) -> str:
         broker = "broker connected" if publisher.connected.is_set() else "broker away"

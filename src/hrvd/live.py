@@ -2,17 +2,27 @@
 
 A :class:`~hrvd.pipeline.Sink`: on a terminal it redraws a small table (rich) and rings the
 bell when "too hard" turns on; elsewhere (a pipe, CI) it prints one line per event.
+
+Fed from MQTT (`hrvd watch`) it shows only what is true now: a daemon whose
+``<base>/status`` is ``offline`` is shown stopped, a strap whose availability is
+``offline`` is shown offline, and live values that stopped coming are marked stale. In
+those cases the alert, kept retained on the broker, is shown as unknown, not as current.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Self
 
 from rich.live import Live
 from rich.table import Table
 
+from hrvd.ble.policy import STALL_TIMEOUT_S
+from hrvd.publish.topics import OFFLINE, ONLINE
+
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from types import TracebackType
 
     from rich.console import Console
@@ -20,6 +30,9 @@ if TYPE_CHECKING:
     from hrvd.pipeline import Payload
 
 REFRESH_PER_S = 4
+STALE_AFTER_S = STALL_TIMEOUT_S
+"""Live values older than this are stale, s. A strap notifies about once a second and the
+daemon itself calls a link stalled after this long without a notification."""
 
 
 class LiveView:
@@ -29,13 +42,27 @@ class LiveView:
         console: where to draw.
         title: the strap's name, shown on top.
         start: when the ride started (alert times are shown from it).
+        clock: monotonic clock, s (when a live value arrived; staleness).
     """
 
-    def __init__(self, console: Console, title: str, start: datetime) -> None:
+    def __init__(
+        self,
+        console: Console,
+        title: str,
+        start: datetime,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.console = console
         self.title = title
         self.start = start
+        self.clock = clock
         self.state_payload: Payload = {}
+        self.state_at: float | None = None
+        """When the last live value arrived (``clock`` time), or None."""
+        self.stale = False
+        self.daemon: str | None = None
+        """``online`` / ``offline`` from ``<base>/status``; None: not known (the demo)."""
+        self.availability: str | None = None
         self.link = "connecting"
         self.phase = "-"
         self.elapsed_s: float | None = None
@@ -46,7 +73,7 @@ class LiveView:
     def __enter__(self) -> Self:
         """Start drawing (on a terminal only)."""
         if self.console.is_terminal:
-            self._live = Live(self._render(), console=self.console,
+            self._live = Live(self.render(), console=self.console,
                               refresh_per_second=REFRESH_PER_S)  # fmt: skip
             self._live.__enter__()
         return self
@@ -59,24 +86,45 @@ class LiveView:
     ) -> None:
         """Stop drawing; the last picture stays on the screen."""
         if self._live is not None:
-            self._live.update(self._render())
+            self._live.update(self.render())
             self._live.__exit__(exc_type, exc, tb)
 
-    def _render(self) -> Table:
+    @property
+    def live(self) -> bool:
+        """Whether what is shown is current: daemon up, strap available, values fresh."""
+        return OFFLINE not in (self.daemon, self.availability) and not self.stale
+
+    def headline(self) -> str:
+        """The state in the title: the daemon stopped, or the link (and whether stale)."""
+        if self.daemon == OFFLINE:
+            return "daemon stopped"
+        if self.stale:
+            return f"{self.link}, no live value for {self._age_s():.0f} s"
+        return self.link
+
+    def _age_s(self) -> float:
+        return 0.0 if self.state_at is None else self.clock() - self.state_at
+
+    def render(self) -> Table:
+        """The picture: the strap's values, the ride and the alert, and the last events."""
         s = self.state_payload
-        table = Table(title=f"hrvd - {self.title} ({self.link})", show_header=False)
+        table = Table(title=f"hrvd - {self.title} ({self.headline()})", show_header=False)
         table.add_column(style="bold")
         table.add_column()
         elapsed = "-" if self.elapsed_s is None else _clock(self.elapsed_s)
         too_hard = bool(self.alert and self.alert.get("too_hard"))
+        alert = "[bold red]TOO HARD for recovery[/]" if too_hard else "[green]ok[/]"
+        if not self.live:
+            alert = "[dim]unknown (not live)[/]"
+        dim = "" if self.live else "[dim]"
         rows = [
-            ("heart rate", _num(s.get("hr_bpm"), "bpm", 0)),
-            ("zone", str(s.get("zone") or "-")),
-            ("RMSSD", _num(s.get("rmssd_ms"), "ms", 1)),
-            ("DFA alpha1", _num(s.get("dfa_alpha1"), "", 2)),
-            ("artifacts", _num(_pct(s.get("artifact_rate")), "%", 1)),
+            ("heart rate", dim + _num(s.get("hr_bpm"), "bpm", 0)),
+            ("zone", dim + str(s.get("zone") or "-")),
+            ("RMSSD", dim + _num(s.get("rmssd_ms"), "ms", 1)),
+            ("DFA alpha1", dim + _num(s.get("dfa_alpha1"), "", 2)),
+            ("artifacts", dim + _num(_pct(s.get("artifact_rate")), "%", 1)),
             ("ride", f"{self.phase}, {elapsed}"),
-            ("alert", "[bold red]TOO HARD for recovery[/]" if too_hard else "[green]ok[/]"),
+            ("alert", alert),
         ]
         for label, value in rows:
             table.add_row(label, value)
@@ -86,7 +134,7 @@ class LiveView:
 
     def _redraw(self) -> None:
         if self._live is not None:
-            self._live.update(self._render())
+            self._live.update(self.render())
 
     def _event(self, line: str) -> None:
         self.events.append(line)
@@ -98,16 +146,47 @@ class LiveView:
         """A live value: redraw."""
         del topic
         self.state_payload = payload
+        self.state_at = self.clock()
+        if self.stale:
+            self.stale = False
+            self._event("live values again")
+        self._redraw()
+
+    def tick(self) -> None:
+        """Now and then (about once a second): mark live values that stopped as stale."""
+        if not self.stale and self.state_at is not None and self._age_s() > STALE_AFTER_S:
+            self.stale = True
+            self._event(f"no live value for {STALE_AFTER_S:g} s: the values shown are stale")
         self._redraw()
 
     def retained(self, topic: str, payload: str) -> None:
-        """The link state is shown in the title."""
-        if topic.endswith("/link"):
+        """The daemon's status, the strap's availability and link: shown in the title."""
+        kind = topic.rsplit("/", 1)[-1]
+        if kind == "link":
             self.link = payload
-            self._redraw()
+        elif kind == "availability":
+            was, self.availability = self.availability, payload
+            if payload == OFFLINE and was != OFFLINE:
+                self._event(f"{self.title} offline ({self.link})")
+            elif payload == ONLINE and was == OFFLINE:
+                self._event(f"{self.title} online")
+        elif kind == "status":
+            was, self.daemon = self.daemon, payload
+            if payload == OFFLINE and was != OFFLINE:
+                self._event("daemon stopped: nothing shown here is live")
+            elif payload == ONLINE and was == OFFLINE:
+                self._event("daemon running")
+        self._redraw()
 
-    def durable(self, topic: str, payload: Payload) -> None:
-        """Ride events and alerts: a line each; the bell when the alert turns on."""
+    def durable(self, topic: str, payload: Payload, *, past: bool = False) -> None:
+        """Ride events and alerts: a line each; the bell when the alert turns on.
+
+        ``past``: a retained message from before (the broker's last word), shown as such:
+        no bell, and the line says "earlier".
+        """
+        if past:
+            self._past(topic, payload)
+            return
         kind = topic.rsplit("/", 1)[-1]
         if kind == "ride":
             self.phase = str(payload.get("phase"))
@@ -135,6 +214,18 @@ class LiveView:
                 f"{payload.get('in_zone_pct')} % in the recovery zone, "
                 f"{payload.get('alerts')} alert(s), mean HR {payload.get('mean_hr_bpm')} bpm"
             )
+
+    def _past(self, topic: str, payload: Payload) -> None:
+        kind = topic.rsplit("/", 1)[-1]
+        if kind == "alert":
+            self.alert = payload
+            word = "too hard for recovery" if payload.get("too_hard") else "off"
+            self._event(f"earlier: alert {word} (since {payload.get('since') or '-'})")
+        elif kind == "ride":
+            self.phase = str(payload.get("phase"))
+            self._event(f"earlier: ride {self.phase}: {payload.get('event')}")
+        elif kind == "session":
+            self._event(f"earlier: last ride summary, {payload.get('alerts')} alert(s)")
 
 
 def _clock(seconds: float) -> str:

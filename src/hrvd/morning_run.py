@@ -4,11 +4,16 @@ The pure measurement (:mod:`hrvd.coach.morning`) decides; this module feeds it t
 beats, publishes its progress on ``hrvd/morning`` (QoS 0, once a second) and its end
 (durable), keeps a valid morning in the store (one a day: a later one replaces it only
 when started as a repeat), and publishes the day's readiness retained on ``hrvd/readiness``.
+The daemon publishes the latest stored readiness again at every start
+(:func:`stored_readiness`): a readiness measured while the broker was away, or without
+the daemon, reaches the broker all the same.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -33,6 +38,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from hrvd.ble.timeline import TimedBeat
+    from hrvd.coach.baseline import Morning
     from hrvd.coach.morning import MorningProgress, MorningResult
     from hrvd.config import Config
     from hrvd.pipeline import Payload, Sink
@@ -81,6 +87,11 @@ class MorningRun:
         self.topic = topics.morning(config.mqtt.base_topic)
         self._done = False
         self._tasks: set[asyncio.Task[None]] = set()
+
+    async def settled(self) -> None:
+        """Wait until the end's store writes and readiness are done."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def on_beats(self, beats: tuple[TimedBeat, ...], now_s: float) -> None:
         """The strap's beats of one notification."""
@@ -144,6 +155,28 @@ class MorningRun:
         payload["id"] = f"readiness:{result.day.isoformat()}:{result.posture.value}:{ended}"
         log.info("readiness", status=readiness.status.value, score=readiness.score)
         self.sink.durable(topics.readiness(self.config.mqtt.base_topic), payload)
+
+
+def stored_readiness(
+    mornings: list[Morning], posture: str, language: str
+) -> dict[str, object] | None:
+    """The readiness of the latest stored morning, as published, or None without one.
+
+    Of the latest day's mornings, the one in ``posture`` (``[morning] posture``) if any.
+    Its ``id`` comes from its content: the same readiness published again has the same
+    id (a consumer may drop it), a different one (a repeat) has its own.
+    """
+    if not mornings:
+        return None
+    latest = max(m.day for m in mornings)
+    days = [m for m in mornings if m.day == latest]
+    morning = next((m for m in days if m.posture.value == posture), days[-1])
+    payload = readiness_payload(assess(morning, mornings), language)
+    digest = hashlib.blake2s(json.dumps(payload, sort_keys=True).encode(), digest_size=6)
+    payload["id"] = f"readiness:{morning.day.isoformat()}:{morning.posture.value}:stored:" + (
+        digest.hexdigest()
+    )
+    return payload
 
 
 class MorningPrinter:

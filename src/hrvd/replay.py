@@ -49,6 +49,12 @@ NOTIFY_EVERY_S = 1.0
 
 CONNECT_WAIT_S = 10.0
 """How long `hrvd replay --config` waits for the broker before giving up, s."""
+DRAIN_TIMEOUT_S = 60.0
+"""How long `hrvd replay --config` waits at the end for the broker to acknowledge what is
+still queued, s (``--drain-timeout``). The outbox of a replay is temporary: what is not
+delivered when it exits is lost, and said. A broker restart takes seconds and the link
+retries every 2.5 s at most (:mod:`hrvd.publish.policy`); a minute also covers a slow
+restart of the machine's broker service."""
 
 
 def notifications(
@@ -202,11 +208,17 @@ async def run_replay(  # noqa: PLR0913 - the command's options
     hr_max: int = DEFAULT_HR_MAX,
     out: TextIO,
     gaps: NDArray[np.bool_] | None = None,
+    drain_timeout_s: float = DRAIN_TIMEOUT_S,
 ) -> None:
     """`hrvd replay`: print the ride's events; with a config, publish them too.
 
+    With a config it returns only when the broker has acknowledged every message, or
+    after ``drain_timeout_s`` with an error that says how many it did not.
+
     Raises:
         UsageError: no ride strap to publish as, or a daemon is running (without force).
+        HrvdError: the broker is unreachable at the start, or did not acknowledge every
+            durable message by the end.
     """
     console = ConsoleSink(out, start)
     if config is None:
@@ -247,8 +259,28 @@ async def run_replay(  # noqa: PLR0913 - the command's options
                                          settings=config.ride_settings(), sink=sink,
                                          start=start, ceilings=config.ceiling_policy())  # fmt: skip
                     await replay(pipeline, rr_ms, speed=speed, gaps=gaps)
+                await _drain(publisher, drain_timeout_s, out)
         finally:
             outbox.close()
+
+
+async def _drain(publisher: MqttPublisher, timeout_s: float, out: TextIO) -> None:
+    """Wait for the broker to take what is queued; raise with the count of what it did not."""
+    waiting = await publisher.outbox.count() + publisher.unsent_retained
+    if waiting:
+        out.write(f"waiting up to {timeout_s:g} s for the broker to acknowledge {waiting} "
+                  "message(s) (--drain-timeout)\n")  # fmt: skip
+        out.flush()
+    left = await publisher.flush(timeout_s)
+    if left:
+        cfg = publisher.cfg
+        retained = publisher.unsent_retained
+        also = f" and {retained} retained value(s)" if retained else ""
+        msg = (f"{left} durable message(s) (alerts, ride events, summary){also} not "
+               f"delivered: the broker {cfg.host}:{cfg.port} did not acknowledge them within "
+               f"{timeout_s:g} s, and they end with this replay (--drain-timeout waits "
+               "longer)")  # fmt: skip
+        raise HrvdError(msg)
 
 
 def _pipeline(  # noqa: PLR0913 - one replayed strap's parts

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
+import sqlite3
 import time
 from datetime import datetime
 from typing import TYPE_CHECKING, TextIO
@@ -23,14 +25,16 @@ from hrvd.hrv.zones import ZoneModel, zones_for
 from hrvd.morning_run import MorningPrinter, MorningRun
 from hrvd.pipeline import StrapPipeline
 from hrvd.publish import topics
-from hrvd.publish.mqtt import resolve_password, tls_context
+from hrvd.publish.mqtt import MqttPublisher, resolve_password, tls_context
+from hrvd.publish.outbox import Outbox
+from hrvd.publish.sink import MqttSink, TeeSink
 from hrvd.replay import DEFAULT_HR_MAX, daemon_online
 from hrvd.store import open_store
 
 if TYPE_CHECKING:
     from hrvd.ble.session import StrapEvent
     from hrvd.config import Config
-    from hrvd.store import Ride
+    from hrvd.store import Ride, Store
 
 FOLLOW_TIMEOUT_S = 10.0
 """How long `hrvd ride stop` waits for the daemon's summary."""
@@ -213,14 +217,25 @@ CONNECT_TIMEOUT_S = 60.0
 """How long the standalone measurement waits for the strap to stream, s."""
 
 
+MORNING_DRAIN_S = 5.0
+"""At the end of a standalone measurement, how long to wait for the broker to take the
+readiness, s. It is in the store's outbox either way: what the broker has not taken by
+then, the daemon sends when it next starts."""
+
+
 async def standalone_morning(
     config: Config, *, repeat: bool, strap: str | None, out: TextIO, posture: str | None = None
 ) -> None:
-    """With no daemon running: connect to the morning strap, measure, score, keep.
+    """With no daemon running: connect to the morning strap, measure, score, keep, publish.
+
+    The progress goes to the broker as the daemon's does, the end and the readiness
+    through the daemon's own durable outbox (in the store), so that a broker away now
+    gets them from the next daemon start.
 
     Raises:
         UsageError: no morning strap in the config.
-        HrvdError: the strap does not stream, or the measurement does not end in time.
+        HrvdError: the strap does not stream, the measurement does not end in time, or
+            the store cannot be opened.
     """
     straps = [s for s in config.straps if s.role in {"morning", "both"}]
     chosen = next((s for s in straps if strap is None or s.slug == slug(strap)), None)
@@ -246,20 +261,10 @@ async def standalone_morning(
     out.write(f"no daemon running: connecting to {chosen.name} myself ...\n")
     try:
         await _wait_streaming(streaming, chosen.name)
-        out.write("Lie still and breathe normally.\n")
-        tz = ZoneInfo(config.athlete.timezone)
-        finished = asyncio.Event()
-        run = MorningRun(config, day=local_day(datetime.now(tz), tz), now_s=time.monotonic(),
-                         repeat=repeat, sink=printer, store=store, on_end=finished.set,
-                         posture=posture)  # fmt: skip
-        pipeline.beat_listeners.append(run.on_beats)
-        async with asyncio.timeout(MORNING_TIMEOUT_S):
-            while not finished.is_set():
-                await asyncio.sleep(1.0)
-                run.tick(time.monotonic())
-            result = run.measurement.result
-            if result is not None and result.valid:
-                await printer.readiness.wait()
+        # Only now: a strap held by a daemon never streams here, so two senders never
+        # drain the one outbox.
+        await _measure_and_publish(config, store, printer, pipeline, repeat=repeat,
+                                   posture=posture, out=out)  # fmt: skip
     except TimeoutError:
         raise HrvdError("the measurement did not end in time: is the strap streaming?") from None
     finally:
@@ -267,6 +272,52 @@ async def standalone_morning(
         with contextlib.suppress(asyncio.CancelledError):
             await session
         store.close()
+
+
+async def _measure_and_publish(  # noqa: PLR0913 - one measurement's parts
+    config: Config,
+    store: Store,
+    printer: MorningPrinter,
+    pipeline: StrapPipeline,
+    *,
+    repeat: bool,
+    posture: str | None,
+    out: TextIO,
+) -> None:
+    cfg = dataclasses.replace(config.mqtt, client_id=f"hrvd-morning-{os.getpid()}")
+    outbox = _open_outbox(config)
+    try:
+        publisher = MqttPublisher(cfg, outbox, password=resolve_password(cfg, config.source),
+                                  presence=False)  # fmt: skip
+        async with publisher, MqttSink(publisher) as mqtt:
+            out.write("Lie still and breathe normally.\n")
+            tz = ZoneInfo(config.athlete.timezone)
+            finished = asyncio.Event()
+            run = MorningRun(config, day=local_day(datetime.now(tz), tz),
+                             now_s=time.monotonic(), repeat=repeat,
+                             sink=TeeSink(mqtt, printer), store=store, on_end=finished.set,
+                             posture=posture)  # fmt: skip
+            pipeline.beat_listeners.append(run.on_beats)
+            async with asyncio.timeout(MORNING_TIMEOUT_S):
+                while not finished.is_set():
+                    await asyncio.sleep(1.0)
+                    run.tick(time.monotonic())
+                await run.settled()
+            await mqtt.drain()
+            if await publisher.flush(MORNING_DRAIN_S):
+                out.write(f"the broker {cfg.host}:{cfg.port} is away: the result waits in "
+                          "the store, and the daemon sends it when it next starts\n")  # fmt: skip
+    finally:
+        outbox.close()
+
+
+def _open_outbox(config: Config) -> Outbox:
+    path = config.store.path
+    try:
+        return Outbox(path)
+    except (OSError, sqlite3.Error) as exc:
+        msg = f"cannot open the store {path}: {exc}"
+        raise HrvdError(msg) from None
 
 
 async def _wait_streaming(streaming: asyncio.Event, name: str) -> None:

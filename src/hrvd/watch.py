@@ -1,7 +1,12 @@
-"""`hrvd watch`: the live view of a running daemon, fed from MQTT."""
+"""`hrvd watch`: the live view of a running daemon, fed from MQTT.
+
+Besides the strap's topics it follows ``<base>/status``: what a stopped daemon left
+retained on the broker is shown as such, never as live (see :mod:`hrvd.live`).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from datetime import datetime
@@ -12,6 +17,8 @@ import aiomqtt
 from hrvd.config import slug
 from hrvd.errors import HrvdError, UsageError
 from hrvd.live import LiveView
+from hrvd.ordered import cancel_and_wait
+from hrvd.publish import topics
 from hrvd.publish.mqtt import resolve_password, tls_context
 
 if TYPE_CHECKING:
@@ -40,17 +47,32 @@ async def watch(config: Config, strap: str | None, console: Console) -> None:
             identifier=f"hrvd-watch-{os.getpid()}",
         ) as client:  # fmt: skip
             await client.subscribe(f"{base}/#", qos=0)
+            await client.subscribe(topics.status(cfg.base_topic), qos=0)
             with LiveView(console, name, datetime.now().astimezone()) as view:
-                async for message in client.messages:
-                    _show(view, str(message.topic), message.payload)
+                ticker = asyncio.create_task(_tick(view), name="watch.tick")
+                try:
+                    async for message in client.messages:
+                        _show(view, str(message.topic), message.payload, past=message.retain)
+                finally:
+                    await cancel_and_wait(ticker)
     except aiomqtt.MqttError as exc:
         raise HrvdError(f"cannot reach the broker {cfg.host}:{cfg.port}: {exc}") from None
 
 
-def _show(view: LiveView, topic: str, raw: object) -> None:
+TICK_S = 1.0
+"""How often the view looks for live values gone stale, s."""
+
+
+async def _tick(view: LiveView) -> None:
+    while True:
+        await asyncio.sleep(TICK_S)
+        view.tick()
+
+
+def _show(view: LiveView, topic: str, raw: object, *, past: bool = False) -> None:
     text = raw.decode(errors="replace") if isinstance(raw, bytes) else ""
     kind = topic.rsplit("/", 1)[-1]
-    if kind in {"link", "availability"}:
+    if kind in {"link", "availability", "status"}:
         view.retained(topic, text)
         return
     try:
@@ -62,4 +84,4 @@ def _show(view: LiveView, topic: str, raw: object) -> None:
     if kind == "state":
         view.state(topic, payload)
     elif kind in {"alert", "ride", "session"}:
-        view.durable(topic, payload)
+        view.durable(topic, payload, past=past)

@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import sys
 import time
 from typing import TYPE_CHECKING
@@ -18,7 +19,6 @@ import aiomqtt
 import pytest
 
 from fixtures.fake_bluez import FakeBluez, FakeStrap, steady_rr
-from fixtures.mosquitto import Broker, free_port
 from hrvd.config import load_config
 from hrvd.rides_cli import morning_command, ride_command
 from hrvd.store import open_store
@@ -26,6 +26,8 @@ from hrvd.store import open_store
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterator
     from pathlib import Path
+
+    from fixtures.mosquitto import Broker
 
 WATCHDOG_S = 2.0
 WAIT_S = 20.0
@@ -130,6 +132,9 @@ async def test_run_streams_to_mqtt_tells_systemd_and_stops_cleanly(
             async for m in sub.messages:
                 if m.topic.matches("hrvd/status") and m.payload == b"offline":
                     break
+        # A clean stop leaves no strap "streaming" or "online" behind on the broker.
+        assert await _retained_text(broker.port, "hrvd/h10_garage/availability") == "offline"
+        assert await _retained_text(broker.port, "hrvd/h10_garage/link") == "disconnected"
     await notify.drain(0.2)  # what the daemon said while stopping
     pings = [t for t, m in notify.received if "WATCHDOG=1" in m]
     assert len(pings) >= 3
@@ -196,6 +201,17 @@ async def _retained(port: int, topic: str) -> dict[str, object]:
             message = await anext(aiter(sub.messages))
     assert message.retain
     return json.loads(message.payload)  # type: ignore[arg-type,no-any-return]
+
+
+async def _retained_text(port: int, topic: str) -> str:
+    """The retained plain value on ``topic``."""
+    async with aiomqtt.Client("127.0.0.1", port) as sub:
+        await sub.subscribe(topic, qos=1)
+        async with asyncio.timeout(WAIT_S):
+            message = await anext(aiter(sub.messages))
+    assert message.retain
+    assert isinstance(message.payload, bytes)
+    return message.payload.decode()
 
 
 async def _first(
@@ -405,28 +421,60 @@ async def test_a_resting_morning_strap_starts_the_measurement_by_itself(
     assert 50 < readiness["resting_hr_bpm"] < 70
 
 
-async def test_hrvd_morning_without_a_daemon_connects_to_the_strap_itself(
-    fake_bluez: FakeBluez, tmp_path: Path
+async def test_hrvd_morning_without_a_daemon_measures_itself_and_its_readiness_reaches_the_broker(
+    fake_bluez: FakeBluez, broker: Broker, tmp_path: Path, notify: NotifySocket, monkeypatch
 ):
+    import hrvd.rides_cli  # noqa: PLC0415
+
+    monkeypatch.setattr(hrvd.rides_cli, "MORNING_DRAIN_S", 0.5)
     strap = FakeStrap(address="AA:BB:CC:DD:EE:46", notify_interval_s=1.0,
                       rr_ms=steady_rr(1000.0, seed=6))  # fmt: skip
     await fake_bluez.add_strap(strap)
     config_path = tmp_path / "hrvd.toml"
     config_path.write_text(
-        f'[mqtt]\nhost = "127.0.0.1"\nport = {free_port()}\n'  # no broker there: no daemon
+        f'[mqtt]\nhost = "127.0.0.1"\nport = {broker.port}\n'  # a broker, but no daemon
         f'[[strap]]\nname = "H10"\naddress = "{strap.address}"\nrole = "morning"\n'
-        f"[athlete]\nhr_rest = 55\n[morning]\nstabilise_s = 0\nmeasure_s = 60\n"
+        f"[athlete]\nhr_rest = 55\nhr_max = 190\n[morning]\nstabilise_s = 0\nmeasure_s = 60\n"
         f'[store]\npath = "{tmp_path / "store.sqlite3"}"\n'
     )
     out = io.StringIO()
-    await morning_command(load_config(config_path), repeat=False, strap=None, out=out)
+    command = asyncio.create_task(
+        morning_command(load_config(config_path), repeat=False, strap=None, out=out)
+    )
+    # Its progress reaches the broker as the daemon's does; then the broker goes away.
+    async with aiomqtt.Client("127.0.0.1", broker.port) as sub:
+        await sub.subscribe("hrvd/morning", qos=1)
+        async with asyncio.timeout(WAIT_S):
+            progress = json.loads((await anext(aiter(sub.messages))).payload)  # type: ignore[arg-type]
+    assert progress["state"] == "measuring"
+    await asyncio.to_thread(broker.stop)
+    await asyncio.wait_for(command, 120)
     shown = out.getvalue()
     assert "no daemon running: connecting to H10 myself" in shown
     assert "measurement done" in shown
     assert "readiness: baseline" in shown
+    assert "the daemon sends it when it next starts" in shown
     store = open_store(tmp_path / "store.sqlite3")
     try:
         assert len(store.mornings()) == 1
         assert store.measurement_count() == 1  # the raw RR of every measurement is kept
     finally:
         store.close()
+    # The broker is back; the next daemon start delivers the readiness from the outbox.
+    await asyncio.to_thread(broker.start)
+    async with daemon(config_path, notify) as proc:
+        readiness = await _first(broker.port, "hrvd/readiness", lambda p: "status" in p)
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 10) == 0
+    assert readiness["status"] == "baseline"
+    with contextlib.closing(sqlite3.connect(tmp_path / "store.sqlite3")) as db:
+        assert db.execute("SELECT count(*) FROM outbox").fetchone() == (0,)
+    # A broker that lost it (here: wiped) gets it again at the next start, from the store.
+    async with aiomqtt.Client("127.0.0.1", broker.port) as wipe:
+        await wipe.publish("hrvd/readiness", b"", qos=1, retain=True)
+    async with daemon(config_path, notify) as proc:
+        again = await _first(broker.port, "hrvd/readiness", lambda p: "status" in p)
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 10) == 0
+    assert again["status"] == "baseline"
+    assert again["ln_rmssd"] == readiness["ln_rmssd"]

@@ -155,6 +155,33 @@ async def test_durable_messages_survive_a_broker_restart_in_order(broker: Broker
     assert first_seen == [f"a{i}" for i in range(16)]
 
 
+OUTAGE_S = 4.0
+"""Long enough for the reconnect wait to reach its cap (0.25 + 0.5 + 1 + 2 s)."""
+RETURN_GOAL_S = 5.0
+"""Issue 17: broker accepting connections again -> first queued alert at a subscriber."""
+
+
+async def test_a_queued_alert_arrives_within_seconds_of_the_broker_coming_back(
+    broker: Broker, outbox: Outbox
+):
+    topic = "hrvd/h10/alert"
+    async with subscriber(broker, topic, client_id="ha-return"):
+        pass
+    loop = asyncio.get_running_loop()
+    async with MqttPublisher(cfg(broker), outbox) as pub:
+        await asyncio.wait_for(pub.connected.wait(), WAIT_S)
+        broker.stop()
+        await pub.send_durable(topic, {"id": "during-outage", "too_hard": True})
+        await asyncio.sleep(OUTAGE_S)
+        broker.start()  # returns once mosquitto accepts connections
+        back = loop.time()
+        async with subscriber(broker, topic, client_id="ha-return") as sub:
+            await sub.until(lambda: sub.on(topic) != [])
+        latency_s = loop.time() - back
+    assert json.loads(sub.on(topic)[0])["id"] == "during-outage"
+    assert latency_s <= RETURN_GOAL_S
+
+
 async def test_messages_written_while_the_broker_was_never_there_go_out_after_a_restart(
     broker: Broker, tmp_path: Path
 ):

@@ -13,6 +13,11 @@
 * ``<base>/status`` is ``online`` while connected; ``offline`` is the Last Will and is
   also published on a clean stop.
 
+When the broker goes away it tries again quickly (:mod:`hrvd.publish.policy`: a broker is
+a LAN service, never more than 2.5 s between attempts), and the outbox drains as soon as
+the connection is up. :meth:`MqttPublisher.flush` waits until everything queued is
+acknowledged (a replay uses it before it exits).
+
 It speaks MQTT 5 and falls back to 3.1.1 when the broker refuses 5. Passwords come from
 a file or the environment and appear in no log and no error.
 """
@@ -25,15 +30,16 @@ import json
 import os
 import socket
 import ssl
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
 import aiomqtt
 import structlog
 
-from hrvd.ble.policy import backoff_s
 from hrvd.errors import ConfigError
 from hrvd.ordered import cancel_and_wait
+from hrvd.publish.policy import HEALTHY_AFTER_S, reconnect_wait_s
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -57,6 +63,14 @@ PUBLISH_TIMEOUT_S = 10.0
 """A durable message not acknowledged within this is sent again after a reconnect."""
 PENDING_PUBLISHES_WARN = 200
 """Publishes in flight above which aiomqtt warns (a broker that stopped reading)."""
+FLUSH_POLL_S = 0.05
+"""How often :meth:`MqttPublisher.flush` asks the outbox what is left, s."""
+STOP_RETAINED_S = 1.0
+"""At a clean stop, how long retained values set just before (links offline) may take to
+leave before ``offline`` is said, s."""
+UNREACHABLE_LOG_EVERY_S = 60.0
+"""While the broker stays unreachable, the same reason is logged again this often, s: an
+attempt every 2 s would otherwise write 1800 lines an hour."""
 _UNSUPPORTED_PROTOCOL = {1, 0x84}
 """CONNACK codes for "unacceptable protocol version" in MQTT 3.1.1 and 5."""
 
@@ -117,6 +131,11 @@ class MqttPublisher:
         ha_status_topic: Home Assistant's birth topic; ``online`` there re-publishes
             the retained messages (discovery among them).
         protocol: the MQTT version to try first (default 5; the other after a failure).
+        presence: say ``online`` on ``<base>/status`` while connected (``offline`` as
+            the Last Will and at a clean stop): the daemon and a replay do; a standalone
+            morning measurement, which is no daemon, does not.
+        reconnect_wait: the wait before connect attempt n (0 = the first retry), s;
+            default :func:`~hrvd.publish.policy.reconnect_wait_s`.
     """
 
     def __init__(  # noqa: PLR0913 - each is a separate concern of the link
@@ -129,6 +148,8 @@ class MqttPublisher:
         command_topics: tuple[str, ...] = (),
         ha_status_topic: str | None = None,
         protocol: aiomqtt.ProtocolVersion = aiomqtt.ProtocolVersion.V5,
+        presence: bool = True,
+        reconnect_wait: Callable[[int], float] = reconnect_wait_s,
     ) -> None:
         self.cfg = cfg
         self.outbox = outbox
@@ -140,7 +161,11 @@ class MqttPublisher:
         self._client_id = cfg.client_id or default_client_id()
         self._protocol = protocol
         self._protocol_known = False  # set once a connection has succeeded
+        self._presence = presence
+        self._reconnect_wait = reconnect_wait
         self._retained: dict[str, bytes] = {}
+        self._unsent: set[str] = set()  # retained topics whose latest value is not acked
+        self._last_unreachable: tuple[str, float] | None = None  # reason, when logged
         self._stale: list[tuple[str, Callable[[list[str]], list[str]]]] = []
         self._client: aiomqtt.Client | None = None
         self._task: asyncio.Task[None] | None = None
@@ -158,14 +183,39 @@ class MqttPublisher:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        """Say ``offline`` (if connected) and close the connection."""
+        """Send the retained values just set, say ``offline`` (if connected) and close."""
         client = self._client
         if client is not None and self.connected.is_set():
-            with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
-                await client.publish(self.status_topic, b"offline", qos=1, retain=True,
-                                     timeout=2.0)  # fmt: skip
+            # The links' "offline" of a clean stop goes out before the daemon's.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(STOP_RETAINED_S):
+                    while self._unsent and self.connected.is_set():  # noqa: ASYNC110
+                        await asyncio.sleep(FLUSH_POLL_S)
+            if self._presence:
+                with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+                    await client.publish(self.status_topic, b"offline", qos=1, retain=True,
+                                         timeout=2.0)  # fmt: skip
         if self._task is not None:
             await cancel_and_wait(self._task)
+
+    async def flush(self, timeout_s: float) -> int:
+        """Wait until the broker has acknowledged everything queued, for at most ``timeout_s``.
+
+        Connected or not: the link reconnects by itself meanwhile. Returns the durable
+        messages still waiting (0: all delivered); see :attr:`unsent_retained` for the rest.
+        """
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout_s):
+                # The outbox is on disk: asking it a few times a second is cheaper than a
+                # notification path through it.
+                while self._unsent or await self.outbox.count():  # noqa: ASYNC110
+                    await asyncio.sleep(FLUSH_POLL_S)
+        return await self.outbox.count()
+
+    @property
+    def unsent_retained(self) -> int:
+        """Retained values (status, links, discovery) whose latest is not acknowledged yet."""
+        return len(self._unsent)
 
     # --- what the rest of the daemon calls ---------------------------------------------
 
@@ -189,6 +239,7 @@ class MqttPublisher:
         """
         data = payload.encode() if isinstance(payload, str) else payload
         self._retained[topic] = data
+        self._unsent.add(topic)
         client = self._client
         if client is not None and self.connected.is_set():
             task = asyncio.create_task(self._send_retained(client, topic, data))
@@ -221,7 +272,9 @@ class MqttPublisher:
             password=self._password,
             identifier=self._client_id,
             protocol=self._protocol,
-            will=aiomqtt.Will(self.status_topic, b"offline", qos=1, retain=True),
+            will=aiomqtt.Will(self.status_topic, b"offline", qos=1, retain=True)
+            if self._presence
+            else None,
             keepalive=KEEPALIVE_S,
             tls_context=tls_context(self.cfg),
             timeout=CONNECT_TIMEOUT_S,
@@ -237,11 +290,12 @@ class MqttPublisher:
     async def _run(self) -> None:
         attempt = 0
         while True:
+            connected_at: float | None = None
             try:
                 async with self._new_client() as client:
                     self._client = client
                     self._protocol_known = True
-                    attempt = 0
+                    connected_at = time.monotonic()
                     await self._serve(client)
             except aiomqtt.MqttCodeError as exc:
                 code = getattr(exc.rc, "value", exc.rc)  # an int in 3.1.1, a ReasonCode in 5
@@ -253,7 +307,9 @@ class MqttPublisher:
                 if not self._protocol_known:
                     # Some brokers do not answer a CONNECT of a version they lack at all.
                     self._other_protocol("unanswered")
-            wait = backoff_s(attempt)
+            if connected_at is not None and time.monotonic() - connected_at >= HEALTHY_AFTER_S:
+                attempt = 0
+            wait = self._reconnect_wait(attempt)
             attempt += 1
             await asyncio.sleep(wait)
 
@@ -263,10 +319,17 @@ class MqttPublisher:
         log.info("trying another MQTT version", version=self._protocol.name, after=why)
 
     def _lost(self, reason: str) -> None:
+        now = time.monotonic()
         if self.connected.is_set():
             log.warning("broker connection lost", host=self.cfg.host, reason=reason)
-        else:
+            self._last_unreachable = None
+        elif (
+            self._last_unreachable is None
+            or self._last_unreachable[0] != reason
+            or now - self._last_unreachable[1] >= UNREACHABLE_LOG_EVERY_S
+        ):
             log.info("broker unreachable", host=self.cfg.host, reason=reason)
+            self._last_unreachable = (reason, now)
         self.connected.clear()
         self._client = None
 
@@ -274,18 +337,20 @@ class MqttPublisher:
         # Subscribe first: "online" then also means that commands are heard.
         for topic in (self._ha_status_topic, *self._command_topics):
             await client.subscribe(topic, qos=1)
-        await client.publish(self.status_topic, b"online", qos=1, retain=True)
+        if self._presence:
+            await client.publish(self.status_topic, b"online", qos=1, retain=True)
         self.connected.set()
+        self._last_unreachable = None
         log.info("broker connected", host=self.cfg.host, protocol=self._protocol.name)
-        await self._republish(client)
-        for pattern, select in self._stale:
-            await self._clear_stale(client, pattern, select)
+        # The outbox drains at once, beside the retained values and the stale-topic
+        # cleaning (which listens for a second): a queued alert does not wait for them.
         # Not a TaskGroup: its ExceptionGroup would hide the MqttError that _run handles.
-        tasks = {
-            asyncio.create_task(self._drain(client), name="mqtt.drain"),
-            asyncio.create_task(self._receive(client), name="mqtt.receive"),
-        }
+        tasks = {asyncio.create_task(self._drain(client), name="mqtt.drain")}
         try:
+            await self._republish(client)
+            for pattern, select in self._stale:
+                await self._clear_stale(client, pattern, select)
+            tasks.add(asyncio.create_task(self._receive(client), name="mqtt.receive"))
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
             await cancel_and_wait(*tasks)
@@ -298,8 +363,10 @@ class MqttPublisher:
 
     async def _send_retained(self, client: aiomqtt.Client, topic: str, payload: bytes) -> None:
         await client.publish(topic, payload, qos=1, retain=True, timeout=PUBLISH_TIMEOUT_S)
-        if not payload and self._retained.get(topic) == payload:
-            del self._retained[topic]  # cleared on the broker; nothing to repeat
+        if self._retained.get(topic) == payload:  # not replaced meanwhile
+            self._unsent.discard(topic)
+            if not payload:
+                del self._retained[topic]  # cleared on the broker; nothing to repeat
 
     async def _clear_stale(
         self, client: aiomqtt.Client, pattern: str, select: Callable[[list[str]], list[str]]

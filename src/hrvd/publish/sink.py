@@ -52,6 +52,11 @@ class MqttSink:
                     await asyncio.sleep(0.05)
         await self._writer.close(timeout_s=0)
 
+    async def drain(self) -> None:
+        """Wait until every durable message handed over so far is in the outbox."""
+        if self._writer is not None:
+            await self._writer.drain()
+
     async def _send(self, item: tuple[str, Payload]) -> None:
         await self.publisher.send_durable(*item)
 
