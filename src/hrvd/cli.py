@@ -103,6 +103,8 @@ def _add_daemon_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     morning.add_argument("--posture", choices=("lying", "sitting", "standing"),
                          help="default: [morning] posture")  # fmt: skip
     morning.add_argument("--strap", metavar="NAME", help="default: the first morning strap")
+    morning.add_argument("--orthostatic", action="store_true",
+                         help="lie, then stand when told: the orthostatic test")  # fmt: skip
     morning.add_argument("--config", metavar="FILE")
     watch = sub.add_parser("watch", help="the live view of a running daemon (from MQTT)")
     watch.add_argument("--strap", metavar="NAME", help="default: the first strap")
@@ -388,9 +390,11 @@ def _morning(args: argparse.Namespace, out: TextIO) -> int:
     from hrvd.config import find_config, load_config  # noqa: PLC0415
     from hrvd.rides_cli import morning_command  # noqa: PLC0415
 
+    if args.orthostatic and args.posture not in {None, "lying"}:
+        raise UsageError("--orthostatic lies first, then stands: leave out --posture")
     config = load_config(find_config(args.config))
     asyncio.run(morning_command(config, repeat=args.repeat, strap=args.strap, out=out,
-                                posture=args.posture))  # fmt: skip
+                                posture=args.posture, orthostatic=args.orthostatic))  # fmt: skip
     return EXIT_OK
 
 

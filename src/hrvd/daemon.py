@@ -33,6 +33,7 @@ from hrvd.config import slug
 from hrvd.errors import ConfigError, HrvdError
 from hrvd.morning_run import MorningRun, stored_readiness
 from hrvd.ordered import cancel_and_wait
+from hrvd.orthostatic_run import OrthostaticRun
 from hrvd.pipeline import StrapPipeline, interrupted_messages
 from hrvd.publish import topics
 from hrvd.publish.announce import announce
@@ -295,11 +296,13 @@ class Daemon:
 
     def _on_morning_command(self, payload: bytes) -> None:
         strap, repeat, posture = _parse_morning_command(payload)
-        self._start_morning(strap, repeat=repeat, posture=posture)
+        self._start_morning(strap, repeat=repeat, posture=posture,
+                            orthostatic=_wants_orthostatic(payload))  # fmt: skip
 
     def _start_morning(
-        self, strap: str | None, *, repeat: bool, posture: str | None = None
-    ) -> None:
+        self, strap: str | None, *, repeat: bool, posture: str | None = None,
+        orthostatic: bool = False,
+    ) -> None:  # fmt: skip
         if self.morning is not None:
             log.info("a morning measurement is already running")
             return
@@ -316,13 +319,14 @@ class Daemon:
             for fn in listener:
                 pipeline.beat_listeners.remove(fn)
 
-        run = MorningRun(self.config, day=day, now_s=time.monotonic(), repeat=repeat,
-                         sink=self._sink, store=self._store, on_end=ended,
-                         posture=posture)  # fmt: skip
+        kind = OrthostaticRun if orthostatic else MorningRun
+        run = kind(self.config, day=day, now_s=time.monotonic(), repeat=repeat,
+                   sink=self._sink, store=self._store, on_end=ended, posture=posture)  # fmt: skip
         listener.append(run.on_beats)
         pipeline.beat_listeners.append(run.on_beats)
         self.morning = run
-        log.info("morning measurement", strap=pipeline.name, day=str(day), repeat=repeat)
+        log.info("morning measurement", strap=pipeline.name, day=str(day), repeat=repeat,
+                 orthostatic=orthostatic)  # fmt: skip
         clock = read_clock()
         if not clock.trusted:
             why = "the clock is not synchronised: this morning may get the wrong date"
@@ -392,6 +396,18 @@ def _parse_morning_command(payload: bytes) -> tuple[str | None, bool, str | None
         data.get("repeat") is True,
         posture if posture in {"lying", "sitting", "standing"} else None,
     )
+
+
+def _wants_orthostatic(payload: bytes) -> bool:
+    """``orthostatic``, or JSON with ``"orthostatic": true``: lie, then stand."""
+    text = payload.decode(errors="replace").strip()
+    if text == "orthostatic":
+        return True
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return False
+    return isinstance(data, dict) and data.get("orthostatic") is True
 
 
 def _parse_ride_command(payload: bytes) -> tuple[str, str | None]:

@@ -15,7 +15,7 @@ import asyncio
 import hashlib
 import json
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import structlog
 
@@ -27,6 +27,7 @@ from hrvd.coach.morning import (
     MorningState,
     invalid_advice,
 )
+from hrvd.coach.orthostatic import ortho_line
 from hrvd.coach.readiness import assess, readiness_payload
 from hrvd.publish import topics
 from hrvd.store import StoreError
@@ -39,12 +40,45 @@ if TYPE_CHECKING:
 
     from hrvd.ble.timeline import TimedBeat
     from hrvd.coach.baseline import Morning
-    from hrvd.coach.morning import MorningProgress, MorningResult
+    from hrvd.coach.morning import MorningResult
     from hrvd.config import Config
     from hrvd.pipeline import Payload, Sink
     from hrvd.store import Store
 
 log = structlog.get_logger("hrvd.morning")
+
+
+class Progress(Protocol):
+    """A measurement's progress: :class:`~hrvd.coach.morning.MorningProgress` or a test's."""
+
+    @property
+    def state(self) -> MorningState:
+        """The measurement's state."""
+        ...
+
+    def payload(self) -> dict[str, object]:
+        """The ``hrvd/morning`` JSON object."""
+        ...
+
+
+class Measurement(Protocol):
+    """What a run feeds: a morning measurement, or an orthostatic test."""
+
+    day: date
+    posture: Posture
+
+    @property
+    def result(self) -> MorningResult | None:
+        """The (lying) result once it is over."""
+        ...
+
+    def add(self, beats: tuple[TimedBeat, ...], now_s: float) -> Progress:
+        """Take beats and the time."""
+        ...
+
+    def tick(self, now_s: float) -> Progress:
+        """Take the time."""
+        ...
 
 
 class MorningRun:
@@ -73,14 +107,13 @@ class MorningRun:
         on_end: Callable[[], None],
         posture: str | None = None,
     ) -> None:
+        self.config = config
         m = config.morning
         settings = MorningSettings(stabilise_s=m.stabilise_s, measure_s=m.measure_s,
                                    hr_rest_bpm=config.athlete.hr_rest)  # fmt: skip
-        self.measurement = MorningMeasurement(
-            started_at_s=now_s, day=day, posture=Posture(posture or m.posture), settings=settings,
-            repeat=repeat,
-        )  # fmt: skip
-        self.config = config
+        self.measurement: Measurement = self._measurement(
+            settings, day=day, now_s=now_s, repeat=repeat, posture=Posture(posture or m.posture)
+        )
         self.sink = sink
         self.store = store
         self.on_end = on_end
@@ -93,6 +126,18 @@ class MorningRun:
         while self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
+    def _measurement(
+        self, settings: MorningSettings, *, day: date, now_s: float, repeat: bool,
+        posture: Posture,
+    ) -> Measurement:  # fmt: skip
+        """What this run measures: a morning measurement (an orthostatic run: its test)."""
+        return MorningMeasurement(started_at_s=now_s, day=day, posture=posture,
+                                  settings=settings, repeat=repeat)  # fmt: skip
+
+    async def _readiness_extras(self) -> dict[str, object]:
+        """More for the readiness message (an orthostatic run: the test's values)."""
+        return {}
+
     def on_beats(self, beats: tuple[TimedBeat, ...], now_s: float) -> None:
         """The strap's beats of one notification."""
         self._progress(self.measurement.add(beats, now_s))
@@ -101,7 +146,7 @@ class MorningRun:
         """Once a second: the countdown, and the end of a strap gone quiet."""
         self._progress(self.measurement.tick(now_s))
 
-    def _progress(self, progress: MorningProgress) -> None:
+    def _progress(self, progress: Progress) -> None:
         if self._done:
             return
         payload = progress.payload()
@@ -149,6 +194,7 @@ class MorningRun:
             return
         readiness = assess(morning, history)
         payload = readiness_payload(readiness, self.config.athlete.language)
+        payload.update(await self._readiness_extras())
         # A repeat gives the day a new score: its own id, so that a consumer that drops
         # redeliveries by id does not drop it.
         ended = datetime.now().astimezone().isoformat(timespec="seconds")
@@ -187,11 +233,16 @@ class MorningPrinter:
         self.language = language
         self.readiness = asyncio.Event()
         self._last = ""
+        self._prompt: object = None
 
     def state(self, topic: str, payload: Payload) -> None:
         """The countdown: a line when the state changes and every 30 s."""
         if not topic.endswith("/morning"):
             return
+        prompt = payload.get("prompt")
+        if prompt and prompt != self._prompt:  # an orthostatic test's "stand up now"
+            self.console.print(str(prompt), highlight=False)
+        self._prompt = prompt
         remaining = payload.get("remaining_s")
         line = f"{payload.get('state')}: {remaining} s left"
         changed = not self._last.startswith(str(payload.get("state")))
@@ -212,6 +263,9 @@ class MorningPrinter:
                 # Refused: say why and what to do, in the athlete's language.
                 line += f" ({reason}): {invalid_advice(InvalidReason(reason), self.language)}"
             self.console.print(line, highlight=False)
+            if payload.get("outcome") == "did_not_stand":
+                self.console.print("orthostatic test: you did not stand (no heart-rate jump)",
+                                   highlight=False)  # fmt: skip
         elif topic.endswith("/readiness"):
             score = payload.get("score")
             normal = f"{payload.get('normal_low')}-{payload.get('normal_high')}"
@@ -221,4 +275,7 @@ class MorningPrinter:
                 f"{payload.get('recommendation_text')}",
                 highlight=False,
             )
+            ortho = payload.get("orthostatic")
+            if isinstance(ortho, dict):
+                self.console.print(ortho_line(ortho), highlight=False)
             self.readiness.set()

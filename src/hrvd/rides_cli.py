@@ -18,11 +18,13 @@ from rich.console import Console
 
 from hrvd.ble.session import LinkState, StrapSession
 from hrvd.coach.morning import local_day
+from hrvd.coach.orthostatic import ortho_line
 from hrvd.config import slug
 from hrvd.daemon import to_wall
 from hrvd.errors import HrvdError, UsageError
 from hrvd.hrv.zones import ZoneModel, zones_for
 from hrvd.morning_run import MorningPrinter, MorningRun
+from hrvd.orthostatic_run import OrthostaticRun
 from hrvd.pipeline import StrapPipeline
 from hrvd.publish import topics
 from hrvd.publish.mqtt import MqttPublisher, resolve_password, tls_context
@@ -184,10 +186,11 @@ MORNING_TIMEOUT_S = 600.0
 """The longest a morning measurement can take, with settling, plus margin, s."""
 
 
-async def morning_command(
-    config: Config, *, repeat: bool, strap: str | None, out: TextIO, posture: str | None = None
-) -> None:
-    """Start a morning measurement on the running daemon and show its countdown.
+async def morning_command(  # noqa: PLR0913 - the command's options
+    config: Config, *, repeat: bool, strap: str | None, out: TextIO, posture: str | None = None,
+    orthostatic: bool = False,
+) -> None:  # fmt: skip
+    """Start a morning measurement (or orthostatic test) on the running daemon, show it.
 
     Raises:
         HrvdError: no daemon is running, or the measurement did not end in time.
@@ -195,9 +198,12 @@ async def morning_command(
     cfg = config.mqtt
     password = resolve_password(cfg, config.source)
     if not await daemon_online(cfg, password):
-        await standalone_morning(config, repeat=repeat, strap=strap, out=out, posture=posture)
+        await standalone_morning(config, repeat=repeat, strap=strap, out=out, posture=posture,
+                                 orthostatic=orthostatic)  # fmt: skip
         return
     body: dict[str, object] = {"repeat": repeat}
+    if orthostatic:
+        body["orthostatic"] = True
     if posture is not None:
         body["posture"] = posture
     if strap is not None:
@@ -223,9 +229,10 @@ readiness, s. It is in the store's outbox either way: what the broker has not ta
 then, the daemon sends when it next starts."""
 
 
-async def standalone_morning(
-    config: Config, *, repeat: bool, strap: str | None, out: TextIO, posture: str | None = None
-) -> None:
+async def standalone_morning(  # noqa: PLR0913 - the command's options
+    config: Config, *, repeat: bool, strap: str | None, out: TextIO, posture: str | None = None,
+    orthostatic: bool = False,
+) -> None:  # fmt: skip
     """With no daemon running: connect to the morning strap, measure, score, keep, publish.
 
     The progress goes to the broker as the daemon's does, the end and the readiness
@@ -264,7 +271,7 @@ async def standalone_morning(
         # Only now: a strap held by a daemon never streams here, so two senders never
         # drain the one outbox.
         await _measure_and_publish(config, store, printer, pipeline, repeat=repeat,
-                                   posture=posture, out=out)  # fmt: skip
+                                   posture=posture, orthostatic=orthostatic, out=out)  # fmt: skip
     except TimeoutError:
         raise HrvdError("the measurement did not end in time: is the strap streaming?") from None
     finally:
@@ -282,6 +289,7 @@ async def _measure_and_publish(  # noqa: PLR0913 - one measurement's parts
     *,
     repeat: bool,
     posture: str | None,
+    orthostatic: bool,
     out: TextIO,
 ) -> None:
     cfg = dataclasses.replace(config.mqtt, client_id=f"hrvd-morning-{os.getpid()}")
@@ -293,10 +301,10 @@ async def _measure_and_publish(  # noqa: PLR0913 - one measurement's parts
             out.write("Lie still and breathe normally.\n")
             tz = ZoneInfo(config.athlete.timezone)
             finished = asyncio.Event()
-            run = MorningRun(config, day=local_day(datetime.now(tz), tz),
-                             now_s=time.monotonic(), repeat=repeat,
-                             sink=TeeSink(mqtt, printer), store=store, on_end=finished.set,
-                             posture=posture)  # fmt: skip
+            kind = OrthostaticRun if orthostatic else MorningRun
+            run = kind(config, day=local_day(datetime.now(tz), tz), now_s=time.monotonic(),
+                       repeat=repeat, sink=TeeSink(mqtt, printer), store=store,
+                       on_end=finished.set, posture=posture)  # fmt: skip
             pipeline.beat_listeners.append(run.on_beats)
             async with asyncio.timeout(MORNING_TIMEOUT_S):
                 while not finished.is_set():
@@ -329,6 +337,7 @@ async def _wait_streaming(streaming: asyncio.Event, name: str) -> None:
 
 
 async def _countdown(client: aiomqtt.Client, out: TextIO) -> None:
+    prompted = False
     try:
         async with asyncio.timeout(MORNING_TIMEOUT_S):
             async for message in client.messages:
@@ -345,7 +354,13 @@ async def _countdown(client: aiomqtt.Client, out: TextIO) -> None:
                     out.write(f"\nreadiness: {data.get('status')}"
                               + (f", score {score}" if score is not None else "")
                               + f"\n{data.get('recommendation_text')}\n")  # fmt: skip
+                    ortho = data.get("orthostatic")
+                    if isinstance(ortho, dict):
+                        out.write(ortho_line(ortho) + "\n")
                     return
+                if data.get("prompt") and data.get("phase") == "stand_up" and not prompted:
+                    out.write(f"\n{data.get('prompt')}\n")
+                    prompted = True
                 state = data.get("state")
                 if state == "invalid":
                     out.write(f"\nnot valid ({data.get('reason')}): please repeat\n")

@@ -19,6 +19,7 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from hrvd.coach.baseline import Morning, Posture, Quality
+from hrvd.coach.orthostatic import OrthoOutcome, OrthoRecord
 from hrvd.errors import HrvdError
 
 if TYPE_CHECKING:
@@ -78,6 +79,21 @@ MIGRATIONS = (
     """
     ALTER TABLE rides ADD COLUMN hrvt1_bpm REAL;
     UPDATE rides SET hrvt1_bpm = json_extract(summary, '$.hrvt1_bpm');
+    """,
+    # 5: orthostatic tests (lie, then stand), one a day; the lying part is also a morning.
+    """
+    CREATE TABLE orthostatic (
+        day                TEXT PRIMARY KEY,
+        outcome            TEXT NOT NULL,   -- "stood", "did_not_stand" or "invalid"
+        reason             TEXT,            -- why the standing part is invalid
+        supine_hr_bpm      REAL,
+        supine_rmssd_ms    REAL,
+        standing_hr_bpm    REAL,
+        standing_rmssd_ms  REAL,
+        peak_hr_bpm        REAL,
+        peak_after_s       REAL,            -- after the stand was seen
+        raw_rr             TEXT             -- JSON list of RR (ms) after the prompt to stand
+    );
     """,
 )
 """The schema, one script a version: ``MIGRATIONS[n]`` takes a store from version n to
@@ -215,6 +231,37 @@ class Store:
             (day.isoformat(), posture, int(valid), reason, json.dumps(raw_rr)),
         )
 
+    async def add_orthostatic(
+        self, record: OrthoRecord, *, raw_rr: list[float], replace: bool
+    ) -> int:
+        """Keep an orthostatic test (one a day); return 1 when written, 0 when one was kept.
+
+        ``replace`` false keeps a test already stored for that day (as for mornings, only
+        a repeat replaces the day's).
+        """
+        verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
+        r = record
+        row = (r.day.isoformat(), r.outcome.value, r.reason, r.supine_hr_bpm, r.supine_rmssd_ms,
+               r.standing_hr_bpm, r.standing_rmssd_ms, r.peak_hr_bpm, r.peak_after_s,
+               json.dumps(raw_rr))  # fmt: skip
+        sql = f"{verb} INTO orthostatic VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        return await asyncio.to_thread(self._write_many, sql, [row])
+
+    def orthostatic_tests(self) -> list[OrthoRecord]:
+        """Every stored orthostatic test, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT day, outcome, supine_hr_bpm, supine_rmssd_ms, standing_hr_bpm, "
+                "standing_rmssd_ms, peak_hr_bpm, peak_after_s, reason FROM orthostatic "
+                "ORDER BY day"
+            ).fetchall()
+        return [
+            OrthoRecord(
+                date.fromisoformat(d), OrthoOutcome(o), hr, rmssd, s_hr, s_rmssd, peak, peak_s, why
+            )  # fmt: skip
+            for d, o, hr, rmssd, s_hr, s_rmssd, peak, peak_s, why in rows
+        ]
+
     def measurement_count(self) -> int:
         """Measurements kept (valid or not)."""
         with self._lock:
@@ -279,6 +326,8 @@ class Store:
             old = self._change("DELETE FROM measurements WHERE day < ?", (day,))
             raw = self._change(
                 "UPDATE mornings SET raw_rr = NULL WHERE day < ? AND raw_rr IS NOT NULL", (day,)
+            ) + self._change(
+                "UPDATE orthostatic SET raw_rr = NULL WHERE day < ? AND raw_rr IS NOT NULL", (day,)
             )
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot prune the store {self.path}: {exc}") from None

@@ -244,3 +244,44 @@ def step_test(
         hr += step_bpm
         steps.append((step_s, hr))
     return steps
+
+
+def orthostatic_rr(  # noqa: PLR0913 - the shape of one test
+    rng: np.random.Generator,
+    *,
+    lying_s: float,
+    standing_s: float,
+    supine_hr_bpm: float = 55.0,
+    rise_bpm: float = 30.0,
+    peak_after_s: float = 17.0,
+    recovery: float = 0.5,
+    stands: bool = True,
+) -> NDArray[np.float64]:
+    """RR intervals (ms) of a test that lies ``lying_s`` and then stands (or stays lying).
+
+    Lying: the heart at ``supine_hr_bpm`` with a strong breathing swing (RSA). Standing:
+    the heart rate climbs by ``rise_bpm`` to its peak ``peak_after_s`` after the stand,
+    then falls back by ``recovery`` of the rise (time constant 15 s) and stays there, and
+    the beat-to-beat swing shrinks to a third (vagal withdrawal: lower RMSSD standing).
+    """
+    out: list[float] = []
+    t, k = 0.0, 0
+    period = rng.uniform(4.0, 5.5)
+    phase = rng.uniform(0, 2 * np.pi)
+    while t < lying_s + standing_s:
+        after = t - lying_s
+        if not stands or after < 0:
+            hr, swing = supine_hr_bpm, 1.0
+        elif after < peak_after_s:
+            hr = supine_hr_bpm + rise_bpm * 0.5 * (1 - np.cos(np.pi * after / peak_after_s))
+            swing = 1.0 - 0.67 * after / peak_after_s
+        else:
+            hold = 1.0 - recovery * (1 - np.exp(-(after - peak_after_s) / 15.0))
+            hr, swing = supine_hr_bpm + rise_bpm * hold, 0.33
+        base = 60000.0 / hr
+        rr = base + swing * (0.045 * base * np.sin(2 * np.pi * k / period + phase)
+                             + rng.normal(0.0, 12.0))  # fmt: skip
+        out.append(float(rr))
+        t += rr / 1000.0
+        k += 1
+    return np.asarray(out)

@@ -226,6 +226,11 @@ def _athlete_components(config: Config) -> dict[str, Component]:
             "command_topic": topics.cmd_morning(base), "payload_press": "start",
             "icon": "mdi:play",
         },
+        "start_orthostatic": {
+            "platform": "button", "name": "Start orthostatic test", **daemon,
+            "command_topic": topics.cmd_morning(base), "payload_press": "orthostatic",
+            "icon": "mdi:human-handsup",
+        },
     }  # fmt: skip
 
 
