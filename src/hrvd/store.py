@@ -256,10 +256,7 @@ class Store:
                 "ORDER BY day"
             ).fetchall()
         return [
-            OrthoRecord(
-                date.fromisoformat(d), OrthoOutcome(o), hr, rmssd, s_hr, s_rmssd, peak, peak_s, why
-            )  # fmt: skip
-            for d, o, hr, rmssd, s_hr, s_rmssd, peak, peak_s, why in rows
+            OrthoRecord(date.fromisoformat(d), OrthoOutcome(o), *values) for d, o, *values in rows
         ]
 
     def measurement_count(self) -> int:

@@ -198,6 +198,11 @@ class OrthostaticTest:
         return self._record
 
     @property
+    def stand_s(self) -> float | None:
+        """When the stand was seen, s on the beats' clock, or None."""
+        return self._stand_s
+
+    @property
     def standing_raw(self) -> tuple[RawBeat, ...]:
         """The beats after the prompt to stand (times: s after the start)."""
         return tuple(self._beats)
@@ -221,9 +226,7 @@ class OrthostaticTest:
                 self._progress = self._wrap(lying)
                 return self._progress
             self._phase = OrthoPhase.STAND_UP
-            supine = self.lying.result
-            hr = supine.resting_hr_bpm if supine is not None else None
-            self._detector = StandDetector(hr or math.inf, self.ortho.rise_bpm)
+            self._detector = StandDetector(self._supine_hr(), self.ortho.rise_bpm)
         for beat in beats:
             if beat.t_s > self._prompt_s and self._take(beat):
                 return self._progress
@@ -273,7 +276,7 @@ class OrthostaticTest:
         start = self.started_at_s
         standing = analyse_standing(
             [start + b.t_s for b in self._beats], [b.rr_ms for b in self._beats],
-            [b.gap_before for b in self._beats], stand_s,
+            [b.gap_before for b in self._beats], stand_s, supine_hr_bpm=self._supine_hr(),
             standing_s=o.standing_s, settle_s=o.settle_s,
         )  # fmt: skip
         if standing.rmssd_ms is None:
@@ -291,6 +294,12 @@ class OrthostaticTest:
             peak_hr_bpm=standing.peak_hr_bpm, peak_after_s=standing.peak_after_s,
         )  # fmt: skip
         self._done(OrthoOutcome.STOOD)
+
+    def _supine_hr(self) -> float:
+        supine = self.lying.result
+        return (
+            math.inf if supine is None or supine.resting_hr_bpm is None else supine.resting_hr_bpm
+        )
 
     def _end(self, outcome: OrthoOutcome, reason: InvalidReason | None) -> None:
         supine = self.lying.result
