@@ -8,6 +8,7 @@ import json
 from typing import TYPE_CHECKING, TextIO
 
 from hrvd.coach.history_import import parse_history
+from hrvd.coach.orthostatic import ORTHO_COLUMNS, ortho_columns
 from hrvd.coach.readiness import assess_all, recommendation_text
 from hrvd.rrfile import decode_text, read_bytes
 from hrvd.store import open_store
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from hrvd.config import Config
 
 COLUMNS = ("date", "ln_rmssd", "ln_rmssd_7d", "normal_low", "normal_high", "resting_hr_bpm",
-           "score", "status", "recommendation")  # fmt: skip
+           "score", "status", "recommendation", *ORTHO_COLUMNS)  # fmt: skip
 
 
 def _row(r: ReadinessResult) -> dict[str, object]:
@@ -37,15 +38,18 @@ def _row(r: ReadinessResult) -> dict[str, object]:
 
 def show_history(config: Config, *, days: int, fmt: str, out: TextIO) -> None:
     """The last ``days`` mornings as a table, JSON (a list of objects) or CSV."""
-    mornings = []
+    mornings, tests = [], []
     if config.store.path.exists():  # else nothing was measured or imported yet
         store = open_store(config.store.path, readonly=True)
         try:
             mornings = store.mornings()
+            tests = store.orthostatic_tests()
         finally:
             store.close()
     results = assess_all(mornings)[-days:]
-    rows = [_row(r) for r in results]
+    ortho = ortho_columns(tests)
+    rows = [_row(r) | ortho.get((r.day, r.posture.value), dict.fromkeys(ORTHO_COLUMNS))
+            for r in results]  # fmt: skip
     if fmt == "json":
         out.write(json.dumps(rows, separators=(",", ":")) + "\n")
     elif fmt == "csv":
@@ -57,15 +61,18 @@ def show_history(config: Config, *, days: int, fmt: str, out: TextIO) -> None:
                   "history with 'hrvd history import FILE.csv')\n")  # fmt: skip
     else:
         out.write(f"{'DATE':<12}{'lnRMSSD':>8}{'7-DAY':>7}{'NORMAL':>14}{'RHR':>6}"
-                  f"{'SCORE':>6}  STATUS\n")  # fmt: skip
+                  f"{'SCORE':>6}  {'STATUS':<9}{'STAND':>6}{'RISE':>5}  ORTHO\n")  # fmt: skip
         for row in rows:
             normal = (f"{row['normal_low']:.2f}-{row['normal_high']:.2f}"
                       if row["normal_low"] is not None else "-")  # fmt: skip
-            out.write(
+            shown = row["ortho_status"] or row["ortho_outcome"] or ""
+            line = (
                 f"{row['date']:<12}{_f(row['ln_rmssd'], 2):>8}{_f(row['ln_rmssd_7d'], 2):>7}"
                 f"{normal:>14}{_f(row['resting_hr_bpm'], 0):>6}{_f(row['score'], 0):>6}  "
-                f"{row['status']}\n"
+                f"{row['status']!s:<9}{_f(row['standing_hr_bpm'], 0):>6}"
+                f"{_f(row['hr_rise_bpm'], 0):>5}  {shown}"
             )
+            out.write(line.rstrip() + "\n")
         if results[-1].recommendation is not None:
             advice = recommendation_text(results[-1], config.athlete.language)
             out.write(f"\nlatest: {advice}\n")

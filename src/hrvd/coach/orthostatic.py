@@ -427,3 +427,22 @@ def ortho_line(payload: dict[str, object]) -> str:
         f"peak {payload.get('peak_hr_bpm')} bpm after {payload.get('peak_after_s')} s; "
         f"{status}" + (f" ({shown})" if shown else "")
     )
+
+
+ORTHO_COLUMNS = ("ortho_outcome", "standing_hr_bpm", "standing_rmssd_ms", "peak_hr_bpm",
+                 "hr_rise_bpm", "hr_recovery_bpm", "ortho_status")  # fmt: skip
+"""The orthostatic columns of ``hrvd history`` (empty on a day without a test)."""
+
+
+def ortho_columns(tests: Iterable[OrthoRecord]) -> dict[tuple[date, str], dict[str, object]]:
+    """The history's orthostatic columns of each day's lying morning.
+
+    Each test is judged against the tests before it, as the day itself was.
+    """
+    ordered = sorted(tests, key=lambda r: r.day)
+    out: dict[tuple[date, str], dict[str, object]] = {}
+    for i, r in enumerate(ordered):
+        p = ortho_payload(r, assess_ortho(r, ordered[:i]))
+        values = [r.outcome.value, *(p[k] for k in ORTHO_COLUMNS[1:-1]), p["status"]]
+        out[r.day, "lying"] = dict(zip(ORTHO_COLUMNS, values, strict=True))
+    return out

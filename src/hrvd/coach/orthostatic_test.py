@@ -69,7 +69,7 @@ PROMPTS = {
         OrthoPhase.STANDING: "Keep standing still.",
     },
     "nl": {
-        OrthoPhase.LYING: "Lig stil en adem normaal. Straks wordt je gevraagd op te staan.",
+        OrthoPhase.LYING: "Lig stil en adem normaal. Straks word je gevraagd op te staan.",
         OrthoPhase.STAND_UP: "Sta nu rustig op en blijf stil staan.",
         OrthoPhase.STANDING: "Blijf stil staan.",
     },
@@ -262,10 +262,9 @@ class OrthostaticTest:
         elif self._stand_s is not None and now_s >= self._stand_s + self.ortho.standing_s:
             self._finish(self._stand_s)
         else:
-            if self._stand_s is None:
-                remaining = self._prompt_s + self.ortho.detect_s - now_s + self.ortho.standing_s
-            else:
-                remaining = self._stand_s + self.ortho.standing_s - now_s
+            # Waiting for the stand, the standing time is all still to come.
+            since = self._stand_s if self._stand_s is not None else now_s
+            remaining = since + self.ortho.standing_s - now_s
             self._progress = OrthoProgress(
                 MorningProgress(MorningState.MEASURING, 0), self._phase,
                 math.ceil(max(0.0, remaining)), self._prompts.get(self._phase),
