@@ -8,7 +8,7 @@ import json
 from typing import TYPE_CHECKING, TextIO
 
 from hrvd.coach.history_import import parse_history
-from hrvd.coach.orthostatic import ORTHO_COLUMNS, ortho_columns
+from hrvd.coach.orthostatic_baseline import ORTHO_COLUMNS, ortho_columns
 from hrvd.coach.readiness import assess_all, recommendation_text
 from hrvd.rrfile import decode_text, read_bytes
 from hrvd.store import open_store

@@ -27,7 +27,7 @@ from hrvd.coach.morning import (
     MorningState,
     invalid_advice,
 )
-from hrvd.coach.orthostatic import ortho_line
+from hrvd.coach.orthostatic_baseline import ortho_line
 from hrvd.coach.readiness import assess, readiness_payload
 from hrvd.publish import topics
 from hrvd.store import StoreError

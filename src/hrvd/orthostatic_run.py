@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from hrvd.coach.orthostatic import assess_ortho, ortho_payload
+from hrvd.coach.orthostatic_baseline import assess_ortho, ortho_payload
 from hrvd.coach.orthostatic_test import OrthostaticTest
 from hrvd.morning_run import MorningRun
 from hrvd.store import StoreError

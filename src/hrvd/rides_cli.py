@@ -18,7 +18,7 @@ from rich.console import Console
 
 from hrvd.ble.session import LinkState, StrapSession
 from hrvd.coach.morning import local_day
-from hrvd.coach.orthostatic import ortho_line
+from hrvd.coach.orthostatic_baseline import ortho_line
 from hrvd.config import slug
 from hrvd.daemon import to_wall
 from hrvd.errors import HrvdError, UsageError

@@ -12,14 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hrvd.coach.morning import InvalidReason, MorningSettings, MorningState
-from hrvd.coach.orthostatic import (
+from hrvd.coach.orthostatic import STAND_RISE_BPM, OrthoOutcome, OrthoRecord, detect_stand
+from hrvd.coach.orthostatic_baseline import (
     MIN_BASELINE_TESTS,
-    STAND_RISE_BPM,
-    OrthoOutcome,
-    OrthoRecord,
     OrthoStatus,
     assess_ortho,
-    detect_stand,
     ortho_line,
     ortho_payload,
 )
