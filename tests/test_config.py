@@ -66,6 +66,14 @@ def test_a_valid_file_loads_into_frozen_dataclasses(tmp_path):
         ("[ride]\nalpha1_limit = 0.3\n", "ride.alpha1_limit: 0.3 is not within 0.5-1"),
         ("[ride]\nalpha1_max_artifact_pct = 20\n", "20 is not within 0-10 %"),
         ("[ride]\nalpha1_min_hr_bpm = 300\n", "ride.alpha1_min_hr_bpm: 300 is not within"),
+        ("[mqtt]\nbase_topic = 'hrvd/#'\n", "mqtt.base_topic: 'hrvd/#' is not a topic like"),
+        ("[mqtt]\nbase_topic = 'a+b'\n", "mqtt.base_topic: 'a+b' is not a topic like"),
+        ("[mqtt]\nbase_topic = ''\n", "mqtt.base_topic: '' is not a topic like"),
+        ("[mqtt]\nbase_topic = 'hrvd/'\n", "mqtt.base_topic: 'hrvd/' is not a topic like"),
+        ('[mqtt]\nbase_topic = "a\\u0000b"\n', "mqtt.base_topic: 'a\\x00b' is not a topic"),
+        ("[mqtt]\nbase_topic = '$SYS'\n", "mqtt.base_topic: '$SYS' starts with $"),
+        ("[mqtt]\ndiscovery_prefix = '#'\n", "mqtt.discovery_prefix: '#' is not a topic"),
+        ("[mqtt]\ndiscovery_prefix = ''\n", "mqtt.discovery_prefix: '' is not a topic"),
     ],
 )
 def test_errors_name_file_key_value_and_expectation(tmp_path, text, message):

@@ -310,8 +310,8 @@ def parse_config(data: Mapping[str, object], path: Path) -> Config:
     mqtt = MqttConfig(
         host=mq.text("host", "localhost", "a host name") or "localhost",
         port=mq.number("port", 1883, "a port number") or 0,
-        base_topic=mq.text("base_topic", "hrvd", "a topic") or "hrvd",
-        discovery_prefix=mq.text("discovery_prefix", "homeassistant", "a topic") or "",
+        base_topic=_topic(mq, "base_topic", "hrvd"),
+        discovery_prefix=_topic(mq, "discovery_prefix", "homeassistant"),
         username=mq.text("username", None, "a user name"),
         password_file=_opt_path(mq.text("password_file", None, "a file path")),
         tls_ca_file=_opt_path(mq.text("tls_ca_file", None, "a file path")),
@@ -385,6 +385,28 @@ def _ride(sec: _Section) -> RideConfig:
             "alpha1_max_artifact_pct", MAX_ARTIFACT_PCT, low=0.0, high=10.0, unit="%"
         ),
     )
+
+
+MQTT_TOPIC_MAX_BYTES = 65_535
+"""A topic's UTF-8 length limit (MQTT 3.1.1 section 1.5.3, a two-byte length prefix)."""
+
+
+def _topic(sec: _Section, key: str, default: str) -> str:
+    """A topic prefix the daemon publishes under: levels joined by ``/``, no wildcards.
+
+    MQTT 3.1.1 section 4.7: ``+`` and ``#`` are wildcards, valid only in subscriptions, and
+    NUL is never allowed; a topic starting with ``$`` is the broker's own (``$SYS``). An
+    empty level (``a//b``, a leading or trailing ``/``) is legal but never what was meant.
+    """
+    expected = 'a topic like "hrvd" or "home/hrvd" (no "+", "#", NUL or empty level)'
+    value = sec.text(key, default, expected)
+    if value is None or any(c in value for c in "+#\0") or "" in value.split("/"):
+        raise sec._fail(key, f"{value!r} is not {expected}")  # noqa: SLF001
+    if value.startswith("$"):
+        raise sec._fail(key, f"{value!r} starts with $, kept for the broker's own topics")  # noqa: SLF001
+    if len(value.encode()) > MQTT_TOPIC_MAX_BYTES:
+        raise sec._fail(key, f"is {len(value.encode())} bytes long, over MQTT's 65535")  # noqa: SLF001
+    return value
 
 
 def _opt_path(value: str | None) -> Path | None:
