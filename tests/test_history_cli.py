@@ -54,3 +54,46 @@ def test_an_import_never_replaces_what_is_stored_and_names_bad_lines(tmp_path, c
     bad.write_text("date,rmssd\n2026-10-01,45\n2026-10-02,fast\n")
     assert main(["history", "import", str(bad), "--config", cfg]) == 2
     assert f"{bad}:3:" in capsys.readouterr().err
+
+
+def test_dates_no_strap_could_have_measured_are_refused_with_their_line(tmp_path, capsys):
+    cfg = _config(tmp_path)
+    for day in ("0001-01-01", "9999-12-31"):
+        bad = tmp_path / "odd.csv"
+        bad.write_text(f"date,rmssd\n2026-10-01,45\n{day},50\n")
+        assert main(["history", "import", str(bad), "--config", cfg]) == 2
+        err = capsys.readouterr().err
+        assert f"{bad}:3: {day} is not a day of a measurement: expected 1980-01-01" in err
+        assert err.count("\n") == 1
+
+
+def test_history_shows_a_store_holding_a_morning_of_year_one(tmp_path, capsys):
+    import asyncio  # noqa: PLC0415
+
+    from hrvd.coach.baseline import Morning, Posture  # noqa: PLC0415
+    from hrvd.store import open_store  # noqa: PLC0415
+
+    cfg = _config(tmp_path)
+    _export(tmp_path / "a.csv", days=10)
+    assert main(["history", "import", str(tmp_path / "a.csv"), "--config", cfg]) == 0
+    store = open_store(tmp_path / "s.sqlite3")  # as an import before the check wrote it
+    year_one = [Morning(date(1, 1, 1), Posture.LYING, 4.0, None, None)]
+    asyncio.run(store.add_mornings(year_one, source="imported"))
+    store.close()
+    capsys.readouterr()
+    assert main(["history", "--config", cfg, "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    assert len(json.loads(captured.out)) == 10
+    assert "left out 1 stored morning(s) dated outside 1980-01-01 to tomorrow" in captured.err
+    assert "0001-01-01" in captured.err
+
+
+def test_a_million_rows_or_an_endless_file_is_refused_with_the_limit(tmp_path, capsys):
+    cfg = _config(tmp_path)
+    huge = tmp_path / "huge.csv"
+    huge.write_text("date,rmssd\n" + "2026-10-01,45\n" * 1_000_000)
+    assert main(["history", "import", str(huge), "--config", cfg]) == 2
+    err = capsys.readouterr().err
+    assert f"{huge}: is larger than a morning history can be (16 MiB or 100000 lines" in err
+    assert main(["history", "import", "/dev/zero", "--config", cfg]) == 2  # read up to a limit
+    assert capsys.readouterr().err.count("\n") == 1

@@ -396,3 +396,23 @@ def test_the_drain_timeout_must_be_a_number_of_seconds(ride_file, capsys):
         main(["replay", str(ride_file), "--drain-timeout", "soon"])
     assert exit_.value.code == 2
     assert "'soon' is not a number of seconds" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--hr-max", "0"], "0 bpm is not a maximal heart rate: expected 100-250 bpm"),
+        (["--hr-max", "100000"], "100000 bpm is not a maximal heart rate: expected 100-250"),
+        (["--hr-max", "fast"], "'fast' is not a whole number of bpm"),
+        (["--start", "9999-12-31"], "'9999-12-31' is not a time a recording can start"),
+        (["--start", "0001-01-01T00:00"], "expected one from 1980-01-01"),
+        (["--start", "1970-01-01"], "(no strap recorded earlier) to tomorrow"),
+    ],
+)
+def test_absurd_hr_max_and_start_are_one_line_errors(ride_file, capsys, flags, message):
+    with pytest.raises(SystemExit) as done:
+        main(["replay", str(ride_file), "--speed", "0", *flags])
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("\n") == 1

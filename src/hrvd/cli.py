@@ -72,11 +72,39 @@ def _host_port(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
+HR_MAX_RANGE_BPM = (100, 250)
+"""HRmax accepted on the command line, bpm. Tanaka et al. 2001 (JACC 37:153): HRmax =
+208 - 0.7 x age, SD about 10 bpm, so 138 at 100 years and above 100 even 3 SD under it;
+250 is the top of every heart rate hrvd accepts (the config's bpm range)."""
+
+
+def _hr_max(text: str) -> int:
+    low, high = HR_MAX_RANGE_BPM
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of bpm") from None
+    if not low <= value <= high:
+        msg = (f"{value} bpm is not a maximal heart rate: expected {low}-{high} bpm (208 - "
+               "0.7 x age, Tanaka 2001, is above 130 at any age)")  # fmt: skip
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
 def _when(text: str) -> datetime:
+    from datetime import UTC, timedelta  # noqa: PLC0415 - argparse types stay light
+
+    from hrvd.coach.baseline import EARLIEST_DAY, LATEST_DAYS_AHEAD  # noqa: PLC0415
+
     try:
         when = datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time") from None
+    latest = datetime.now(UTC) + timedelta(days=LATEST_DAYS_AHEAD)
+    if not EARLIEST_DAY <= when.date() <= latest.date():
+        msg = (f"{text!r} is not a time a recording can start: expected one from "
+               f"{EARLIEST_DAY} (no strap recorded earlier) to tomorrow")  # fmt: skip
+        raise argparse.ArgumentTypeError(msg)
     return when if when.tzinfo else when.astimezone()
 
 
@@ -198,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--strap", metavar="NAME", help="publish as this strap")
     replay.add_argument("--force", action="store_true",
                         help="publish even while a daemon is online")  # fmt: skip
-    replay.add_argument("--hr-max", type=int, metavar="BPM",
+    replay.add_argument("--hr-max", type=_hr_max, metavar="BPM",
                         help="without --config: zones from this HRmax (default 190)")  # fmt: skip
     replay.add_argument("--start", type=_when, metavar="ISO8601",
                         help="timestamp of the first beat (default: now)")  # fmt: skip
@@ -554,7 +582,7 @@ def _replay(args: argparse.Namespace, out: TextIO) -> int:
         speed=args.speed,
         start=args.start or default_start(),
         force=args.force,
-        hr_max=args.hr_max or DEFAULT_HR_MAX,
+        hr_max=DEFAULT_HR_MAX if args.hr_max is None else args.hr_max,
         out=out,
         gaps=series.gaps,
         drain_timeout_s=DRAIN_TIMEOUT_S if args.drain_timeout is None else args.drain_timeout,

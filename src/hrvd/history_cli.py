@@ -5,15 +5,20 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
+import sys
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, TextIO
 
+from hrvd.coach.baseline import EARLIEST_DAY, LATEST_DAYS_AHEAD
 from hrvd.coach.history_import import parse_history
 from hrvd.coach.orthostatic_baseline import ORTHO_COLUMNS, ortho_columns
 from hrvd.coach.readiness import assess_all, recommendation_text
+from hrvd.errors import InputFileError
 from hrvd.rrfile import decode_text, read_bytes
 from hrvd.store import open_store
 
 if TYPE_CHECKING:
+    from hrvd.coach.baseline import Morning
     from hrvd.coach.readiness import ReadinessResult
     from hrvd.config import Config
 
@@ -36,7 +41,31 @@ def _row(r: ReadinessResult) -> dict[str, object]:
     }
 
 
-def show_history(config: Config, *, days: int, fmt: str, out: TextIO) -> None:
+MAX_HISTORY_BYTES = 16 * 1024 * 1024
+"""The largest file `hrvd history import` reads. Every day since 1980 in three postures
+is about 51,000 rows of under 100 bytes (5 MiB); a larger file is not a morning history."""
+MAX_HISTORY_LINES = 100_000
+"""The most lines `hrvd history import` reads, for the same reason (51,000 days x postures)."""
+
+
+def _tomorrow() -> date:
+    return datetime.now().astimezone().date() + timedelta(days=LATEST_DAYS_AHEAD)
+
+
+def _plausible(mornings: list[Morning], err: TextIO) -> list[Morning]:
+    """The mornings dated from EARLIEST_DAY to tomorrow; a note names any other."""
+    latest = _tomorrow()
+    kept = [m for m in mornings if EARLIEST_DAY <= m.day <= latest]
+    if len(kept) < len(mornings):
+        odd = next(m.day for m in mornings if m not in kept)
+        err.write(f"hrvd: note: left out {len(mornings) - len(kept)} stored morning(s) dated "
+                  f"outside {EARLIEST_DAY} to tomorrow (such as {odd})\n")  # fmt: skip
+    return kept
+
+
+def show_history(
+    config: Config, *, days: int, fmt: str, out: TextIO, err: TextIO | None = None
+) -> None:
     """The last ``days`` mornings as a table, JSON (a list of objects) or CSV."""
     mornings, tests = [], []
     if config.store.path.exists():  # else nothing was measured or imported yet
@@ -46,7 +75,7 @@ def show_history(config: Config, *, days: int, fmt: str, out: TextIO) -> None:
             tests = store.orthostatic_tests()
         finally:
             store.close()
-    results = assess_all(mornings)[-days:]
+    results = assess_all(_plausible(mornings, err or sys.stderr))[-days:]
     ortho = ortho_columns(tests)
     rows = [_row(r) | ortho.get((r.day, r.posture.value), dict.fromkeys(ORTHO_COLUMNS))
             for r in results]  # fmt: skip
@@ -88,7 +117,15 @@ def import_history(config: Config, source: str, out: TextIO) -> None:
     Raises:
         InputFileError: the file cannot be read or a line is wrong (named).
     """
-    imported = parse_history(decode_text(read_bytes(source), source), source)
+    data = read_bytes(source)
+    text = decode_text(data, source)
+    if len(data) > MAX_HISTORY_BYTES or text.count("\n") >= MAX_HISTORY_LINES:
+        msg = (
+            f"is larger than a morning history can be ({MAX_HISTORY_BYTES // 2**20} MiB "
+            f"or {MAX_HISTORY_LINES} lines: a row a day and posture since {EARLIEST_DAY})"
+        )
+        raise InputFileError(source, None, msg)
+    imported = parse_history(text, source, latest=_tomorrow())
     store = open_store(config.store.path)
     try:
         written = asyncio.run(store.add_mornings(list(imported.mornings), source="imported",

@@ -23,6 +23,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+EARLIEST_DAY = date(1980, 1, 1)
+"""No morning, ride or recording is older: the first wireless heart-rate monitor (Polar,
+1982) came later. Dates before it are typing or unit mistakes (year 1, a Unix 0)."""
+LATEST_DAYS_AHEAD = 1
+"""Days after today a date may lie (a time zone ahead of the machine's); later is a mistake."""
 BASELINE_DAYS = 60
 """Calendar days before today that make the baseline (HRV4Training's normal values)."""
 ROLLING_DAYS = 7

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
-from hrvd.coach.baseline import Morning, Posture, Quality
+from hrvd.coach.baseline import EARLIEST_DAY, Morning, Posture, Quality
 from hrvd.errors import InputFileError
 from hrvd.tables import content_lines, normalise_header, split_header, split_row
 
@@ -94,13 +94,16 @@ class _Columns:
     quality: tuple[int, int, int] | None
 
 
-def parse_history(text: str, source: str, posture: Posture = Posture.LYING) -> ImportedHistory:
+def parse_history(
+    text: str, source: str, posture: Posture = Posture.LYING, latest: date | None = None
+) -> ImportedHistory:
     """Parse the text of an export; see the module docstring for what is accepted.
 
     Args:
         text: the file's text.
         source: the file name as the user gave it, for errors.
         posture: the posture of days whose row names none.
+        latest: the last day accepted (the caller's tomorrow); None: no upper bound.
 
     Raises:
         InputFileError: no header, no date or RMSSD column, a bad value (with its line),
@@ -114,6 +117,11 @@ def parse_history(text: str, source: str, posture: Posture = Posture.LYING) -> I
     columns = _columns(split_row(header, delimiter, source, header_line), source, header_line)
     reader = _RowReader(columns, posture, decimal_comma=delimiter != ",", source=source)
     dates = _dates(numbered, columns.date, source)
+    for number, day in dates.items():
+        if day < EARLIEST_DAY or (latest is not None and day > latest):
+            last = "tomorrow" if latest is not None else "today"
+            msg = f"{day} is not a day of a measurement: expected {EARLIEST_DAY} to {last}"
+            raise InputFileError(source, number, msg)
     mornings: dict[tuple[date, Posture], Morning] = {}
     skipped: list[int] = []
     for number, row in numbered:

@@ -24,6 +24,7 @@ and z7), and an elevated resting heart rate lowers it.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -305,11 +306,12 @@ def assess_all(mornings: Iterable[Morning]) -> list[ReadinessResult]:
     Imported and measured mornings are judged alike.
     """
     ordered = sorted(mornings, key=lambda m: (m.day, m.posture))
+    days = [m.day for m in ordered]
     results = []
     for i, m in enumerate(ordered):
+        # The window's start by bisection: years of history stay O(n log n), not O(n^2).
         first = m.day - timedelta(days=BASELINE_DAYS)
-        window = [h for h in ordered[:i] if h.day >= first]
-        results.append(assess(m, window))
+        results.append(assess(m, ordered[bisect_left(days, first, hi=i) : i]))
     return results
 
 
