@@ -135,6 +135,11 @@ def test_config_check_prints_the_effective_config_without_the_secret(tmp_path, c
     assert f"# password: read from {secret} (not shown)" in out
     assert "s3cret" not in out
     assert main(["config", "check", "--config", str(tmp_path / "nope.toml")]) == 2
+    secret.chmod(0o604)
+    assert main(["config", "check", "--config", str(f)]) == 0
+    err = capsys.readouterr().err
+    assert f"warning: the password file {secret} can be read by every user (mode 0604)" in err
+    assert "s3cret" not in err
 
 
 def test_the_example_config_is_valid_and_names_every_key():

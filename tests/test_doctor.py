@@ -138,10 +138,13 @@ async def test_the_broker_passes_with_the_password_from_the_password_file(
 ):
     secret = tmp_path / "mqtt-password"
     secret.write_text(PASSWORD + "\n")
+    secret.chmod(0o644)  # readable by every user: passes, with a warning
     check = await check_broker(mqtt_config(auth_broker.port, username="hrvd",
                                            password_file=secret))  # fmt: skip
     assert check.status is v.Status.PASS
     assert "as hrvd" in check.verdict
+    assert f"warning: the password file {secret} can be read by every user" in check.verdict
+    assert PASSWORD not in check.verdict
 
 
 async def test_a_wrong_password_fails_as_not_authorised_and_is_never_shown(

@@ -442,11 +442,13 @@ def _history(args: argparse.Namespace, out: TextIO) -> int:
 
 def _config_check(args: argparse.Namespace, out: TextIO) -> int:
     from hrvd.config import effective_config, find_config, load_config  # noqa: PLC0415
+    from hrvd.publish.mqtt import password_file_warning  # noqa: PLC0415
+    from hrvd.thresholds_cli import ceiling_lines  # noqa: PLC0415
 
     path = find_config(args.config)
     config = load_config(path)
-    from hrvd.thresholds_cli import ceiling_lines  # noqa: PLC0415
-
+    if warning := password_file_warning(config.mqtt):
+        sys.stderr.write(f"{PROG}: warning: {warning}\n")
     out.write(f"# {path}: valid. The effective config, defaults filled in:\n")
     out.write(effective_config(config))
     out.writelines(f"# {line}\n" for line in ceiling_lines(config))

@@ -37,7 +37,7 @@ from hrvd.orthostatic_run import OrthostaticRun
 from hrvd.pipeline import StrapPipeline, interrupted_messages
 from hrvd.publish import topics
 from hrvd.publish.announce import announce
-from hrvd.publish.mqtt import MqttPublisher, resolve_password
+from hrvd.publish.mqtt import MqttPublisher, password_file_warning, resolve_password
 from hrvd.publish.outbox import Outbox
 from hrvd.publish.sink import MqttSink, TeeSink
 from hrvd.record import StoreSink
@@ -86,6 +86,8 @@ class Daemon:
         except ValueError as exc:
             raise ConfigError(config.source or "config", "athlete", f"{exc}") from None
         self.password = resolve_password(config.mqtt, config.source)
+        if warning := password_file_warning(config.mqtt):
+            log.warning("password file readable by every user", detail=warning)
         self.stop = asyncio.Event()
         self.pipelines: dict[str, StrapPipeline] = {}
         self.sessions: list[StrapSession] = []

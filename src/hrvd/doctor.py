@@ -33,7 +33,12 @@ from hrvd.clock import ClockReading, read_clock
 from hrvd.config import find_config, load_config
 from hrvd.errors import ConfigError
 from hrvd.install import CREDENTIAL_FILE
-from hrvd.publish.mqtt import CREDENTIALS_PREFIX, resolve_password, tls_context
+from hrvd.publish.mqtt import (
+    CREDENTIALS_PREFIX,
+    password_file_warning,
+    resolve_password,
+    tls_context,
+)
 
 if TYPE_CHECKING:
     import argparse
@@ -260,9 +265,19 @@ async def scan_for(straps: Sequence[StrapConfig], timeout_s: float) -> dict[str,
 
 
 async def check_broker(config: Config | None) -> v.Check:
-    """Connect as the daemon would (credentials, TLS); disconnect at once."""
+    """Connect as the daemon would (credentials, TLS); disconnect at once.
+
+    A password file every user can read is a warning in the verdict, whatever the outcome.
+    """
     if config is None:
         return v.skipped("broker", CONFIG_INVALID)
+    check = await _connect_broker(config)
+    warning = password_file_warning(_outside_systemd(config.mqtt))
+    return check if warning is None else replace(check, verdict=f"{check.verdict}; "
+                                                 f"warning: {warning}")  # fmt: skip
+
+
+async def _connect_broker(config: Config) -> v.Check:
     cfg = config.mqtt
     try:
         password = resolve_password(_outside_systemd(cfg), config.source)

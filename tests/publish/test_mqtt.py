@@ -20,7 +20,7 @@ from structlog.testing import capture_logs
 from fixtures.mosquitto import make_tls
 from hrvd.config import MqttConfig
 from hrvd.errors import ConfigError
-from hrvd.publish.mqtt import MqttPublisher, resolve_password, tls_context
+from hrvd.publish.mqtt import MqttPublisher, password_file_warning, resolve_password, tls_context
 from hrvd.publish.outbox import Outbox
 
 if TYPE_CHECKING:
@@ -389,3 +389,49 @@ def test_an_empty_password_file_means_no_password(tmp_path):
     # The service's credential placeholder when the broker takes no password.
     (tmp_path / "pw").write_text("")
     assert resolve_password(MqttConfig(password_file=tmp_path / "pw")) is None
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\xff\xfeHunter2", "is not UTF-8 text"),
+        (b"Hunter2\nsecond line\n", "holds more than one line or a NUL"),
+        (b"Hunter2\0", "holds more than one line or a NUL"),
+        (b"Hunter2" * 10_000, "holds more than 65535 bytes"),
+    ],
+)
+def test_an_odd_password_file_is_one_error_without_the_password(tmp_path, content, message):
+    secret = tmp_path / "pw"
+    secret.write_bytes(content)
+    with pytest.raises(ConfigError, match=message) as err:
+        resolve_password(MqttConfig(password_file=secret))
+    assert "Hunter2" not in str(err.value)
+    assert str(secret) in str(err.value)
+
+
+def test_a_device_or_pipe_as_password_file_is_refused_without_reading_it(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for path in (Path("/dev/zero"), fifo):
+        with pytest.raises(ConfigError, match=f"{path}: is not a regular file"):
+            resolve_password(MqttConfig(password_file=path))
+
+
+def test_a_password_typed_in_as_password_file_is_never_echoed():
+    with pytest.raises(ConfigError) as err:
+        resolve_password(MqttConfig(password_file=Path("Hunter2-s3cret")), Path("hrvd.toml"))
+    assert "Hunter2" not in str(err.value)
+    assert "mqtt.password_file: (value not shown): is not an absolute path" in str(err.value)
+
+
+def test_a_world_readable_password_file_is_warned_about(tmp_path):
+    secret = tmp_path / "pw"
+    secret.write_text("Hunter2\n")
+    secret.chmod(0o600)
+    assert password_file_warning(MqttConfig(password_file=secret)) is None
+    secret.chmod(0o644)
+    warning = password_file_warning(MqttConfig(password_file=secret))
+    assert (
+        warning == f"the password file {secret} can be read by every user (mode 0644): "
+        f"chmod o-r {secret}"
+    )
