@@ -181,3 +181,19 @@ def test_backup_and_export_without_a_store_say_so_in_one_line(config, tmp_path, 
     assert "no store at" in err
     assert err.count("\n") == 1
     assert not (tmp_path / "store.sqlite3").exists()
+
+
+def test_export_and_backup_never_follow_a_planted_partial_symlink(stored, tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    for name, args in (("ride.csv", ["export", "ride", "H10@", "-o"]), ("copy.sqlite3",
+                                                                         ["backup"])):  # fmt: skip
+        (tmp_path / f".{name}.partial").symlink_to(victim)  # the name used before
+        assert main([*args, str(tmp_path / name), "--config", str(stored)]) == 0
+        assert victim.read_text() == "precious\n"
+        assert (tmp_path / name).stat().st_size > 0
+        assert not (tmp_path / name).is_symlink()
+    assert sorted(p.name for p in tmp_path.glob(".*.partial*")) == [
+        ".copy.sqlite3.partial",
+        ".ride.csv.partial",
+    ]  # the planted links only: no leftovers

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import os
 import sys
+import tempfile
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -51,13 +53,17 @@ def _output(target: str | None, *, force: bool) -> Iterator[TextIO]:
     if path.exists() and not force:
         msg = f"{path} exists: choose another name, or add --force to replace it"
         raise UsageError(msg)
-    partial = path.with_name(f".{path.name}.partial")
+    partial: Path | None = None
     try:
-        with partial.open("w", encoding="utf-8", newline="") as f:
+        # mkstemp: a new name no one can have planted a symlink at (O_EXCL, mode 0600).
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+        partial = Path(name)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             yield f
         partial.replace(path)
     except OSError as exc:
-        partial.unlink(missing_ok=True)
+        if partial is not None:
+            partial.unlink(missing_ok=True)
         raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 

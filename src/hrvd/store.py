@@ -12,10 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import sqlite3
+import tempfile
 import threading
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hrvd.coach.baseline import Morning, Posture, Quality
@@ -23,8 +26,6 @@ from hrvd.coach.orthostatic import OrthoOutcome, OrthoRecord
 from hrvd.errors import HrvdError
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from hrvd.pipeline import Payload
 
 MIGRATIONS = (
@@ -340,8 +341,13 @@ class Store:
         The copy is consistent even while the daemon writes (SQLite's online backup), is
         checked, and appears under its name only when complete.
         """
-        partial = target.with_name(f".{target.name}.partial")
+        partial: Path | None = None
         try:
+            # mkstemp: a new name no one can have planted a symlink at (O_EXCL, mode 0600).
+            fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial",
+                                        dir=target.parent)  # fmt: skip
+            os.close(fd)
+            partial = Path(name)
             copy = sqlite3.connect(partial)
             try:
                 with self._lock:
@@ -356,7 +362,8 @@ class Store:
                 raise StoreError(msg)  # noqa: TRY301 - the partial file is removed below
             partial.replace(target)
         except (OSError, sqlite3.Error, StoreError) as exc:
-            partial.unlink(missing_ok=True)
+            if partial is not None:
+                partial.unlink(missing_ok=True)
             raise StoreError(f"cannot back up the store to {target}: {exc}") from None
 
     def mornings(self) -> list[Morning]:
