@@ -38,8 +38,9 @@ def test_the_schema_version_is_kept_and_migrations_run_once(tmp_path):
 def test_a_file_that_is_not_a_database_is_one_clear_error(tmp_path):
     path = tmp_path / "s.sqlite3"
     path.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(StoreError, match="cannot open the store"):
+    with pytest.raises(StoreError, match="is damaged or not an hrvd store") as err:
         open_store(path)
+    assert err.value.exit_code == 2  # the unit's RestartPreventExitStatus=2: not restarted
 
 
 async def test_sessions_lists_and_shows_rides(tmp_path, capsys):

@@ -109,8 +109,14 @@ class Daemon:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop.set)
-        outbox = self._open_outbox()
-        store = self._store = open_store(self.config.store.path)
+        # The store first: it refuses a second daemon and a damaged file (exit 2, not
+        # restarted) before the outbox writes to the same file.
+        store = self._store = open_store(self.config.store.path, exclusive=True)
+        try:
+            outbox = self._open_outbox()
+        except BaseException:
+            store.close()
+            raise
         base = self.config.mqtt.base_topic
         publisher = MqttPublisher(
             self.config.mqtt,

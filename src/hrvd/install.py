@@ -57,7 +57,8 @@ TimeoutStopSec=20s
 WatchdogSec=30s
 Restart=on-failure
 RestartSec=10s
-# Exit code 2 is a config or usage error: restarting will not fix it.
+# Exit code 2: a config or usage error, a damaged store or another daemon on the store.
+# Restarting will not fix those; the journal says what to do.
 RestartPreventExitStatus=2
 
 User={user}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import os
 import sqlite3
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from hrvd.coach.baseline import Morning, Posture, Quality
 from hrvd.coach.orthostatic import OrthoOutcome, OrthoRecord
-from hrvd.errors import HrvdError
+from hrvd.errors import EXIT_USAGE, HrvdError
 
 if TYPE_CHECKING:
     from hrvd.pipeline import Payload
@@ -109,6 +110,16 @@ class StoreError(HrvdError):
     """The store cannot be opened or written (a full disk, no permission, corruption)."""
 
 
+class StoreNeedsHandsError(StoreError):
+    """The store is damaged, or another daemon uses it: restarting hrvd cannot fix that.
+
+    Exit code 2, as a config error, which the unit's ``RestartPreventExitStatus=2`` keeps
+    systemd from restarting every ``RestartSec=``.
+    """
+
+    exit_code = EXIT_USAGE
+
+
 @dataclass(frozen=True, slots=True)
 class Ride:
     """One stored ride: its summary as published on ``<strap>/session``."""
@@ -147,15 +158,19 @@ class Pruned:
 class Store:
     """The store in one SQLite file; open it with :func:`open_store`."""
 
-    def __init__(self, db: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, db: sqlite3.Connection, path: Path, lock_fd: int | None = None) -> None:
         self._db = db
         self.path = path
         self._lock = threading.Lock()
+        self._lock_fd = lock_fd
 
     def close(self) -> None:
-        """Close the file."""
+        """Close the file (and give back the daemon's lock on it)."""
         with self._lock:
             self._db.close()
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+                self._lock_fd = None
 
     def _write(self, sql: str, params: tuple[object, ...]) -> None:
         with self._lock:
@@ -421,57 +436,120 @@ def _morning_row(m: Morning, source: str, raw_rr: list[float] | None) -> tuple[o
             None if raw_rr is None else json.dumps(raw_rr))  # fmt: skip
 
 
-def open_store(path: Path, *, readonly: bool = False) -> Store:
+def open_store(path: Path, *, readonly: bool = False, exclusive: bool = False) -> Store:
     """Open the store; create, check and migrate it unless ``readonly``.
 
     The daemon (and a command that writes) opens it writable: a new store is created, an
     older one migrated, and the file checked (``quick_check``). A command that only reads
     (``hrvd sessions``, ``history``, ``export``, ``backup``) opens it read-only, so that it
     works for a user who may only read the file and never changes its schema under a
-    running daemon.
+    running daemon. The daemon opens it ``exclusive``: a second daemon on the same store
+    is refused (an ``flock`` on ``<store>.lock``, given back when the process ends).
 
     Raises:
-        StoreError: the file cannot be opened, is not a database, fails its check, is from
-            a newer hrvd, or (read-only) does not exist or is from an older hrvd.
+        StoreNeedsHandsError: the file is damaged, or another daemon holds it (exit 2).
+        StoreError: the file cannot be opened, is not a database, is from a newer hrvd,
+            or (read-only) does not exist or is from an older hrvd.
     """
+    lock_fd = _lock(path) if exclusive else None
     try:
         db = _connect_readonly(path) if readonly else _connect(path)
-        (version,) = db.execute("PRAGMA user_version").fetchone()
-        if version > len(MIGRATIONS):
+        try:
+            _check(db, path, readonly=readonly)
+        except BaseException:
             db.close()
-            raise StoreError(f"the store {path} was written by a newer hrvd (schema {version}, "
-                             f"this one knows {len(MIGRATIONS)}): upgrade hrvd")  # fmt: skip
-        if readonly and version < len(MIGRATIONS):
-            db.close()
-            raise StoreError(f"the store {path} is from an older hrvd (schema {version}): "
-                             "restart the daemon (hrvd run) to upgrade it")  # fmt: skip
-        if not readonly:
-            (check,) = db.execute("PRAGMA quick_check").fetchone()
-            if check != "ok":
-                db.close()
-                raise StoreError(f"the store {path} is damaged ({check}): restore a backup")
-            _migrate(db)
-    except (OSError, sqlite3.DatabaseError) as exc:
-        raise StoreError(f"cannot open the store {path}: {exc}") from None
-    return Store(db, path)
+            raise
+    except BaseException as exc:
+        if lock_fd is not None:
+            os.close(lock_fd)
+        if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
+            msg = f"the store {path} is damaged or not an hrvd store ({exc}): restore a backup"
+            raise StoreNeedsHandsError(msg) from None
+        if isinstance(exc, OSError | sqlite3.DatabaseError):
+            raise StoreError(f"cannot open the store {path}: {exc}") from None
+        raise
+    return Store(db, path, lock_fd)
+
+
+def _check(db: sqlite3.Connection, path: Path, *, readonly: bool) -> None:
+    """Refuse a store of another schema or a damaged one; migrate an older one."""
+    (version,) = db.execute("PRAGMA user_version").fetchone()
+    if version > len(MIGRATIONS):
+        raise StoreError(f"the store {path} was written by a newer hrvd (schema {version}, "
+                         f"this one knows {len(MIGRATIONS)}): upgrade hrvd")  # fmt: skip
+    if readonly and version < len(MIGRATIONS):
+        raise StoreError(f"the store {path} is from an older hrvd (schema {version}): "
+                         "restart the daemon (hrvd run) to upgrade it")  # fmt: skip
+    if not readonly:
+        (check,) = db.execute("PRAGMA quick_check").fetchone()
+        if check != "ok":
+            raise StoreNeedsHandsError(f"the store {path} is damaged ({check}): "
+                                       "restore a backup (see docs/upkeep.md)")  # fmt: skip
+        _migrate(db)
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    # Health data: a folder of our own is 0700, and a new store (and so its -wal and -shm,
+    # which SQLite gives the store's mode) 0600, whatever the umask.
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        mode = _private_mode(path.parent)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode))
+        path.chmod(mode)  # as asked, not as the umask left it
     db = sqlite3.connect(path, check_same_thread=False)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     return db
 
 
+def _private_mode(folder: Path) -> int:
+    """A new file's mode in ``folder``: 0600, or 0640 when the folder lets its group in.
+
+    The service's state directory is 0750 so that group hrvd can read the history
+    (docs/install.md); a user's own folder is 0700.
+    """
+    shared = folder.stat().st_mode & 0o050 == 0o050
+    return 0o640 if shared else 0o600
+
+
+def _lock(path: Path) -> int:
+    """Take the daemon's lock beside the store, or say who holds it."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    lock = path.with_name(f"{path.name}.lock")
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, _private_mode(path.parent))
+    except OSError as exc:
+        raise StoreError(f"cannot open the store's lock {lock}: {exc.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+        os.close(fd)
+        msg = (f"another hrvd daemon (pid {holder}) already uses the store {path}: stop it "
+               "first (systemctl stop hrvd), or give this one another [store] path")  # fmt: skip
+        raise StoreNeedsHandsError(msg) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    return fd
+
+
 def _connect_readonly(path: Path) -> sqlite3.Connection:
     if not path.is_file():
         msg = f"no store at {path} yet (has the daemon run?)"
         raise StoreError(msg)
-    # Read-only, a reader needs no -shm file of its own when the daemon is stopped
-    # (SQLite 3.22 and later), so a user who may only read the file can use it.
     uri = path.absolute().as_uri()
-    return sqlite3.connect(f"{uri}?mode=ro", uri=True, check_same_thread=False)
+    db = sqlite3.connect(f"{uri}?mode=ro", uri=True, check_same_thread=False)
+    try:
+        db.execute("PRAGMA user_version").fetchone()
+    except sqlite3.OperationalError:
+        db.close()
+        if Path(f"{path}-wal").exists():
+            raise
+        # The daemon is stopped (SQLite removed the -wal and -shm files at its last close)
+        # and this user may not create the -shm file a WAL reader needs: read it as
+        # immutable, safe while nothing writes (a daemon that starts makes a -wal first).
+        db = sqlite3.connect(f"{uri}?immutable=1", uri=True, check_same_thread=False)
+    return db
 
 
 def _migrate(db: sqlite3.Connection) -> None:
