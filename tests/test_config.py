@@ -154,3 +154,21 @@ def test_the_example_config_is_valid_and_names_every_key():
                 "auto_start", "alpha1_limit", "alpha1_min_hr_bpm", "alpha1_max_artifact_pct",
                 "path"):  # fmt: skip
         assert f"{key} =" in text, key
+
+
+def test_run_logs_a_warning_for_a_world_readable_password_file(tmp_path):
+    from structlog.testing import capture_logs  # noqa: PLC0415
+
+    from hrvd.daemon import Daemon  # noqa: PLC0415
+
+    secret = tmp_path / "pw"
+    secret.write_text("s3cret-Pa55\n")
+    secret.chmod(0o644)
+    config = load_config(_write(tmp_path, GOOD.replace(
+        'username = "hrvd"', f'username = "hrvd"\npassword_file = "{secret}"')))  # fmt: skip
+    with capture_logs() as logs:
+        Daemon(config)
+    warned = [e for e in logs if e["event"] == "password file readable by every user"]
+    assert warned[0]["log_level"] == "warning"
+    assert f"{secret} can be read by every user (mode 0644)" in warned[0]["detail"]
+    assert "s3cret" not in repr(logs)
