@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import json
 import os
 import sqlite3
@@ -24,7 +23,11 @@ from typing import TYPE_CHECKING
 
 from hrvd.coach.baseline import Morning, Posture, Quality
 from hrvd.coach.orthostatic import OrthoOutcome, OrthoRecord
-from hrvd.errors import EXIT_USAGE, HrvdError
+
+# Re-exported, so that callers keep importing the store's errors from here.
+from hrvd.store_files import StoreError as StoreError  # noqa: PLC0414
+from hrvd.store_files import StoreNeedsHandsError as StoreNeedsHandsError  # noqa: PLC0414
+from hrvd.store_files import connect, connect_readonly, take_lock
 
 if TYPE_CHECKING:
     from hrvd.pipeline import Payload
@@ -104,20 +107,6 @@ n + 1. Scripts are only ever appended; a released one is never edited."""
 
 PRUNE_CHUNK = 10_000
 """Beats deleted per transaction when pruning (a few hundred ms on a Pi Zero 2 W)."""
-
-
-class StoreError(HrvdError):
-    """The store cannot be opened or written (a full disk, no permission, corruption)."""
-
-
-class StoreNeedsHandsError(StoreError):
-    """The store is damaged, or another daemon uses it: restarting hrvd cannot fix that.
-
-    Exit code 2, as a config error, which the unit's ``RestartPreventExitStatus=2`` keeps
-    systemd from restarting every ``RestartSec=``.
-    """
-
-    exit_code = EXIT_USAGE
 
 
 @dataclass(frozen=True, slots=True)
@@ -451,9 +440,9 @@ def open_store(path: Path, *, readonly: bool = False, exclusive: bool = False) -
         StoreError: the file cannot be opened, is not a database, is from a newer hrvd,
             or (read-only) does not exist or is from an older hrvd.
     """
-    lock_fd = _lock(path) if exclusive else None
+    lock_fd = take_lock(path) if exclusive else None
     try:
-        db = _connect_readonly(path) if readonly else _connect(path)
+        db = connect_readonly(path) if readonly else connect(path)
         try:
             _check(db, path, readonly=readonly)
         except BaseException:
@@ -486,70 +475,6 @@ def _check(db: sqlite3.Connection, path: Path, *, readonly: bool) -> None:
             raise StoreNeedsHandsError(f"the store {path} is damaged ({check}): "
                                        "restore a backup (see docs/upkeep.md)")  # fmt: skip
         _migrate(db)
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    # Health data: a folder of our own is 0700, and a new store (and so its -wal and -shm,
-    # which SQLite gives the store's mode) 0600, whatever the umask.
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    with contextlib.suppress(FileExistsError):
-        mode = _private_mode(path.parent)
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode))
-        path.chmod(mode)  # as asked, not as the umask left it
-    db = sqlite3.connect(path, check_same_thread=False)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    return db
-
-
-def _private_mode(folder: Path) -> int:
-    """A new file's mode in ``folder``: 0600, or 0640 when the folder lets its group in.
-
-    The service's state directory is 0750 so that group hrvd can read the history
-    (docs/install.md); a user's own folder is 0700.
-    """
-    shared = folder.stat().st_mode & 0o050 == 0o050
-    return 0o640 if shared else 0o600
-
-
-def _lock(path: Path) -> int:
-    """Take the daemon's lock beside the store, or say who holds it."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    lock = path.with_name(f"{path.name}.lock")
-    try:
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, _private_mode(path.parent))
-    except OSError as exc:
-        raise StoreError(f"cannot open the store's lock {lock}: {exc.strerror}") from None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
-        os.close(fd)
-        msg = (f"another hrvd daemon (pid {holder}) already uses the store {path}: stop it "
-               "first (systemctl stop hrvd), or give this one another [store] path")  # fmt: skip
-        raise StoreNeedsHandsError(msg) from None
-    os.ftruncate(fd, 0)
-    os.write(fd, f"{os.getpid()}\n".encode())
-    return fd
-
-
-def _connect_readonly(path: Path) -> sqlite3.Connection:
-    if not path.is_file():
-        msg = f"no store at {path} yet (has the daemon run?)"
-        raise StoreError(msg)
-    uri = path.absolute().as_uri()
-    db = sqlite3.connect(f"{uri}?mode=ro", uri=True, check_same_thread=False)
-    try:
-        db.execute("PRAGMA user_version").fetchone()
-    except sqlite3.OperationalError:
-        db.close()
-        if Path(f"{path}-wal").exists():
-            raise
-        # The daemon is stopped (SQLite removed the -wal and -shm files at its last close)
-        # and this user may not create the -shm file a WAL reader needs: read it as
-        # immutable, safe while nothing writes (a daemon that starts makes a -wal first).
-        db = sqlite3.connect(f"{uri}?immutable=1", uri=True, check_same_thread=False)
-    return db
 
 
 def _migrate(db: sqlite3.Connection) -> None:
