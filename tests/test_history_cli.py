@@ -6,10 +6,10 @@ from datetime import date, timedelta
 from hrvd.cli import main
 
 
-def _export(path, days=30, low_from=None):
+def _export(path, days=30, low_from=None, start=date(2026, 10, 1)):
     lines = ["Date;lnRMSSD;RHR"]
     for i in range(days):
-        day = date(2026, 10, 1) + timedelta(days=i)
+        day = start + timedelta(days=i)
         ln = (
             4.0
             + (0.05 if i % 2 else -0.05)
@@ -97,3 +97,15 @@ def test_a_million_rows_or_an_endless_file_is_refused_with_the_limit(tmp_path, c
     assert f"{huge}: is larger than a morning history can be (16 MiB or 100000 lines" in err
     assert main(["history", "import", "/dev/zero", "--config", cfg]) == 2  # read up to a limit
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_the_last_days_score_the_same_as_when_the_whole_history_is_judged(tmp_path, capsys):
+    cfg = _config(tmp_path)
+    _export(tmp_path / "a.csv", days=150, low_from=140, start=date(2026, 5, 1))
+    assert main(["history", "import", str(tmp_path / "a.csv"), "--config", cfg]) == 0
+    capsys.readouterr()
+    assert main(["history", "--config", cfg, "--format", "json", "--days", "1000"]) == 0
+    everything = json.loads(capsys.readouterr().out)
+    assert main(["history", "--config", cfg, "--format", "json", "--days", "12"]) == 0
+    assert json.loads(capsys.readouterr().out) == everything[-12:]
+    assert len(everything) == 150

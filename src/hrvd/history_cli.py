@@ -9,7 +9,7 @@ import sys
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, TextIO
 
-from hrvd.coach.baseline import EARLIEST_DAY, LATEST_DAYS_AHEAD
+from hrvd.coach.baseline import BASELINE_DAYS, EARLIEST_DAY, LATEST_DAYS_AHEAD
 from hrvd.coach.history_import import parse_history
 from hrvd.coach.orthostatic_baseline import ORTHO_COLUMNS, ortho_columns
 from hrvd.coach.readiness import assess_all, recommendation_text
@@ -63,6 +63,18 @@ def _plausible(mornings: list[Morning], err: TextIO) -> list[Morning]:
     return kept
 
 
+def _shown_and_their_windows(mornings: list[Morning], days: int) -> list[Morning]:
+    """The last ``days`` mornings and the BASELINE_DAYS before them: all their scores need.
+
+    Years of mornings are then judged in the time of a few months'.
+    """
+    ordered = sorted(mornings, key=lambda m: (m.day, m.posture))
+    if not 0 < days < len(ordered):
+        return ordered
+    first = ordered[-days].day - timedelta(days=BASELINE_DAYS)
+    return [m for m in ordered if m.day >= first]
+
+
 def show_history(
     config: Config, *, days: int, fmt: str, out: TextIO, err: TextIO | None = None
 ) -> None:
@@ -75,7 +87,8 @@ def show_history(
             tests = store.orthostatic_tests()
         finally:
             store.close()
-    results = assess_all(_plausible(mornings, err or sys.stderr))[-days:]
+    results = assess_all(_shown_and_their_windows(_plausible(mornings, err or sys.stderr),
+                                                  days))[-days:]  # fmt: skip
     ortho = ortho_columns(tests)
     rows = [_row(r) | ortho.get((r.day, r.posture.value), dict.fromkeys(ORTHO_COLUMNS))
             for r in results]  # fmt: skip
