@@ -1,5 +1,6 @@
 """hrvd history and hrvd history import, through the CLI and a real SQLite store."""
 
+import io
 import json
 from datetime import date, timedelta
 
@@ -109,3 +110,24 @@ def test_the_last_days_score_the_same_as_when_the_whole_history_is_judged(tmp_pa
     assert main(["history", "--config", cfg, "--format", "json", "--days", "12"]) == 0
     assert json.loads(capsys.readouterr().out) == everything[-12:]
     assert len(everything) == 150
+
+
+def test_an_endless_history_file_stops_at_the_history_limit_in_its_own_words(
+    tmp_path, monkeypatch, capsys
+):
+    # A text stream without end: read only up to the history's own limit, not the RR limit.
+    monkeypatch.setattr("hrvd.history_cli.MAX_HISTORY_BYTES", 1 << 20)
+
+    class Endless(io.RawIOBase):
+        def readable(self):
+            return True
+
+        def readinto(self, b):
+            b[:] = b"2026-01-01,4.1\n" * (len(b) // 15) + b"\n" * (len(b) % 15)
+            return len(b)
+
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BufferedReader(Endless())))
+    assert main(["history", "import", "-", "--config", _config(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("larger than 1 MiB: not a morning history hrvd reads"), err
+    assert len(err.splitlines()) == 1

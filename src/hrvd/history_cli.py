@@ -130,7 +130,7 @@ def import_history(config: Config, source: str, out: TextIO) -> None:
     Raises:
         InputFileError: the file cannot be read or a line is wrong (named).
     """
-    data = read_bytes(source)
+    data = read_bytes(source, MAX_HISTORY_BYTES, "a morning history hrvd reads")
     text = decode_text(data, source)
     if len(data) > MAX_HISTORY_BYTES or text.count("\n") >= MAX_HISTORY_LINES:
         msg = (

@@ -120,17 +120,20 @@ def decode_text(data: bytes, source: str) -> str:
         raise InputFileError(source, None, "not a text file (expected UTF-8 text)") from None
 
 
-def read_bytes(source: str) -> bytes:
-    """The bytes of a file, or of stdin for ``-``, at most :data:`MAX_INPUT_BYTES`.
+def read_bytes(
+    source: str, limit: int | None = None, what: str = "an RR recording hrvd reads"
+) -> bytes:
+    """The bytes of a file, or of stdin for ``-``, at most ``limit`` (:data:`MAX_INPUT_BYTES`).
 
     Raises:
-        InputFileError: the file cannot be read or is larger.
+        InputFileError: the file cannot be read or is larger (``what`` says what it is not).
     """
+    limit = MAX_INPUT_BYTES if limit is None else limit
     try:
         if source == "-":
-            return _read_limited(sys.stdin.buffer, source)
+            return _read_limited(sys.stdin.buffer, source, limit, what)
         with Path(source).open("rb") as f:
-            return _read_limited(f, source)
+            return _read_limited(f, source, limit, what)
     except FileNotFoundError:
         raise InputFileError(source, None, "no such file") from None
     except IsADirectoryError:
@@ -139,14 +142,13 @@ def read_bytes(source: str) -> bytes:
         raise InputFileError(source, None, exc.strerror or str(exc)) from None
 
 
-def _read_limited(f: BinaryIO, source: str) -> bytes:
+def _read_limited(f: BinaryIO, source: str, limit: int, what: str) -> bytes:
     first = f.read(_FIRST_CHUNK)
     if b"\0" in first and first[8:12] != b".FIT":
         return first  # not text: refused by the caller without reading the rest
-    data = first + f.read(MAX_INPUT_BYTES + 1 - len(first))
-    if len(data) > MAX_INPUT_BYTES:
-        msg = f"larger than {MAX_INPUT_BYTES // 2**20} MiB: not an RR recording hrvd reads"
-        raise InputFileError(source, None, msg)
+    data = first + f.read(limit + 1 - len(first))
+    if len(data) > limit:
+        raise InputFileError(source, None, f"larger than {limit // 2**20} MiB: not {what}")
     return data
 
 
