@@ -158,6 +158,14 @@ def _add_daemon_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     ride.add_argument("action", choices=("start", "stop"))
     ride.add_argument("--strap", metavar="NAME", help="the strap (default: the first ride strap)")
     ride.add_argument("--config", metavar="FILE")
+    dashboard = sub.add_parser(
+        "dashboard",
+        help="print a Home Assistant dashboard (YAML) for the configured straps",
+        description="Print a ready Home Assistant dashboard for the straps of the config, "
+        "with the entity ids hrvd's discovery creates; paste it into Settings, Dashboards, "
+        "Add dashboard, then the dashboard's menu, Raw configuration editor.",
+    )
+    dashboard.add_argument("--config", metavar="FILE")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -318,6 +326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "install-service": _install_service,
         "config": _config_check,
         "history": _history,
+        "dashboard": _dashboard,
         "morning": _morning,
         "watch": _watch,
         "init": _init,
@@ -437,6 +446,14 @@ def _history(args: argparse.Namespace, out: TextIO) -> int:
         import_history(config, args.file, out)
     else:
         show_history(config, days=args.days, fmt=args.format, out=out)
+    return EXIT_OK
+
+
+def _dashboard(args: argparse.Namespace, out: TextIO) -> int:
+    from hrvd.config import find_config, load_config  # noqa: PLC0415
+    from hrvd.publish.dashboard import dashboard, to_yaml  # noqa: PLC0415
+
+    out.write(to_yaml(dashboard(load_config(find_config(args.config)))))
     return EXIT_OK
 
 

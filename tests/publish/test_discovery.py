@@ -254,7 +254,7 @@ def test_the_strap_device_has_the_issue_entities():
     garage = by_key(config(), "strap_h10_garage")
     assert garage["heart_rate"]["unit_of_measurement"] == "bpm"
     assert garage["rmssd"]["unit_of_measurement"] == "ms"
-    assert "unit_of_measurement" not in garage["ln_rmssd"]
+    assert garage["ln_rmssd"]["unit_of_measurement"] == "ln(ms)"  # issue 19: statistics
     assert garage["dfa_alpha1"]["value_template"] == "{{ value_json.dfa_alpha1 }}"
     assert garage["zone"]["value_template"] == "{{ value_json.zone }}"
     assert garage["battery"]["device_class"] == "battery"
@@ -440,7 +440,7 @@ def test_the_discovery_prefix_is_configurable():
     assert removal_messages(["x"], cfg)[0].topic == "ha/device/hrvd/strap_x/config"
 
 
-@pytest.mark.parametrize("module", ["discovery", "topics"])
+@pytest.mark.parametrize("module", ["discovery", "topics", "dashboard"])
 def test_the_module_is_sans_io(module):
     source = Path(discovery.__file__).with_name(f"{module}.py").read_text(encoding="utf-8")
     imported = set()

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -45,6 +47,14 @@ MORNING_STATES = ("stabilising", "measuring", "done", "invalid")
 QUALITY_LEVELS = ("good", "caution", "reject")
 """The verdict words of hrvd.hrv.quality.Level (not imported: no numpy here)."""
 _DIAGNOSTIC: Component = {"entity_category": "diagnostic"}
+LN_MS = "ln(ms)"
+"""The unit of lnRMSSD: the natural log of RMSSD in ms (Home Assistant keeps statistics only
+for sensors with a state class, and groups history graphs by unit)."""
+ALPHA1_UNIT = "α1"  # noqa: RUF001 - the Greek letter is the quantity's own symbol
+"""The unit shown for DFA alpha1 (dimensionless): its own chart in a history graph."""
+SCORE_UNIT = "points"
+"""The unit of the 0-100 readiness score."""
+_ENTITY_ID_OUTSIDE = re.compile(r"[^a-z0-9]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +78,20 @@ def strap_object(strap: str) -> str:
     return f"{STRAP_OBJECT_PREFIX}{slug(strap)}"
 
 
+def entity_id(component: Component, device_name: str) -> str:
+    """The entity id Home Assistant gives a discovered entity: ``<platform>.<object id>``.
+
+    Without an object id Home Assistant slugifies the device name and the entity name
+    together; ``default_entity_id`` (Home Assistant 2025.10 and later; older versions drop
+    the key) pins that same id, so ids are predictable (``hrvd dashboard`` relies on them)
+    and an existing installation keeps the ids it has.
+    """
+    text = f"{device_name} {component['name']}"
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    object_id = _ENTITY_ID_OUTSIDE.sub("_", ascii_text.lower()).strip("_")
+    return f"{component['platform']}.{object_id}"
+
+
 def config_topic(config: Config, obj: str) -> str:
     """The discovery topic of one device of this daemon."""
     return f"{config.mqtt.discovery_prefix}/device/{node_id(config)}/{obj}/config"
@@ -84,6 +108,7 @@ def discovery_messages(config: Config, version: str) -> list[DiscoveryMessage]:
     for obj, name, model, components in devices:
         for key, component in components.items():
             component["unique_id"] = f"{node}-{obj}-{key}"
+            component["default_entity_id"] = entity_id(component, name)
         device = {"identifiers": [f"{node}-{obj}"], "name": name, "manufacturer": "hrvd",
                   "model": model, "sw_version": version}  # fmt: skip
         payload = {
@@ -129,12 +154,12 @@ def _strap_components(config: Config, strap: StrapConfig) -> dict[str, Component
                               suggested_display_precision=0, icon="mdi:heart-pulse"),
         "rmssd": _sensor("RMSSD", "rmssd_ms", measured, unit_of_measurement="ms",
                          suggested_display_precision=1, icon="mdi:heart-flash"),
-        "ln_rmssd": _sensor("lnRMSSD", "ln_rmssd", measured, suggested_display_precision=2,
-                            icon="mdi:heart-flash"),
-        "dfa_alpha1": _sensor("DFA alpha1", "dfa_alpha1", measured,
+        "ln_rmssd": _sensor("lnRMSSD", "ln_rmssd", measured, unit_of_measurement=LN_MS,
+                            suggested_display_precision=2, icon="mdi:heart-flash"),
+        "dfa_alpha1": _sensor("DFA alpha1", "dfa_alpha1", measured, unit_of_measurement=ALPHA1_UNIT,
                               suggested_display_precision=2, icon="mdi:chart-bell-curve"),
-        "zone": _sensor("Heart-rate zone", "zone", measured, suggested_display_precision=0,
-                        icon="mdi:speedometer"),
+        "zone": _sensor("Heart-rate zone", "zone", measured, unit_of_measurement="zone",
+                        suggested_display_precision=0, icon="mdi:speedometer"),
         "artifact_rate": _sensor(
             "Artifact rate", "artifact_rate", measured, **_DIAGNOSTIC,
             value_template="{{ (value_json.artifact_rate * 100) | round(1)"
@@ -161,7 +186,8 @@ def _ride_components(base: str, name: str, daemon: Component) -> dict[str, Compo
     return {
         # Unknown after a ride that did not cross alpha1 0.75 (docs/thresholds.md).
         "hrvt1_ride": _sensor("HRVT1 of the last ride", "hrvt1_bpm", session,
-                              unit_of_measurement="bpm", suggested_display_precision=0,
+                              state_class="measurement", unit_of_measurement="bpm",
+                              suggested_display_precision=0,
                               icon="mdi:chart-bell-curve-cumulative"),
         "too_hard": {
             "platform": "binary_sensor", "name": "Too hard for recovery",
@@ -202,13 +228,13 @@ def _athlete_components(config: Config) -> dict[str, Component]:
                          unit_of_measurement="bpm", suggested_display_precision=0,
                          icon="mdi:chart-bell-curve-cumulative"),
         "ride_ceiling": _sensor("Recovery ride ceiling", "ceiling_bpm", thresholds,
-                                unit_of_measurement="bpm", suggested_display_precision=0,
-                                icon="mdi:arrow-collapse-up"),
+                                state_class="measurement", unit_of_measurement="bpm",
+                                suggested_display_precision=0, icon="mdi:arrow-collapse-up"),
     } if riders else {}  # fmt: skip
     return ride | {
         "readiness": _sensor("Readiness", "score", ready, state_class="measurement",
-                             suggested_display_precision=0, icon="mdi:gauge",
-                             json_attributes_topic=topics.readiness(base)),
+                             unit_of_measurement=SCORE_UNIT, suggested_display_precision=0,
+                             icon="mdi:gauge", json_attributes_topic=topics.readiness(base)),
         "readiness_status": _enum("Readiness status", READINESS_STATUSES, ready, "status",
                                   icon="mdi:traffic-light"),
         "recommendation": _enum(
@@ -217,8 +243,12 @@ def _athlete_components(config: Config) -> dict[str, Component]:
             json_attributes_template="{{ {'recommendation_text': value_json.recommendation_text,"
             " 'date': value_json.date} | tojson }}",
         ),
+        "ln_rmssd_morning": _sensor("lnRMSSD this morning", "ln_rmssd", ready,
+                                    state_class="measurement", unit_of_measurement=LN_MS,
+                                    suggested_display_precision=2, icon="mdi:heart-flash"),
         "ln_rmssd_7d": _sensor("lnRMSSD 7-day", "ln_rmssd_7d", ready, state_class="measurement",
-                               suggested_display_precision=2, icon="mdi:chart-line"),
+                               unit_of_measurement=LN_MS, suggested_display_precision=2,
+                               icon="mdi:chart-line"),
         "morning": _enum("Morning measurement", MORNING_STATES, morning, "state",
                          icon="mdi:weather-sunset-up", json_attributes_topic=topics.morning(base)),
         "start_morning": {
