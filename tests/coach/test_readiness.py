@@ -297,6 +297,13 @@ def test_readiness_payload_has_the_fields_of_the_topic_contract():
         "recommendation": "train",
         "recommendation_text": recommendation_text(r, "nl"),
         "posture": "lying",
+        # This week 4.0 then 4.1/3.9 in turn: mean 4.0, SD 0.1, CV 2.5 %. The week before,
+        # four 4.1 and three 3.9: mean 4.01429, SD 0.10690, CV 2.663 %.
+        "cv_7d_pct": 2.5,
+        "cv_7d_prev_pct": 2.7,
+        "ln_rmssd_7d_prev": 4.014,
+        "trend_7d": -0.014,
+        "cv_7d_change_pct": -0.2,
         "quality": {"artifact_rate": 0.0125, "beats": 117, "coverage": 0.988},
     }
 
@@ -310,6 +317,8 @@ def test_readiness_payload_while_building_the_baseline_has_nulls():
     assert payload["normal_low"] is None
     assert payload["resting_hr_bpm"] is None
     assert payload["quality"] is None
+    assert payload["cv_7d_pct"] is None  # one morning: no CV, no trend
+    assert payload["trend_7d"] is None
     assert payload["recommendation_text"].startswith("Building your baseline: 0 of 7")
 
 

@@ -42,6 +42,7 @@ from hrvd.coach.baseline import (
     baseline_for,
     rolling_mornings,
 )
+from hrvd.coach.weekly import NO_WEEK, Weekly, weekly, weekly_fields
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -135,6 +136,7 @@ class ReadinessResult:
         signs: the warning signs, or None while the status is ``baseline``.
         recommendation: what to do, or None while the status is ``baseline``.
         quality: the measurement's quality, or None for an imported day.
+        weekly: the 7-day CV and trend (:mod:`hrvd.coach.weekly`).
     """
 
     day: date
@@ -149,6 +151,7 @@ class ReadinessResult:
     signs: Signs | None
     recommendation: Recommendation | None
     quality: Quality | None
+    weekly: Weekly = NO_WEEK
 
     @property
     def rmssd_ms(self) -> float:
@@ -297,6 +300,7 @@ def assess(today: Morning, history: Iterable[Morning]) -> ReadinessResult:
         signs=signs,
         recommendation=recommendation_for(status),
         quality=today.quality,
+        weekly=weekly([*earlier, today], today.day, today.posture),
     )
 
 
@@ -337,6 +341,7 @@ def readiness_payload(result: ReadinessResult, language: str = "en") -> dict[str
         "recommendation": result.recommendation.value if result.recommendation else None,
         "recommendation_text": recommendation_text(result, language),
         "posture": result.posture.value,
+        **weekly_fields(result.weekly),
         "quality": None
         if q is None
         else {
