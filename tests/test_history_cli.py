@@ -2,6 +2,7 @@
 
 import io
 import json
+import statistics
 from datetime import date, timedelta
 
 from hrvd.cli import main
@@ -131,3 +132,34 @@ def test_an_endless_history_file_stops_at_the_history_limit_in_its_own_words(
     err = capsys.readouterr().err.strip()
     assert err.endswith("larger than 1 MiB: not a morning history hrvd reads"), err
     assert len(err.splitlines()) == 1
+
+
+def test_history_shows_the_weekly_cv_and_trend_in_json_csv_and_the_table(tmp_path, capsys):
+    cfg = _config(tmp_path)
+    _export(tmp_path / "export.csv", days=30, low_from=27)
+    assert main(["history", "import", str(tmp_path / "export.csv"), "--config", cfg]) == 0
+    capsys.readouterr()
+    assert main(["history", "--config", cfg, "--format", "json", "--days", "30"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    ln = [r["ln_rmssd"] for r in rows]
+    week, before = ln[-7:], ln[-14:-7]
+    last = rows[-1]
+    assert last["cv_7d_pct"] == round(100 * statistics.stdev(week) / statistics.mean(week), 1)
+    assert last["cv_7d_prev_pct"] == round(
+        100 * statistics.stdev(before) / statistics.mean(before), 1
+    )
+    assert last["trend_7d"] == round(statistics.mean(week) - statistics.mean(before), 3)
+    assert last["trend_7d"] < 0 < last["cv_7d_change_pct"]  # three low days: fatigue's pattern
+    assert rows[3]["cv_7d_pct"] is None  # 4 mornings: too few for a CV
+    assert rows[4]["cv_7d_pct"] is not None
+    assert main(["history", "--config", cfg, "--format", "csv", "--days", "30"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = lines[0].split(",")
+    assert {"cv_7d_pct", "trend_7d", "ln_rmssd_7d_prev", "cv_7d_change_pct"} <= set(header)
+    assert lines[1].split(",")[header.index("cv_7d_pct")] == ""  # the first morning
+    assert main(["history", "--config", cfg, "--days", "30"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert "TREND" in table[0]
+    assert "CV%" in table[0]
+    assert f"{last['trend_7d']:+.2f}" in table[-3]
+    assert f"{last['cv_7d_pct']:.1f}" in table[-3]

@@ -13,6 +13,7 @@ from hrvd.coach.baseline import BASELINE_DAYS, EARLIEST_DAY, LATEST_DAYS_AHEAD
 from hrvd.coach.history_import import parse_history
 from hrvd.coach.orthostatic_baseline import ORTHO_COLUMNS, ortho_columns
 from hrvd.coach.readiness import assess_all, recommendation_text
+from hrvd.coach.weekly import WEEKLY_FIELDS, weekly_fields
 from hrvd.errors import InputFileError
 from hrvd.rrfile import decode_text, read_bytes
 from hrvd.store import open_store
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from hrvd.config import Config
 
 COLUMNS = ("date", "ln_rmssd", "ln_rmssd_7d", "normal_low", "normal_high", "resting_hr_bpm",
-           "score", "status", "recommendation", *ORTHO_COLUMNS)  # fmt: skip
+           "score", "status", "recommendation", *WEEKLY_FIELDS, *ORTHO_COLUMNS)  # fmt: skip
 
 
 def _row(r: ReadinessResult) -> dict[str, object]:
@@ -38,6 +39,7 @@ def _row(r: ReadinessResult) -> dict[str, object]:
         "score": r.score,
         "status": r.status.value,
         "recommendation": None if r.recommendation is None else r.recommendation.value,
+        **weekly_fields(r.weekly),
     }
 
 
@@ -102,15 +104,17 @@ def show_history(
         out.write("no morning measurement yet (take one with 'hrvd morning', or import a "
                   "history with 'hrvd history import FILE.csv')\n")  # fmt: skip
     else:
-        out.write(f"{'DATE':<12}{'lnRMSSD':>8}{'7-DAY':>7}{'NORMAL':>14}{'RHR':>6}"
-                  f"{'SCORE':>6}  {'STATUS':<9}{'STAND':>6}{'RISE':>5}  ORTHO\n")  # fmt: skip
+        out.write(f"{'DATE':<12}{'lnRMSSD':>8}{'7-DAY':>7}{'TREND':>7}{'CV%':>5}"
+                  f"{'NORMAL':>14}{'RHR':>6}{'SCORE':>6}  {'STATUS':<9}{'STAND':>6}{'RISE':>5}"
+                  "  ORTHO\n")  # fmt: skip
         for row in rows:
             normal = (f"{row['normal_low']:.2f}-{row['normal_high']:.2f}"
                       if row["normal_low"] is not None else "-")  # fmt: skip
             shown = row["ortho_status"] or row["ortho_outcome"] or ""
             line = (
                 f"{row['date']:<12}{_f(row['ln_rmssd'], 2):>8}{_f(row['ln_rmssd_7d'], 2):>7}"
-                f"{normal:>14}{_f(row['resting_hr_bpm'], 0):>6}{_f(row['score'], 0):>6}  "
+                f"{_signed(row['trend_7d']):>7}{_f(row['cv_7d_pct'], 1):>5}{normal:>14}"
+                f"{_f(row['resting_hr_bpm'], 0):>6}{_f(row['score'], 0):>6}  "
                 f"{row['status']!s:<9}{_f(row['standing_hr_bpm'], 0):>6}"
                 f"{_f(row['hr_rise_bpm'], 0):>5}  {shown}"
             )
@@ -122,6 +126,10 @@ def show_history(
 
 def _f(value: object, digits: int) -> str:
     return f"{value:.{digits}f}" if isinstance(value, int | float) else "-"
+
+
+def _signed(value: object) -> str:
+    return f"{value:+.2f}" if isinstance(value, float) else "-"
 
 
 def import_history(config: Config, source: str, out: TextIO) -> None:
