@@ -82,9 +82,11 @@ def test_the_dashboard_has_the_live_readiness_graph_alert_ride_and_morning_cards
     assert history["entities"] == ["sensor.hrvd_h10_garage_heart_rate",
                                    "sensor.hrvd_athlete_recovery_ride_ceiling",
                                    "sensor.hrvd_h10_garage_dfa_alpha1"]  # fmt: skip
-    (stats,) = by_type["statistics-graph"]
+    stats, week = by_type["statistics-graph"]
     assert stats["entities"] == ["sensor.hrvd_athlete_lnrmssd_this_morning",
                                  "sensor.hrvd_athlete_lnrmssd_7_day"]  # fmt: skip
+    assert week["entities"] == ["sensor.hrvd_athlete_lnrmssd_7_day_cv"]
+    assert "sensor.hrvd_athlete_lnrmssd_7_day_trend" in referenced(by_type["entities"])
     red = [c for c in by_type["conditional"] if c["conditions"][0]["state"] == "on"]
     assert (
         red[0]["conditions"][0]["entity"] == "binary_sensor.hrvd_h10_garage_too_hard_for_recovery"

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from hrvd.coach.weekly import WEEKLY_FIELDS
 from hrvd.config import Config, MqttConfig, StrapConfig
 from hrvd.publish import discovery, topics
 from hrvd.publish.discovery import (
@@ -44,6 +45,11 @@ CONTRACT_KEYS = {
         "status",
         "ln_rmssd",
         "ln_rmssd_7d",
+        "cv_7d_pct",
+        "cv_7d_prev_pct",
+        "ln_rmssd_7d_prev",
+        "trend_7d",
+        "cv_7d_change_pct",
         "rmssd_ms",
         "resting_hr_bpm",
         "baseline_ln_rmssd",
@@ -387,6 +393,16 @@ def test_the_athlete_device_has_readiness_and_the_morning_button():
     assert button["name"] == "Start morning measurement"
     assert button["command_topic"] == "hrvd/cmd/morning"
     assert button["payload_press"] == "start"
+
+
+def test_the_weekly_cv_and_trend_are_sensors_of_the_readiness_json():
+    athlete = by_key(config(), "athlete")
+    assert athlete["cv_7d"]["value_template"] == "{{ value_json.cv_7d_pct }}"
+    assert athlete["cv_7d"]["unit_of_measurement"] == "%"
+    assert athlete["trend_7d"]["value_template"] == "{{ value_json.trend_7d }}"
+    assert athlete["trend_7d"]["unit_of_measurement"] == "ln(ms)"
+    assert {c["state_topic"] for c in (athlete["cv_7d"], athlete["trend_7d"])} == {"hrvd/readiness"}
+    assert set(WEEKLY_FIELDS) <= CONTRACT_KEYS["readiness"]
 
 
 def test_a_strap_removed_from_the_config_gets_an_empty_retained_config():

@@ -59,6 +59,11 @@ def dashboard(config: Config) -> dict[str, object]:
          "entities": [athlete["ln_rmssd_morning"], athlete["ln_rmssd_7d"]],
          "stat_types": ["mean"], "period": "day", "days_to_show": STATISTICS_DAYS,
          "chart_type": "line"},
+        {"type": "statistics-graph", "title": "The week: CV of lnRMSSD",
+         "entities": [athlete["cv_7d"]], "stat_types": ["mean"], "period": "day",
+         "days_to_show": STATISTICS_DAYS, "chart_type": "line"},
+        {"type": "entities", "title": "The week", "entities": [
+            athlete["ln_rmssd_7d"], athlete["trend_7d"], athlete["cv_7d"]]},
     ]  # fmt: skip
     for strap in config.straps:
         cards.extend(_strap_cards(strap.name, strap.role, ids))

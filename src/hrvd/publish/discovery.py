@@ -249,6 +249,13 @@ def _athlete_components(config: Config) -> dict[str, Component]:
         "ln_rmssd_7d": _sensor("lnRMSSD 7-day", "ln_rmssd_7d", ready, state_class="measurement",
                                unit_of_measurement=LN_MS, suggested_display_precision=2,
                                icon="mdi:chart-line"),
+        # Unknown with fewer than 5 of 7 mornings (CV) or 3 in either week (trend).
+        "cv_7d": _sensor("lnRMSSD 7-day CV", "cv_7d_pct", ready, state_class="measurement",
+                         unit_of_measurement="%", suggested_display_precision=1,
+                         icon="mdi:chart-bell-curve"),
+        "trend_7d": _sensor("lnRMSSD 7-day trend", "trend_7d", ready, state_class="measurement",
+                            unit_of_measurement=LN_MS, suggested_display_precision=2,
+                            icon="mdi:trending-up"),
         "morning": _enum("Morning measurement", MORNING_STATES, morning, "state",
                          icon="mdi:weather-sunset-up", json_attributes_topic=topics.morning(base)),
         "start_morning": {
