@@ -133,16 +133,6 @@ def test_run_reports_each_config_error_in_one_line(tmp_path, toml, message):
     assert run.returncode == (1 if "store" in message else 2)
 
 
-def test_morning_commands_carry_strap_repeat_and_posture():
-    from hrvd.daemon import _parse_morning_command  # noqa: PLC0415
-
-    assert _parse_morning_command(b"start") == (None, False, None)
-    assert _parse_morning_command(b'{"strap": "h10", "repeat": true, "posture": "sitting"}') == (
-        "h10", True, "sitting")  # fmt: skip
-    assert _parse_morning_command(b'{"posture": "upside down"}') == (None, False, None)
-    assert _parse_morning_command(b"[1, 2]") == (None, False, None)
-
-
 def _with_a_gap(tmp_path: Path) -> tuple[Path, list[float]]:
     """An exported ride (time,rr_ms,gap) of two stretches, at 900 and then at 600 ms."""
     rng = np.random.default_rng(3)

@@ -4,7 +4,7 @@ import json
 
 from hrvd.cli import main
 from hrvd.config import Config
-from hrvd.daemon import _parse_morning_command, _wants_orthostatic
+from hrvd.publish.commands import MorningCommand, Rejected, parse_morning_command
 from hrvd.publish.discovery import config_topic, discovery_messages
 
 
@@ -19,13 +19,13 @@ def test_the_test_lies_first_so_another_posture_is_a_usage_error(tmp_path, capsy
 
 
 def test_the_morning_command_asks_for_the_test_by_word_or_by_json():
-    assert _wants_orthostatic(b"orthostatic")
-    assert _wants_orthostatic(b'{"orthostatic": true, "repeat": true}')
-    assert not _wants_orthostatic(b"start")
-    assert not _wants_orthostatic(b'{"orthostatic": "yes"}')
-    assert not _wants_orthostatic(b"[true]")
-    # The other fields are read as for a plain morning.
-    assert _parse_morning_command(b'{"orthostatic": true, "repeat": true}') == (None, True, None)
+    assert parse_morning_command(b"orthostatic") == MorningCommand(orthostatic=True)
+    both = parse_morning_command(b'{"orthostatic": true, "repeat": true}')
+    assert both == MorningCommand(repeat=True, orthostatic=True)
+    assert parse_morning_command(b"start") == MorningCommand()
+    # Not a yes or no, or not an object: refused, not taken for a plain morning.
+    assert isinstance(parse_morning_command(b'{"orthostatic": "yes"}'), Rejected)
+    assert isinstance(parse_morning_command(b"[true]"), Rejected)
 
 
 def test_home_assistant_gets_a_button_that_starts_the_test():

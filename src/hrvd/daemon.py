@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import json
 import signal
 import sqlite3
 import time
@@ -37,6 +36,13 @@ from hrvd.orthostatic_run import OrthostaticRun
 from hrvd.pipeline import StrapPipeline, interrupted_messages
 from hrvd.publish import topics
 from hrvd.publish.announce import announce
+from hrvd.publish.commands import (
+    Rejected,
+    TokenBucket,
+    parse_morning_command,
+    parse_ride_command,
+    shown,
+)
 from hrvd.publish.mqtt import MqttPublisher, password_file_warning, resolve_password
 from hrvd.publish.outbox import Outbox
 from hrvd.publish.sink import MqttSink, TeeSink
@@ -63,6 +69,20 @@ STOP_BUDGET_S = 4.0
 """SIGTERM to exit: ending rides and flushing the outbox must fit in this (under 5 s)."""
 PRUNE_EVERY_S = 24 * 3600.0
 """Raw RR older than [store] keep_raw_days is dropped at start and then once a day, s."""
+RIDE_STARTS_BURST = 3
+RIDE_START_EVERY_S = 60.0
+"""Ride starts by command, per strap: three back to back (a start, a mistaken stop, a
+start again, and one to spare), then one a minute. A ride is minutes long; a flood of
+start/stop commands would otherwise write a ride to the store per pair (9,801 in 20 s,
+measured). Stops always pass: they end a ride, they write no new one."""
+REFUSAL_LOG_BURST = 5
+REFUSAL_LOG_EVERY_S = 10.0
+"""Refused commands are logged five at once, then one line per 10 s with the count of
+those not logged: a flood of bad commands must not flood the journal."""
+
+
+def _ride_start_bucket() -> TokenBucket:
+    return TokenBucket(RIDE_STARTS_BURST, RIDE_START_EVERY_S)
 
 
 def to_wall(t_s: float) -> datetime:
@@ -93,6 +113,9 @@ class Daemon:
         self.sessions: list[StrapSession] = []
         self.morning: MorningRun | None = None
         self._auto_judged: set[str] = set()
+        self._ride_starts: dict[str, TokenBucket] = {}
+        self._refusal_log = TokenBucket(REFUSAL_LOG_BURST, REFUSAL_LOG_EVERY_S)
+        self._refusals = 0
         self._sink: Sink | None = None
         self._store: Store | None = None
 
@@ -287,25 +310,39 @@ class Daemon:
             await asyncio.sleep(STATUS_EVERY_S)
 
     def _on_command(self, topic: str, payload: bytes) -> None:
-        base = self.config.mqtt.base_topic
-        if topic == topics.cmd_morning(base):
-            self._on_morning_command(payload)
+        now = time.monotonic()
+        if topic == topics.cmd_morning(self.config.mqtt.base_topic):
+            morning = parse_morning_command(payload)
+            if isinstance(morning, Rejected):
+                self._refused(now, "morning command rejected", morning.reason, payload)
+                return
+            self._start_morning(morning.strap, repeat=morning.repeat, posture=morning.posture,
+                                orthostatic=morning.orthostatic)  # fmt: skip
             return
-        action, strap = _parse_ride_command(payload)
-        if action not in {"start", "stop"}:
-            log.warning("unknown ride command", payload=payload[:100].decode(errors="replace"))
+        ride = parse_ride_command(payload)
+        if isinstance(ride, Rejected):
+            self._refused(now, "ride command rejected", ride.reason, payload)
             return
-        pipeline = self._ride_pipeline(strap)
+        pipeline = self._ride_pipeline(ride.strap)
         if pipeline is None:
-            log.warning("ride command for no ride strap", strap=strap)
+            self._refused(now, "ride command for no ride strap", "no such ride strap", payload)
             return
-        log.info("ride command", action=action, strap=pipeline.name)
-        pipeline.command(action, time.monotonic())
+        if ride.action == "start" and pipeline.rides is not None and pipeline.rides.ride is None:
+            bucket = self._ride_starts.setdefault(pipeline.name, _ride_start_bucket())
+            if not bucket.allow(now):
+                why = f"more than {RIDE_STARTS_BURST} rides started within minutes"
+                self._refused(now, "ride start refused", why, payload)
+                return
+        log.info("ride command", action=ride.action, strap=pipeline.name)
+        pipeline.command(ride.action, now)
 
-    def _on_morning_command(self, payload: bytes) -> None:
-        strap, repeat, posture = _parse_morning_command(payload)
-        self._start_morning(strap, repeat=repeat, posture=posture,
-                            orthostatic=_wants_orthostatic(payload))  # fmt: skip
+    def _refused(self, now_s: float, event: str, reason: str, payload: bytes) -> None:
+        """Log a refused command, but only a few lines a minute however many come."""
+        self._refusals += 1
+        if self._refusal_log.allow(now_s):
+            log.warning(event, reason=reason, payload=shown(payload),
+                        refused_since_last_line=self._refusals)  # fmt: skip
+            self._refusals = 0
 
     def _start_morning(
         self, strap: str | None, *, repeat: bool, posture: str | None = None,
@@ -387,50 +424,6 @@ def _window(text: str) -> tuple[dt_time, dt_time]:
     """``"05:00-10:00"`` (validated by the config) as two times."""
     start, end = text.split("-")
     return dt_time.fromisoformat(start), dt_time.fromisoformat(end)
-
-
-def _parse_morning_command(payload: bytes) -> tuple[str | None, bool, str | None]:
-    """``start``, or JSON ``{"strap": ..., "repeat": true, "posture": "sitting"}``."""
-    text = payload.decode(errors="replace").strip()
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        return None, False, None
-    if not isinstance(data, dict):
-        return None, False, None
-    strap, posture = data.get("strap"), data.get("posture")
-    return (
-        strap if isinstance(strap, str) else None,
-        data.get("repeat") is True,
-        posture if posture in {"lying", "sitting", "standing"} else None,
-    )
-
-
-def _wants_orthostatic(payload: bytes) -> bool:
-    """``orthostatic``, or JSON with ``"orthostatic": true``: lie, then stand."""
-    text = payload.decode(errors="replace").strip()
-    if text == "orthostatic":
-        return True
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        return False
-    return isinstance(data, dict) and data.get("orthostatic") is True
-
-
-def _parse_ride_command(payload: bytes) -> tuple[str, str | None]:
-    """``start`` / ``stop``, or JSON ``{"strap": ..., "action": ...}``."""
-    text = payload.decode(errors="replace").strip()
-    if text in {"start", "stop"}:
-        return text, None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        return text[:20], None
-    if not isinstance(data, dict):
-        return "", None
-    strap = data.get("strap")
-    return str(data.get("action", "")), strap if isinstance(strap, str) else None
 
 
 async def run_daemon(config: Config) -> None:

@@ -435,3 +435,67 @@ def test_a_world_readable_password_file_is_warned_about(tmp_path):
         warning == f"the password file {secret} can be read by every user (mode 0644): "
         f"chmod o-r {secret}"
     )
+
+
+async def test_a_flood_of_home_assistant_online_is_answered_once_per_interval(broker, outbox):
+    config_topic = "homeassistant/device/hrvd_h10/config"
+    async with MqttPublisher(cfg(broker), outbox) as pub:
+        pub.set_retained(config_topic, b'{"dev":{}}')
+        await asyncio.wait_for(pub.connected.wait(), WAIT_S)
+        async with subscriber(broker, config_topic, "hrvd/done") as sub:
+            await sub.until(lambda: len(sub.on(config_topic)) == 1)  # the retained one
+            for _ in range(1000):
+                await sub.client.publish("homeassistant/status", b"online", qos=0)
+            await sub.client.publish("hrvd/done", b"", qos=1)
+            await sub.until(lambda: sub.on("hrvd/done"))
+            await sub.until(lambda: len(sub.on(config_topic)) >= 2)
+            await asyncio.sleep(1.0)  # time for more, were more to come
+    # One answer now; the other 999 fall in its interval and share one answer at its end.
+    assert len(sub.on(config_topic)) == 2
+
+
+async def test_retained_commands_are_ignored_and_live_ones_heard(broker, outbox):
+    got: list[bytes] = []
+    arrived = asyncio.Event()
+
+    def on_command(_topic: str, payload: bytes) -> None:
+        got.append(payload)
+        arrived.set()
+
+    async with subscriber(broker) as sub:
+        # A retained start would start a ride at every start of the daemon.
+        await sub.client.publish("hrvd/cmd/ride", b"start", qos=1, retain=True)
+        async with MqttPublisher(
+            cfg(broker), outbox, on_command=on_command, command_topics=("hrvd/cmd/#",)
+        ) as pub:
+            await asyncio.wait_for(pub.connected.wait(), WAIT_S)
+            await sub.client.publish("hrvd/cmd/ride", b"stop", qos=1)
+            await asyncio.wait_for(arrived.wait(), WAIT_S)
+    assert got == [b"stop"]
+
+
+async def test_a_command_handler_that_raises_is_logged_and_the_link_stays(broker, outbox):
+    got: list[bytes] = []
+    arrived = asyncio.Event()
+
+    def on_command(_topic: str, payload: bytes) -> None:
+        if payload == b"bug":
+            raise RecursionError
+        got.append(payload)
+        arrived.set()
+
+    with capture_logs() as logs:
+        async with MqttPublisher(
+            cfg(broker), outbox, on_command=on_command, command_topics=("hrvd/cmd/#",)
+        ) as pub:
+            await asyncio.wait_for(pub.connected.wait(), WAIT_S)
+            async with subscriber(broker) as sub:
+                await sub.client.publish("hrvd/cmd/ride", b"bug", qos=1)
+                await sub.client.publish("hrvd/cmd/ride", b"stop", qos=1)
+                await asyncio.wait_for(arrived.wait(), WAIT_S)
+            assert pub.connected.is_set()
+            assert pub.handler_failures == 1
+    assert got == [b"stop"]
+    failed = [e for e in logs if e["event"] == "command handling failed"]
+    assert len(failed) == 1
+    assert failed[0]["exc_info"] is True

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import socket
 import ssl
@@ -72,6 +73,17 @@ leave before ``offline`` is said, s."""
 UNREACHABLE_LOG_EVERY_S = 60.0
 """While the broker stays unreachable, the same reason is logged again this often, s: an
 attempt every 2 s would otherwise write 1800 lines an hour."""
+MAX_QUEUED_INCOMING = 1000
+"""Messages received but not yet handled, at most; more are dropped (aiomqtt's queue).
+Handling one takes microseconds, so only a flood fills it, and memory stays bounded."""
+REANNOUNCE_MIN_S = 60.0
+"""Discovery goes out again at most this often however often Home Assistant says
+``online``, s: each time is four retained messages a strap, and a flood of ``online``
+(54,000 in 20 s, measured) grew the daemon by 250 MB. Home Assistant takes longer than
+this to restart; an ``online`` inside the interval is answered at its end, so no restart
+goes unanswered."""
+QUEUE_FULL_LOG_EVERY_S = 60.0
+"""aiomqtt's "queue is full" warning, once a message in a flood: one line this often, s."""
 _UNSUPPORTED_PROTOCOL = {1, 0x84}
 """CONNACK codes for "unacceptable protocol version" in MQTT 3.1.1 and 5."""
 
@@ -218,6 +230,10 @@ class MqttPublisher:
         self._stale: list[tuple[str, Callable[[list[str]], list[str]]]] = []
         self._client: aiomqtt.Client | None = None
         self._task: asyncio.Task[None] | None = None
+        self._announced_at_s = -REANNOUNCE_MIN_S
+        self._reannounce: asyncio.Task[None] | None = None
+        self.handler_failures = 0
+        """Commands whose handler raised (a bug, logged with its traceback)."""
         self.connected = asyncio.Event()
         """Set while a connection is up."""
 
@@ -225,6 +241,15 @@ class MqttPublisher:
         """Start connecting in the background; never waits for the broker."""
         self._task = asyncio.create_task(self._run(), name="mqtt")
         return self
+
+    async def wait(self) -> None:
+        """Until the connection task ends, which it only does by a bug: raises its error.
+
+        The daemon runs this among its loops, so that a dead MQTT task ends the daemon
+        instead of leaving it "online" and deaf.
+        """
+        if self._task is not None:
+            await asyncio.shield(self._task)
 
     async def __aexit__(
         self,
@@ -244,8 +269,8 @@ class MqttPublisher:
                 with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
                     await client.publish(self.status_topic, b"offline", qos=1, retain=True,
                                          timeout=2.0)  # fmt: skip
-        if self._task is not None:
-            await cancel_and_wait(self._task)
+        tasks = [t for t in (self._task, self._reannounce) if t is not None]
+        await cancel_and_wait(*tasks)
 
     async def flush(self, timeout_s: float) -> int:
         """Wait until the broker has acknowledged everything queued, for at most ``timeout_s``.
@@ -330,6 +355,7 @@ class MqttPublisher:
             # Small messages leave at once: with Nagle's algorithm a live value sent right
             # after another waited for the broker's delayed ACK (40 ms, measured).
             socket_options=((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),
+            max_queued_incoming_messages=MAX_QUEUED_INCOMING,
         )
         # aiomqtt warns above 10 publishes in flight; twenty straps notifying in the same
         # second put that many live values on the wire at once, which is normal here.
@@ -429,7 +455,7 @@ class MqttPublisher:
                     if message.retain and message.payload and aiomqtt.Topic(topic).matches(pattern):
                         seen.add(topic)
                     else:
-                        await self._dispatch(client, topic, message.payload)
+                        self._dispatch(client, message)
         await client.unsubscribe(pattern)
         for topic in select(sorted(seen)):
             log.info("clearing retained topic of a removed device", topic=topic)
@@ -454,16 +480,68 @@ class MqttPublisher:
 
     async def _receive(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
-            await self._dispatch(client, str(message.topic), message.payload)
+            self._dispatch(client, message)
 
-    async def _dispatch(self, client: aiomqtt.Client, topic: str, raw: object) -> None:
-        payload = raw if isinstance(raw, bytes) else b""
+    def _dispatch(self, client: aiomqtt.Client, message: aiomqtt.Message) -> None:
+        """Hand a message on without waiting: a flood must not queue up behind it.
+
+        Retained messages are old news: a retained ``start`` would start a ride at every
+        connect, and a retained ``online`` only repeats what the connect just published.
+        """
+        if message.retain:
+            return
+        topic = str(message.topic)
+        payload = message.payload
         if topic == self._ha_status_topic:
             if payload.strip() == b"online":
-                log.info("home assistant restarted; publishing discovery again")
-                await self._republish(client)
+                self._schedule_reannounce(client)
         elif self._on_command is not None:
-            self._on_command(topic, payload)
+            try:
+                self._on_command(topic, payload)
+            except Exception:
+                # A bug in a command's handling: this command is lost, the link is not.
+                self.handler_failures += 1
+                log.exception("command handling failed", topic=topic,
+                              failures=self.handler_failures)  # fmt: skip
+
+    def _schedule_reannounce(self, client: aiomqtt.Client) -> None:
+        if self._reannounce is not None and not self._reannounce.done():
+            return  # one is due already and will answer this "online" too
+        delay = max(self._announced_at_s + REANNOUNCE_MIN_S - time.monotonic(), 0.0)
+        self._reannounce = asyncio.create_task(self._reannounce_after(client, delay),
+                                               name="mqtt.reannounce")  # fmt: skip
+        self._reannounce.add_done_callback(_consume)
+
+    async def _reannounce_after(self, client: aiomqtt.Client, delay_s: float) -> None:
+        await asyncio.sleep(delay_s)
+        if client is self._client and self.connected.is_set():
+            log.info("home assistant restarted; publishing discovery again")
+            self._announced_at_s = time.monotonic()
+            await self._republish(client)
+
+
+class _OncePer(logging.Filter):
+    """Lets a library's record that starts with ``start`` through once per ``every_s``."""
+
+    def __init__(self, start: str, every_s: float) -> None:
+        super().__init__()
+        self.start = start
+        self.every_s = every_s
+        self._last_s = -every_s
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Whether the record is written."""
+        if not record.getMessage().startswith(self.start):
+            return True
+        now = time.monotonic()
+        if now - self._last_s < self.every_s:
+            return False
+        self._last_s = now
+        return True
+
+
+_MQTT_LOG = logging.getLogger("mqtt")
+_MQTT_LOG.addFilter(_OncePer("Message queue is full", QUEUE_FULL_LOG_EVERY_S))
 
 
 def _consume(task: asyncio.Task[None]) -> None:
