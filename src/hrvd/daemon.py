@@ -1,8 +1,11 @@
 """`hrvd run`: straps -> HRV -> ride coach -> MQTT, until SIGTERM.
 
 The daemon composes one async context manager per outside resource (the MQTT publisher,
-its sink) with an AsyncExitStack, and runs the strap sessions, a once-a-second ticker,
-the systemd watchdog and status lines as tasks. It tells systemd READY once the config
+its sink) with an AsyncExitStack, and runs the MQTT link, the strap sessions, a
+once-a-second ticker, the systemd watchdog and status lines as loops of one task group
+(:mod:`hrvd.loops`): a loop that raises is logged with its traceback and ends the daemon
+with exit code 1, for systemd to restart it, and the watchdog pings only while every
+loop lives and the ticker ticks. It tells systemd READY once the config
 is loaded, the store open and the tasks running: it never waits for the broker or a
 strap, either of which may be away for hours. On SIGTERM or SIGINT it ends open rides
 (their alerts turn off and their summaries go out), flushes, says offline, and exits 0.
@@ -30,8 +33,8 @@ from hrvd.coach.morning import local_day, may_auto_start
 from hrvd.coach.rides import RideManager
 from hrvd.config import slug
 from hrvd.errors import ConfigError, HrvdError
+from hrvd.loops import Loops
 from hrvd.morning_run import MorningRun, stored_readiness
-from hrvd.ordered import cancel_and_wait
 from hrvd.orthostatic_run import OrthostaticRun
 from hrvd.pipeline import StrapPipeline, interrupted_messages
 from hrvd.publish import topics
@@ -63,6 +66,10 @@ log = structlog.get_logger("hrvd.daemon")
 
 TICK_S = 1.0
 """How often time-based ride ends are checked, s."""
+TICK_STUCK_S = 60.0
+"""A ticker silent this long is stuck (a store call that hangs): the watchdog stops
+pinging and systemd restarts the daemon. Its work takes milliseconds; a minute leaves
+room for a slow SD card without restarting a daemon that is only busy."""
 STATUS_EVERY_S = 5.0
 """How often the systemd STATUS line is refreshed, s."""
 STOP_BUDGET_S = 4.0
@@ -116,6 +123,9 @@ class Daemon:
         self._ride_starts: dict[str, TokenBucket] = {}
         self._refusal_log = TokenBucket(REFUSAL_LOG_BURST, REFUSAL_LOG_EVERY_S)
         self._refusals = 0
+        self.loops = Loops()
+        self._ticked_at = time.monotonic()
+        self._said_stuck = False
         self._sink: Sink | None = None
         self._store: Store | None = None
 
@@ -158,21 +168,21 @@ class Daemon:
                 self._build(TeeSink(mqtt, recorder), beats, self._ceilings(store))
                 self._end_interrupted(store)
                 self._republish_readiness(store)
-                tasks = [
-                    asyncio.create_task(self._prune(store), name="prune"),
-                    asyncio.create_task(run_straps(self.sessions), name="straps"),
-                    asyncio.create_task(self._tick(), name="tick"),
-                    asyncio.create_task(self.notifier.watchdog_loop(), name="watchdog"),
-                    asyncio.create_task(self._status(publisher), name="status"),
-                ]
+                self._ticked_at = time.monotonic()
+                running = {
+                    "mqtt": publisher.wait(),
+                    "prune": self._prune(store),
+                    "straps": run_straps(self.sessions),
+                    "tick": self._tick(),
+                    "watchdog": self.notifier.watchdog_loop(self._healthy),
+                    "status": self._status(publisher),
+                }
                 self.notifier.ready(self._status_line(publisher))
                 log.info("running", straps=[s.strap.name for s in self.sessions])
-                await self.stop.wait()
-                self.notifier.stopping()
-                log.info("stopping")
-                self._end_rides()
-                await cancel_and_wait(*tasks)
-                self._links_down()
+                try:
+                    await self.loops.run(running, self.stop, self._stopping)
+                finally:
+                    self._links_down()
         finally:
             outbox.close()
             store.close()
@@ -228,7 +238,7 @@ class Daemon:
     async def _tick(self) -> None:
         while True:
             await asyncio.sleep(TICK_S)
-            now = time.monotonic()
+            now = self._ticked_at = time.monotonic()
             for pipeline in self.pipelines.values():
                 pipeline.tick(now)
             if self.morning is not None:
@@ -275,6 +285,20 @@ class Daemon:
         if payload is not None:
             log.info("publishing the latest readiness again", id=payload["id"])
             self._sink.durable(topics.readiness(self.config.mqtt.base_topic), payload)
+
+    def _stopping(self) -> None:
+        self.notifier.stopping()
+        log.info("stopping")
+        self._end_rides()
+
+    def _healthy(self) -> bool:
+        """Every loop alive and the ticker not stuck: only then does the watchdog ping."""
+        stuck = time.monotonic() - self._ticked_at > TICK_STUCK_S
+        if stuck and not self._said_stuck:
+            log.error("the ticker is stuck; the watchdog stops pinging",
+                      since_s=round(time.monotonic() - self._ticked_at))  # fmt: skip
+        self._said_stuck = stuck
+        return self.loops.healthy() and not stuck
 
     def _end_rides(self) -> None:
         now = time.monotonic()

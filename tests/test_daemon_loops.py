@@ -1,0 +1,123 @@
+"""A fault in any daemon loop is logged with its traceback and ends the daemon, loudly."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from typing import TYPE_CHECKING
+
+import pytest
+from structlog.testing import capture_logs
+
+from fixtures.mosquitto import free_port
+from hrvd import daemon as daemon_module
+from hrvd.ble.session import StrapSession
+from hrvd.config import load_config
+from hrvd.daemon import Daemon
+from hrvd.loops import LoopCrashedError, Loops
+from hrvd.pipeline import StrapPipeline
+from hrvd.publish.mqtt import MqttPublisher
+from hrvd.systemd import Notifier
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+WITHIN_S = 10.0
+
+
+class InjectedError(RuntimeError):
+    """The fault a test puts into a loop: a bug, not a reported error."""
+
+
+def _raise(*_args: object, **_kwargs: object) -> None:
+    raise InjectedError
+
+
+def _daemon(tmp_path: Path, environ: dict[str, str] | None = None) -> Daemon:
+    f = tmp_path / "hrvd.toml"
+    f.write_text(
+        f'[mqtt]\nhost = "127.0.0.1"\nport = {free_port()}\n'  # no broker: none is needed
+        '[[strap]]\nname = "H10"\naddress = "AA:BB:CC:DD:EE:01"\nrole = "ride"\n'
+        f'[athlete]\nhr_max = 190\nhr_rest = 50\n[store]\npath = "{tmp_path / "s.sqlite3"}"\n'
+    )
+    return Daemon(load_config(f), Notifier(environ or {}))
+
+
+def _tick_fast(mp: pytest.MonkeyPatch) -> None:
+    mp.setattr(daemon_module, "TICK_S", 0.05)
+    mp.setattr(StrapPipeline, "tick", _raise)  # a coach bug in the ride time-outs
+
+
+FAULTS = {
+    "tick": _tick_fast,
+    "prune": lambda mp: mp.setattr(daemon_module, "read_clock", _raise),
+    "status": lambda mp: mp.setattr(Notifier, "status", _raise),
+    "watchdog": lambda mp: mp.setattr(Notifier, "watchdog", _raise),
+    "mqtt": lambda mp: mp.setattr(MqttPublisher, "_new_client", _raise),
+}
+
+
+@pytest.mark.parametrize("loop", FAULTS)
+async def test_a_loop_that_raises_is_logged_and_ends_the_daemon(
+    loop: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as systemd:
+        systemd.bind(str(tmp_path / "notify"))
+        environ = {"NOTIFY_SOCKET": str(tmp_path / "notify"), "WATCHDOG_USEC": "200000"}
+        daemon = _daemon(tmp_path, environ)
+        FAULTS[loop](monkeypatch)
+        try:
+            with capture_logs() as logs, pytest.raises(LoopCrashedError, match=loop):
+                await asyncio.wait_for(daemon.run(), WITHIN_S)
+        finally:
+            daemon.notifier.close()
+    crashed = [e for e in logs if e["event"] == "loop crashed; the daemon stops"]
+    assert [e["loop"] for e in crashed] == [loop]
+    assert crashed[0]["exc_info"] is True  # the traceback goes to the log
+    assert not daemon.loops.healthy()  # the watchdog pings no more
+    assert any(e["event"] == "stopping" for e in logs)  # rides ended, outbox flushed
+
+
+async def test_a_strap_session_that_raises_restarts_itself_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crashes = asyncio.Semaphore(0)
+
+    async def crash(_self: StrapSession) -> None:
+        crashes.release()
+        raise InjectedError
+
+    monkeypatch.setattr(StrapSession, "run", crash)
+    monkeypatch.setattr("hrvd.ble.session.backoff_s", lambda *_: 0.01)
+    daemon = _daemon(tmp_path)
+    with capture_logs() as logs:
+        task = asyncio.create_task(daemon.run())
+        async with asyncio.timeout(WITHIN_S):
+            for _ in range(4):
+                await crashes.acquire()
+        assert daemon.loops.healthy()  # the straps loop lives on; its sessions restart
+        daemon.stop.set()
+        await asyncio.wait_for(task, WITHIN_S)
+    restarts = [e for e in logs if e["event"] == "session crashed; restarting"]
+    assert [e["attempt"] for e in restarts[:3]] == [0, 1, 2]
+    assert all(e["exc_info"] is True for e in restarts)
+
+
+async def test_stopping_cancels_every_loop_and_reports_nothing() -> None:
+    stop = asyncio.Event()
+    ended: list[str] = []
+    loops = Loops()
+
+    async def forever(name: str) -> None:
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            ended.append(name)
+
+    async def returns() -> None:
+        return  # the watchdog's loop when systemd watches nothing
+
+    asyncio.get_running_loop().call_later(0.05, stop.set)
+    await loops.run({"a": forever("a"), "b": forever("b"), "c": returns()}, stop, lambda: None)
+    assert sorted(ended) == ["a", "b"]
+    assert loops.healthy()
