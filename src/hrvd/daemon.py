@@ -351,7 +351,10 @@ class Daemon:
         if pipeline is None:
             self._refused(now, "ride command for no ride strap", "no such ride strap", payload)
             return
-        if ride.action == "start" and pipeline.rides is not None and pipeline.rides.ride is None:
+        riding = pipeline.rides is not None and pipeline.rides.ride is not None
+        if riding == (ride.action == "start"):
+            return  # nothing to do (a start while riding, a stop with no ride), nothing to log
+        if ride.action == "start":
             bucket = self._ride_starts.setdefault(pipeline.name, _ride_start_bucket())
             if not bucket.allow(now):
                 why = f"more than {RIDE_STARTS_BURST} rides started within minutes"

@@ -478,3 +478,51 @@ async def test_hrvd_morning_without_a_daemon_measures_itself_and_its_readiness_r
         assert await asyncio.wait_for(proc.wait(), 10) == 0
     assert again["status"] == "baseline"
     assert again["ln_rmssd"] == readiness["ln_rmssd"]
+
+
+async def test_hostile_commands_and_floods_leave_the_daemon_streaming_and_answering(
+    fake_bluez: FakeBluez, broker: Broker, tmp_path: Path, notify: NotifySocket
+):
+    strap = fast_strap("AA:BB:CC:DD:EE:47")
+    await fake_bluez.add_strap(strap)
+    config_path = _config(tmp_path, broker, strap)
+    config_path.write_text(config_path.read_text().replace('role = "ride"', 'role = "both"'))
+    huge_name = json.dumps({"action": "start", "strap": "h" * 10_000_000}).encode()
+    hostile = [b"[" * 1000, b"9" * 4400, b'{"action": 1}', b"x" * 10_000_000, huge_name]
+    async with aiomqtt.Client("127.0.0.1", broker.port) as sub:
+        # Retained: the broker hands it to the daemon at every start.
+        await sub.publish("hrvd/cmd/ride", b"[" * 1000, qos=1, retain=True)
+        await sub.publish("hrvd/cmd/morning", b"start", qos=1, retain=True)
+        async with daemon(config_path, notify) as proc:
+            assert proc.stderr is not None
+            stderr = asyncio.create_task(proc.stderr.read())  # read, or a full pipe blocks it
+            await sub.subscribe("hrvd/status", qos=1)
+            await _online(sub)
+            for payload in hostile:
+                await sub.publish("hrvd/cmd/ride", payload, qos=1)
+                await sub.publish("hrvd/cmd/morning", payload, qos=1)
+            for k in range(2000):  # as fast as the broker takes them
+                await sub.publish("hrvd/cmd/ride", b"stop" if k % 2 else b"start")
+                await sub.publish("homeassistant/status", b"online")
+            # Still streaming, and still answering commands.
+            await sub.subscribe("hrvd/h10_garage/state")
+            await sub.subscribe("hrvd/morning")
+            await sub.publish("hrvd/cmd/morning", b"start", qos=1)
+            seen: set[str] = set()
+            async with asyncio.timeout(WAIT_S):
+                async for m in sub.messages:
+                    seen.add(str(m.topic))
+                    if {"hrvd/h10_garage/state", "hrvd/morning"} <= seen:
+                        break
+            proc.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(proc.wait(), 10) == 0
+            log = (await stderr).decode()
+    assert "Traceback" not in log
+    assert len(log) < 50_000  # 14,000 refused commands, a few lines of log
+    assert "h" * 100 not in log
+    store = open_store(tmp_path / "store.sqlite3")
+    try:
+        rides = store.rides()
+    finally:
+        store.close()
+    assert 1 <= len(rides) <= 3  # 1,000 start/stop pairs: the burst of starts, no more
