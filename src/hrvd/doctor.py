@@ -189,6 +189,19 @@ async def bluez_objects() -> tuple[v.Check, _Objects | None]:
     return v.dbus_verdict(user), objects
 
 
+async def bluetooth_problem() -> v.Check | None:
+    """The D-Bus or adapter check that fails, or None when a scan can start.
+
+    What ``hrvd morning`` and ``hrvd scan`` ask before (or after) a failed connect, so that
+    no BlueZ or no adapter ends them with the doctor's own verdict and fix.
+    """
+    access, objects = await bluez_objects()
+    if objects is None:
+        return access
+    adapter = v.adapter_verdict(_adapters(objects))
+    return adapter if adapter.status is v.Status.FAIL else None
+
+
 def _user() -> str:
     try:
         return pwd.getpwuid(os.geteuid()).pw_name

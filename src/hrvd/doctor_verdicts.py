@@ -334,6 +334,11 @@ def clock_verdict(reading: ClockReading) -> Check:
     return passed("clock", f"synchronised ({now:%Y-%m-%d %H:%M} UTC)")
 
 
+def one_line(check: Check) -> str:
+    """A failed check as a command's one-line error: the verdict, then the fix."""
+    return f"{check.verdict} (fix: {check.fix})" if check.fix else check.verdict
+
+
 # --- the report -------------------------------------------------------------------------
 
 _MARKS = {Status.PASS: "✓", Status.FAIL: "✗", Status.SKIP: "-"}

@@ -16,11 +16,13 @@ from zoneinfo import ZoneInfo
 import aiomqtt
 from rich.console import Console
 
+from hrvd import doctor_verdicts as v
 from hrvd.ble.session import LinkState, StrapSession
 from hrvd.coach.morning import local_day
 from hrvd.coach.orthostatic_baseline import ortho_line
 from hrvd.config import slug
 from hrvd.daemon import to_wall
+from hrvd.doctor import bluetooth_problem
 from hrvd.errors import HrvdError, UsageError
 from hrvd.hrv.zones import ZoneModel, zones_for
 from hrvd.morning_run import MorningPrinter, MorningRun
@@ -35,7 +37,7 @@ from hrvd.store import open_store
 
 if TYPE_CHECKING:
     from hrvd.ble.session import StrapEvent
-    from hrvd.config import Config
+    from hrvd.config import Config, StrapConfig
     from hrvd.store import Ride, Store
 
 FOLLOW_TIMEOUT_S = 10.0
@@ -230,9 +232,9 @@ readiness, s. It is in the store's outbox either way: what the broker has not ta
 then, the daemon sends when it next starts."""
 
 
-async def standalone_morning(  # noqa: PLR0913 - the command's options
+async def standalone_morning(  # noqa: PLR0913 - the command's options, and a timeout
     config: Config, *, repeat: bool, strap: str | None, out: TextIO, posture: str | None = None,
-    orthostatic: bool = False,
+    orthostatic: bool = False, connect_timeout_s: float = CONNECT_TIMEOUT_S,
 ) -> None:  # fmt: skip
     """With no daemon running: connect to the morning strap, measure, score, keep, publish.
 
@@ -240,15 +242,21 @@ async def standalone_morning(  # noqa: PLR0913 - the command's options
     through the daemon's own durable outbox (in the store), so that a broker away now
     gets them from the next daemon start.
 
+    No BlueZ or no adapter ends it at once, a strap that does not stream after
+    ``connect_timeout_s``: each with the verdict and fix ``hrvd doctor`` gives.
+
     Raises:
         UsageError: no morning strap in the config.
-        HrvdError: the strap does not stream, the measurement does not end in time, or
-            the store cannot be opened.
+        HrvdError: Bluetooth cannot be used, the strap does not stream, the measurement
+            does not end in time, or the store cannot be opened.
     """
     straps = [s for s in config.straps if s.role in {"morning", "both"}]
     chosen = next((s for s in straps if strap is None or s.slug == slug(strap)), None)
     if chosen is None:
         raise UsageError("no morning strap in the config (a [[strap]] with role morning or both)")
+    problem = await bluetooth_problem()
+    if problem is not None:
+        raise HrvdError(f"cannot connect to {chosen.name}: {v.one_line(problem)}")
     console = Console(file=out)
     printer = MorningPrinter(console, config.athlete.language)
     try:
@@ -268,7 +276,7 @@ async def standalone_morning(  # noqa: PLR0913 - the command's options
     session = asyncio.create_task(StrapSession(chosen, on_event).run())
     out.write(f"no daemon running: connecting to {chosen.name} myself ...\n")
     try:
-        await _wait_streaming(streaming, chosen.name)
+        await _wait_streaming(streaming, chosen, pipeline, connect_timeout_s)
         # Only now: a strap held by a daemon never streams here, so two senders never
         # drain the one outbox.
         await _measure_and_publish(config, store, printer, pipeline, repeat=repeat,
@@ -330,11 +338,20 @@ def _open_outbox(config: Config) -> Outbox:
         raise HrvdError(msg) from None
 
 
-async def _wait_streaming(streaming: asyncio.Event, name: str) -> None:
+async def _wait_streaming(
+    streaming: asyncio.Event, strap: StrapConfig, pipeline: StrapPipeline, timeout_s: float
+) -> None:
     try:
-        await asyncio.wait_for(streaming.wait(), CONNECT_TIMEOUT_S)
+        await asyncio.wait_for(streaming.wait(), timeout_s)
     except TimeoutError:
-        msg = f"{name} did not stream within {CONNECT_TIMEOUT_S:.0f} s: is it worn?"
+        if pipeline.link in {LinkState.NO_CONTACT, LinkState.STALLED}:
+            msg = (f"{strap.name} is connected but sent no heart beat within {timeout_s:g} s "
+                   "(fix: wet the electrodes and put the strap on)")  # fmt: skip
+        else:
+            problem = await bluetooth_problem() or v.strap_verdict(
+                strap, connected=False, rssi=None, scanned_s=timeout_s
+            )
+            msg = f"cannot connect to {strap.name}: {v.one_line(problem)}"
         raise HrvdError(msg) from None
 
 
