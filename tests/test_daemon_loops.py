@@ -12,11 +12,14 @@ from structlog.testing import capture_logs
 from fixtures.mosquitto import free_port
 from hrvd import daemon as daemon_module
 from hrvd.ble.session import StrapSession
+from hrvd.ble.timeline import TimedBeat
 from hrvd.config import load_config
 from hrvd.daemon import Daemon
 from hrvd.loops import LoopCrashedError, Loops
 from hrvd.pipeline import StrapPipeline
 from hrvd.publish.mqtt import MqttPublisher
+from hrvd.publish.outbox import Outbox
+from hrvd.store import Store
 from hrvd.systemd import Notifier
 
 if TYPE_CHECKING:
@@ -54,13 +57,48 @@ FAULTS = {
     "status": lambda mp: mp.setattr(Notifier, "status", _raise),
     "watchdog": lambda mp: mp.setattr(Notifier, "watchdog", _raise),
     "mqtt": lambda mp: mp.setattr(MqttPublisher, "_new_client", _raise),
+    "outbox writer": lambda mp: mp.setattr(Outbox, "put", _raise_async),
+    "store writer": lambda mp: mp.setattr(Store, "keep_ride_state", _raise_async),
+    "beat writer": lambda mp: mp.setattr(Store, "write_beats", _raise),
 }
+"""Each loop of the daemon, and a fault put into what it calls."""
+
+
+async def _raise_async(*_args: object, **_kwargs: object) -> None:
+    raise InjectedError
+
+
+def _work_for_the_writers(daemon: Daemon) -> None:
+    """A ride message for the outbox and store writers, a batch of beats for the beat writer."""
+    assert daemon._sink is not None  # noqa: SLF001 - the daemon's own sink, built by run()
+    daemon._sink.durable("hrvd/h10/ride", {"id": "r1", "active": True})  # noqa: SLF001
+    beats = tuple(TimedBeat(800, 781.25, k * 0.78, k * 0.78, gap_before=k == 0) for k in range(500))
+    daemon.pipelines["h10"].beat_listeners[0](beats, 400.0)
+
+
+async def _run_and_write(daemon: Daemon, built: asyncio.Event) -> None:
+    """Run the daemon; once its sinks are built, give its writers work."""
+    running = asyncio.create_task(daemon.run())
+    waiting = asyncio.create_task(built.wait())
+    await asyncio.wait({running, waiting}, return_when=asyncio.FIRST_COMPLETED)
+    waiting.cancel()
+    if not running.done():
+        _work_for_the_writers(daemon)
+    await running
 
 
 @pytest.mark.parametrize("loop", FAULTS)
 async def test_a_loop_that_raises_is_logged_and_ends_the_daemon(
     loop: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    built = asyncio.Event()
+    end_interrupted = Daemon._end_interrupted  # noqa: SLF001 - called once the sinks are built
+
+    def then_built(self: Daemon, store: Store) -> None:
+        end_interrupted(self, store)
+        built.set()
+
+    monkeypatch.setattr(Daemon, "_end_interrupted", then_built)
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as systemd:
         systemd.bind(str(tmp_path / "notify"))
         environ = {"NOTIFY_SOCKET": str(tmp_path / "notify"), "WATCHDOG_USEC": "200000"}
@@ -68,7 +106,7 @@ async def test_a_loop_that_raises_is_logged_and_ends_the_daemon(
         FAULTS[loop](monkeypatch)
         try:
             with capture_logs() as logs, pytest.raises(LoopCrashedError, match=loop):
-                await asyncio.wait_for(daemon.run(), WITHIN_S)
+                await asyncio.wait_for(_run_and_write(daemon, built), WITHIN_S)
         finally:
             daemon.notifier.close()
     crashed = [e for e in logs if e["event"] == "loop crashed; the daemon stops"]

@@ -99,6 +99,11 @@ class BeatRecorder:
             await cancel_and_wait(self._task)
         await self.flush()
 
+    async def wait(self) -> None:
+        """Until the writing task ends (by a bug only): raises its error."""
+        if self._task is not None:
+            await asyncio.shield(self._task)
+
     async def _run(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):

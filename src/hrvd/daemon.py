@@ -171,6 +171,9 @@ class Daemon:
                 self._ticked_at = time.monotonic()
                 running = {
                     "mqtt": publisher.wait(),
+                    "outbox writer": mqtt.wait(),
+                    "store writer": recorder.wait(),
+                    "beat writer": beats.wait(),
                     "prune": self._prune(store),
                     "straps": run_straps(self.sessions),
                     "tick": self._tick(),

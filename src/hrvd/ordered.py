@@ -61,6 +61,13 @@ class OrderedWriter(Generic[T]):
             finally:
                 self._queue.task_done()
 
+    async def wait(self) -> None:
+        """Until the writer's task ends, which only a bug in ``work`` does: raises its error.
+
+        The daemon runs this among its loops (:mod:`hrvd.loops`), so a dead writer is seen.
+        """
+        await asyncio.shield(self._task)
+
     async def drain(self) -> None:
         """Wait until everything queued is done."""
         await self._queue.join()

@@ -45,6 +45,11 @@ class StoreSink:
         if self._writer is not None:
             await self._writer.close(timeout_s=2.0)
 
+    async def wait(self) -> None:
+        """Until the store writer ends (by a bug only): raises its error."""
+        if self._writer is not None:
+            await self._writer.wait()
+
     async def _keep(self, item: tuple[str, Payload]) -> None:
         topic, payload = item
         try:

@@ -57,6 +57,11 @@ class MqttSink:
         if self._writer is not None:
             await self._writer.drain()
 
+    async def wait(self) -> None:
+        """Until the outbox writer ends (by a bug only): raises its error."""
+        if self._writer is not None:
+            await self._writer.wait()
+
     async def _send(self, item: tuple[str, Payload]) -> None:
         await self.publisher.send_durable(*item)
 
