@@ -40,10 +40,13 @@ from hrvd.pipeline import StrapPipeline, interrupted_messages
 from hrvd.publish import topics
 from hrvd.publish.announce import announce
 from hrvd.publish.commands import (
+    RIDE_STARTS_BURST,
     Rejected,
     TokenBucket,
     parse_morning_command,
     parse_ride_command,
+    refusal_log,
+    ride_starts,
     shown,
 )
 from hrvd.publish.mqtt import MqttPublisher, password_file_warning, resolve_password
@@ -76,20 +79,6 @@ STOP_BUDGET_S = 4.0
 """SIGTERM to exit: ending rides and flushing the outbox must fit in this (under 5 s)."""
 PRUNE_EVERY_S = 24 * 3600.0
 """Raw RR older than [store] keep_raw_days is dropped at start and then once a day, s."""
-RIDE_STARTS_BURST = 3
-RIDE_START_EVERY_S = 60.0
-"""Ride starts by command, per strap: three back to back (a start, a mistaken stop, a
-start again, and one to spare), then one a minute. A ride is minutes long; a flood of
-start/stop commands would otherwise write a ride to the store per pair (9,801 in 20 s,
-measured). Stops always pass: they end a ride, they write no new one."""
-REFUSAL_LOG_BURST = 5
-REFUSAL_LOG_EVERY_S = 10.0
-"""Refused commands are logged five at once, then one line per 10 s with the count of
-those not logged: a flood of bad commands must not flood the journal."""
-
-
-def _ride_start_bucket() -> TokenBucket:
-    return TokenBucket(RIDE_STARTS_BURST, RIDE_START_EVERY_S)
 
 
 def to_wall(t_s: float) -> datetime:
@@ -121,7 +110,7 @@ class Daemon:
         self.morning: MorningRun | None = None
         self._auto_judged: set[str] = set()
         self._ride_starts: dict[str, TokenBucket] = {}
-        self._refusal_log = TokenBucket(REFUSAL_LOG_BURST, REFUSAL_LOG_EVERY_S)
+        self._refusal_log = refusal_log()
         self._refusals = 0
         self.loops = Loops()
         self._ticked_at = time.monotonic()
@@ -343,8 +332,16 @@ class Daemon:
             if isinstance(morning, Rejected):
                 self._refused(now, "morning command rejected", morning.reason, payload)
                 return
-            self._start_morning(morning.strap, repeat=morning.repeat, posture=morning.posture,
-                                orthostatic=morning.orthostatic)  # fmt: skip
+            if self.morning is not None:
+                why = "a morning measurement is already running"
+                self._refused(now, "morning command ignored", why, payload)
+            elif self._role_pipeline(morning.strap, {"morning", "both"}) is None:
+                why = "no such morning strap"
+                self._refused(now, "morning command for no morning strap", why, payload)
+            else:
+                self._start_morning(morning.strap, repeat=morning.repeat,
+                                    posture=morning.posture,
+                                    orthostatic=morning.orthostatic)  # fmt: skip
             return
         ride = parse_ride_command(payload)
         if isinstance(ride, Rejected):
@@ -358,7 +355,7 @@ class Daemon:
         if riding == (ride.action == "start"):
             return  # nothing to do (a start while riding, a stop with no ride), nothing to log
         if ride.action == "start":
-            bucket = self._ride_starts.setdefault(pipeline.name, _ride_start_bucket())
+            bucket = self._ride_starts.setdefault(pipeline.name, ride_starts())
             if not bucket.allow(now):
                 why = f"more than {RIDE_STARTS_BURST} rides started within minutes"
                 self._refused(now, "ride start refused", why, payload)

@@ -23,6 +23,16 @@ typing; a longer one is rejected, so no log line carries it."""
 LOG_TEXT_CHARS = 80
 """What of a rejected payload a log line shows, characters."""
 POSTURES = ("lying", "sitting", "standing")
+RIDE_STARTS_BURST = 3
+RIDE_START_EVERY_S = 60.0
+"""Ride starts by command, per strap: three back to back (a start, a mistaken stop, a
+start again, and one to spare), then one a minute. A ride is minutes long; a flood of
+start/stop commands would otherwise write a ride to the store per pair (9,801 in 20 s,
+measured). Stops always pass: they end a ride, they write no new one."""
+REFUSAL_LOG_BURST = 5
+REFUSAL_LOG_EVERY_S = 10.0
+"""Refused commands are logged five at once, then one line per 10 s with the count of
+those not logged: a flood of bad commands must not flood the journal."""
 
 RideAction = Literal["start", "stop"]
 
@@ -168,3 +178,13 @@ class TokenBucket:
         """The count of refused events, reset to zero (for a log line that sums them)."""
         n, self.refused = self.refused, 0
         return n
+
+
+def ride_starts() -> TokenBucket:
+    """The limit on one strap's ride starts by command."""
+    return TokenBucket(RIDE_STARTS_BURST, RIDE_START_EVERY_S)
+
+
+def refusal_log() -> TokenBucket:
+    """The limit on log lines about refused commands."""
+    return TokenBucket(REFUSAL_LOG_BURST, REFUSAL_LOG_EVERY_S)

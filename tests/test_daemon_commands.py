@@ -1,0 +1,59 @@
+"""A flood of commands on the daemon: a few log lines, a few rides, the measurement once."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from structlog.testing import capture_logs
+
+from fixtures.mosquitto import free_port
+from hrvd.config import load_config
+from hrvd.daemon import Daemon
+from hrvd.publish.commands import RIDE_STARTS_BURST
+from hrvd.store import Store, open_store
+from hrvd.systemd import Notifier
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+WITHIN_S = 10.0
+
+
+async def test_a_command_flood_logs_a_few_lines_and_stores_a_few_rides(
+    tmp_path: Path, monkeypatch
+) -> None:
+    f = tmp_path / "hrvd.toml"
+    f.write_text(
+        f'[mqtt]\nhost = "127.0.0.1"\nport = {free_port()}\n'  # no broker: none is needed
+        '[[strap]]\nname = "H10"\naddress = "AA:BB:CC:DD:EE:02"\nrole = "both"\n'
+        f'[athlete]\nhr_max = 190\nhr_rest = 50\n[store]\npath = "{tmp_path / "s.sqlite3"}"\n'
+    )
+    daemon = Daemon(load_config(f), Notifier({}))
+    built = asyncio.Event()
+    end_interrupted = Daemon._end_interrupted  # noqa: SLF001 - called once the sinks are built
+
+    def then_built(self: Daemon, store: Store) -> None:
+        end_interrupted(self, store)
+        built.set()
+
+    monkeypatch.setattr(Daemon, "_end_interrupted", then_built)
+    running = asyncio.create_task(daemon.run())
+    await asyncio.wait_for(built.wait(), WITHIN_S)
+    with capture_logs() as logs:
+        for k in range(10_000):  # as if 1,000 a second for 10 s, all in one instant
+            daemon._on_command("hrvd/cmd/ride", b"stop" if k % 2 else b"start")  # noqa: SLF001
+            daemon._on_command("hrvd/cmd/morning", b"start")  # noqa: SLF001
+            daemon._on_command("hrvd/cmd/morning", b"[" * 1000)  # noqa: SLF001
+            daemon._on_command("hrvd/cmd/ride", b'{"action": "start", "strap": "nope"}')  # noqa: SLF001
+    daemon.stop.set()
+    await asyncio.wait_for(running, WITHIN_S)
+    assert len(logs) < 30, [e["event"] for e in logs]
+    assert sum(e["event"] == "morning measurement" for e in logs) == 1
+    refused = [e for e in logs if "refused_since_last_line" in e]
+    assert 1 <= len(refused) <= 5
+    store = open_store(tmp_path / "s.sqlite3")
+    try:
+        assert len(store.rides()) == RIDE_STARTS_BURST
+    finally:
+        store.close()
