@@ -31,6 +31,7 @@ from hrvd.ble.session import LinkChange, LinkState, StrapSession, run_straps
 from hrvd.clock import read_clock
 from hrvd.coach.morning import local_day, may_auto_start
 from hrvd.coach.rides import RideManager
+from hrvd.command_desk import CommandDesk
 from hrvd.config import slug
 from hrvd.errors import ConfigError, HrvdError
 from hrvd.loops import Loops
@@ -39,16 +40,6 @@ from hrvd.orthostatic_run import OrthostaticRun
 from hrvd.pipeline import StrapPipeline, interrupted_messages
 from hrvd.publish import topics
 from hrvd.publish.announce import announce
-from hrvd.publish.commands import (
-    RIDE_STARTS_BURST,
-    Rejected,
-    TokenBucket,
-    parse_morning_command,
-    parse_ride_command,
-    refusal_log,
-    ride_starts,
-    shown,
-)
 from hrvd.publish.mqtt import MqttPublisher, password_file_warning, resolve_password
 from hrvd.publish.outbox import Outbox
 from hrvd.publish.sink import MqttSink, TeeSink
@@ -63,6 +54,7 @@ if TYPE_CHECKING:
     from hrvd.coach.hrvt1 import CeilingPolicy
     from hrvd.config import Config
     from hrvd.pipeline import Sink
+    from hrvd.publish.commands import MorningCommand
     from hrvd.store import Store
 
 log = structlog.get_logger("hrvd.daemon")
@@ -109,9 +101,8 @@ class Daemon:
         self.sessions: list[StrapSession] = []
         self.morning: MorningRun | None = None
         self._auto_judged: set[str] = set()
-        self._ride_starts: dict[str, TokenBucket] = {}
-        self._refusal_log = refusal_log()
-        self._refusals = 0
+        self.commands = CommandDesk(config.mqtt.base_topic, ride_pipeline=self._ride_pipeline,
+                                    start_morning=self._morning_command)  # fmt: skip
         self.loops = Loops()
         self._ticked_at = time.monotonic()
         self._said_stuck = False
@@ -144,7 +135,7 @@ class Daemon:
             self.config.mqtt,
             outbox,
             password=self.password,
-            on_command=self._on_command,
+            on_command=self.commands,
             command_topics=(topics.cmd_ride(base), topics.cmd_morning(base)),
         )
         announce(publisher, self.config)
@@ -325,51 +316,15 @@ class Daemon:
                 last = line
             await asyncio.sleep(STATUS_EVERY_S)
 
-    def _on_command(self, topic: str, payload: bytes) -> None:
-        now = time.monotonic()
-        if topic == topics.cmd_morning(self.config.mqtt.base_topic):
-            morning = parse_morning_command(payload)
-            if isinstance(morning, Rejected):
-                self._refused(now, "morning command rejected", morning.reason, payload)
-                return
-            if self.morning is not None:
-                why = "a morning measurement is already running"
-                self._refused(now, "morning command ignored", why, payload)
-            elif self._role_pipeline(morning.strap, {"morning", "both"}) is None:
-                why = "no such morning strap"
-                self._refused(now, "morning command for no morning strap", why, payload)
-            else:
-                self._start_morning(morning.strap, repeat=morning.repeat,
-                                    posture=morning.posture,
-                                    orthostatic=morning.orthostatic)  # fmt: skip
-            return
-        ride = parse_ride_command(payload)
-        if isinstance(ride, Rejected):
-            self._refused(now, "ride command rejected", ride.reason, payload)
-            return
-        pipeline = self._ride_pipeline(ride.strap)
-        if pipeline is None:
-            self._refused(now, "ride command for no ride strap", "no such ride strap", payload)
-            return
-        riding = pipeline.rides is not None and pipeline.rides.ride is not None
-        if riding == (ride.action == "start"):
-            return  # nothing to do (a start while riding, a stop with no ride), nothing to log
-        if ride.action == "start":
-            bucket = self._ride_starts.setdefault(pipeline.name, ride_starts())
-            if not bucket.allow(now):
-                why = f"more than {RIDE_STARTS_BURST} rides started within minutes"
-                self._refused(now, "ride start refused", why, payload)
-                return
-        log.info("ride command", action=ride.action, strap=pipeline.name)
-        pipeline.command(ride.action, now)
-
-    def _refused(self, now_s: float, event: str, reason: str, payload: bytes) -> None:
-        """Log a refused command, but only a few lines a minute however many come."""
-        self._refusals += 1
-        if self._refusal_log.allow(now_s):
-            log.warning(event, reason=reason, payload=shown(payload),
-                        refused_since_last_line=self._refusals)  # fmt: skip
-            self._refusals = 0
+    def _morning_command(self, command: MorningCommand) -> str | None:
+        """A morning command: started, or why not."""
+        if self.morning is not None:
+            return "a morning measurement is already running"
+        if self._role_pipeline(command.strap, {"morning", "both"}) is None:
+            return "no such morning strap"
+        self._start_morning(command.strap, repeat=command.repeat, posture=command.posture,
+                            orthostatic=command.orthostatic)  # fmt: skip
+        return None
 
     def _start_morning(
         self, strap: str | None, *, repeat: bool, posture: str | None = None,

@@ -42,10 +42,10 @@ async def test_a_command_flood_logs_a_few_lines_and_stores_a_few_rides(
     await asyncio.wait_for(built.wait(), WITHIN_S)
     with capture_logs() as logs:
         for k in range(10_000):  # as if 1,000 a second for 10 s, all in one instant
-            daemon._on_command("hrvd/cmd/ride", b"stop" if k % 2 else b"start")  # noqa: SLF001
-            daemon._on_command("hrvd/cmd/morning", b"start")  # noqa: SLF001
-            daemon._on_command("hrvd/cmd/morning", b"[" * 1000)  # noqa: SLF001
-            daemon._on_command("hrvd/cmd/ride", b'{"action": "start", "strap": "nope"}')  # noqa: SLF001
+            daemon.commands("hrvd/cmd/ride", b"stop" if k % 2 else b"start")
+            daemon.commands("hrvd/cmd/morning", b"start")
+            daemon.commands("hrvd/cmd/morning", b"[" * 1000)
+            daemon.commands("hrvd/cmd/ride", b'{"action": "start", "strap": "nope"}')
     daemon.stop.set()
     await asyncio.wait_for(running, WITHIN_S)
     assert len(logs) < 30, [e["event"] for e in logs]
