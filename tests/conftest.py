@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import structlog
 
 from fixtures.mosquitto import Broker
 from recordings import DATA
@@ -29,3 +31,14 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
     b.start()
     yield b
     b.stop()
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """Undo ``hrvd run``'s logging set-up, which binds sys.stderr (capsys's stream here)."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    structlog.reset_defaults()
+    root.handlers[:] = handlers
+    root.setLevel(level)

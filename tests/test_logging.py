@@ -6,16 +6,7 @@ import structlog
 
 from hrvd.logging import configure_logging
 
-
-@pytest.fixture(autouse=True)
-def _restore_structlog():
-    # configure_logging binds sys.stderr, which is capsys's stream here: undo it after.
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    structlog.reset_defaults()
-    root.handlers[:] = handlers
-    root.setLevel(level)
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
 
 def test_json_lines_carry_a_journald_priority_under_systemd(monkeypatch, capsys):

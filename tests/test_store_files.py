@@ -1,6 +1,5 @@
 """The store's files: private modes, one daemon at a time, a damaged file, other readers."""
 
-import logging
 import os
 import shutil
 import stat
@@ -10,7 +9,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-import structlog
 
 from hrvd.cli import main
 from hrvd.store import StoreError, open_store
@@ -54,18 +52,7 @@ def test_a_second_daemon_on_the_same_store_is_refused_with_its_pid(tmp_path):
     open_store(path, exclusive=True).close()  # given back at close
 
 
-@pytest.fixture
-def _restore_logging():
-    # 'hrvd run' binds the log to sys.stderr, which is capsys's stream here: undo it after.
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    structlog.reset_defaults()
-    root.handlers[:] = handlers
-    root.setLevel(level)
-
-
-@pytest.mark.usefixtures("_restore_logging")
+@pytest.mark.usefixtures("restore_logging")
 def test_run_refuses_a_second_daemon_and_a_damaged_store_with_exit_2(tmp_path, capsys):
     path = tmp_path / "s.sqlite3"
     config = tmp_path / "hrvd.toml"
