@@ -9,7 +9,7 @@ import dataclasses
 import json
 import math
 import sys
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -154,6 +154,16 @@ def _add_daemon_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     )
     thresholds.add_argument("--config", metavar="FILE")
     thresholds.add_argument("--format", choices=("table", "json"), default="table")
+    plot = sub.add_parser("plot", help="draw a ride, the morning history or one morning",
+                          description="Draw a picture (PNG, or SVG) to a file and name it. "
+                          "Needs the 'plot' extra (matplotlib).")  # fmt: skip
+    plot.add_argument("what", choices=("ride", "history", "morning"))
+    plot.add_argument("which", nargs="?", metavar="ID|FILE|DATE",
+                      help="ride: its id or an RR file; morning: its date, YYYY-MM-DD")  # fmt: skip
+    plot.add_argument("--output", "-o", metavar="FILE", help="default: a name here")
+    plot.add_argument("--format", choices=("png", "svg"), help="default: png")
+    plot.add_argument("--days", type=int, default=60, help="history: days drawn (default 60)")
+    plot.add_argument("--config", metavar="FILE")
     ride = sub.add_parser("ride", help="start or stop a recovery ride on the running daemon")
     ride.add_argument("action", choices=("start", "stop"))
     ride.add_argument("--strap", metavar="NAME", help="the strap (default: the first ride strap)")
@@ -191,6 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("table", "json", "csv"),
         help="output format (default: table; with --rolling, JSON lines)",
     )
+    analyze.add_argument("--plot", nargs="?", const="", metavar="OUT",
+                         help="also draw the RR and its Poincare plot (PNG or SVG, by OUT's "
+                         "suffix; default FILE-rr.png); needs the 'plot' extra")  # fmt: skip
     analyze.add_argument(
         "--rolling",
         metavar="SECONDS",
@@ -333,6 +346,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "doctor": _doctor,
         "export": _export,
         "backup": _backup,
+        "plot": _plot,
     }
     handler = handlers.get(args.command)
     if handler is None:
@@ -351,6 +365,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
+def _analyze_plot(args: argparse.Namespace, source: str, series: RrSeries) -> None:
+    """`--plot`: the file is named on stderr, so stdout stays the analysis."""
+    if args.plot is not None:
+        from hrvd import plot_cli  # noqa: PLC0415 - matplotlib only when asked
+
+        if args.plot and len(args.file) > 1:
+            raise UsageError("--plot OUT names one picture: give one file, or --plot alone")
+        path = plot_cli.plot_recording(series, source, args.plot or None)
+        plot_cli.report(path, sys.stderr)
+
+
 def _analyze(args: argparse.Namespace, out: TextIO) -> int:
     if args.rolling is not None:
         if len(args.file) > 1:
@@ -367,6 +392,7 @@ def _analyze(args: argparse.Namespace, out: TextIO) -> int:
             failed = True
             continue
         _note_seconds(series)
+        _analyze_plot(args, source, series)
         summary = {"file": source, **summarise(series.rr_ms, series.gaps)}
         if args.format == "json":
             out.write(json.dumps(json_safe(summary), separators=(",", ":"), allow_nan=False))
@@ -446,6 +472,32 @@ def _history(args: argparse.Namespace, out: TextIO) -> int:
         import_history(config, args.file, out)
     else:
         show_history(config, days=args.days, fmt=args.format, out=out)
+    return EXIT_OK
+
+
+def _plot(args: argparse.Namespace, out: TextIO) -> int:
+    from hrvd import plot_cli  # noqa: PLC0415
+    from hrvd.config import find_config, load_config  # noqa: PLC0415
+
+    if args.what != "history" and not args.which:
+        need = "ride's id or an RR file" if args.what == "ride" else "date"
+        raise UsageError(f"'hrvd plot {args.what}' needs the {need}")
+    if args.what == "ride" and not args.config and Path(args.which).is_file():
+        path = plot_cli.plot_ride(None, args.which, args.output, args.format)
+    elif args.what == "ride":
+        config = load_config(find_config(args.config))
+        path = plot_cli.plot_ride(config, args.which, args.output, args.format)
+    elif args.what == "history":
+        config = load_config(find_config(args.config))
+        path = plot_cli.plot_history(config, args.days, args.output, args.format)
+    else:
+        try:
+            day = date.fromisoformat(args.which)
+        except ValueError:
+            raise UsageError(f"{args.which!r} is not a date (YYYY-MM-DD)") from None
+        config = load_config(find_config(args.config))
+        path = plot_cli.plot_morning(config, day, args.output, args.format)
+    plot_cli.report(path, out)
     return EXIT_OK
 
 
