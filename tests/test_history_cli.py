@@ -161,5 +161,10 @@ def test_history_shows_the_weekly_cv_and_trend_in_json_csv_and_the_table(tmp_pat
     table = capsys.readouterr().out.splitlines()
     assert "TREND" in table[0]
     assert "CV%" in table[0]
-    assert f"{last['trend_7d']:+.2f}" in table[-3]
-    assert f"{last['cv_7d_pct']:.1f}" in table[-3]
+    last_row = next(line for line in table if line.startswith(last["date"]))
+    assert f"{last['trend_7d']:+.2f}" in last_row
+    assert f"{last['cv_7d_pct']:.1f}" in last_row
+    spark = next(line for line in table if line.startswith("lnRMSSD "))
+    band = next(line for line in table if line.startswith("band "))
+    assert len(spark.split()[1]) == 30  # one block a day
+    assert band.split()[1].endswith("vvv")  # the three low days sit below the band

@@ -16,6 +16,7 @@ from hrvd.coach.readiness import assess_all, recommendation_text
 from hrvd.coach.weekly import WEEKLY_FIELDS, weekly_fields
 from hrvd.errors import InputFileError
 from hrvd.rrfile import decode_text, read_bytes
+from hrvd.spark import band_marks, sparkline
 from hrvd.store import open_store
 
 if TYPE_CHECKING:
@@ -119,9 +120,19 @@ def show_history(
                 f"{_f(row['hr_rise_bpm'], 0):>5}  {shown}"
             )
             out.write(line.rstrip() + "\n")
+        _spark(results, out)
         if results[-1].recommendation is not None:
             advice = recommendation_text(results[-1], config.athlete.language)
             out.write(f"\nlatest: {advice}\n")
+
+
+def _spark(results: list[ReadinessResult], out: TextIO) -> None:
+    """Draw lnRMSSD day by day as a sparkline, and where each day sits against its band."""
+    ln = [r.ln_rmssd for r in results]
+    lows = [None if r.baseline is None else r.baseline.normal_low for r in results]
+    highs = [None if r.baseline is None else r.baseline.normal_high for r in results]
+    out.write(f"\nlnRMSSD  {sparkline(ln)}  {min(ln):.2f} to {max(ln):.2f}\n")
+    out.write(f"band     {band_marks(ln, lows, highs)}  v below, - within, ^ above\n")
 
 
 def _f(value: object, digits: int) -> str:

@@ -12,6 +12,7 @@ those cases the alert, kept retained on the broker, is shown as unknown, not as 
 from __future__ import annotations
 
 import time
+from collections import deque
 from datetime import datetime
 from typing import TYPE_CHECKING, Self
 
@@ -20,6 +21,7 @@ from rich.table import Table
 
 from hrvd.ble.policy import STALL_TIMEOUT_S
 from hrvd.publish.topics import OFFLINE, ONLINE
+from hrvd.spark import sparkline
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -33,6 +35,11 @@ REFRESH_PER_S = 4
 STALE_AFTER_S = STALL_TIMEOUT_S
 """Live values older than this are stale, s. A strap notifies about once a second and the
 daemon itself calls a link stalled after this long without a notification."""
+TRAIL_VALUES = 60
+"""Live values in the heart-rate and alpha1 trails: a strap notifies about once a second,
+so the last minute."""
+ALPHA1_TRAIL_RANGE = (0.5, 1.5)
+"""alpha1 trail's fixed scale: 0.75 (the aerobic threshold) sits a quarter of the way up."""
 
 
 class LiveView:
@@ -68,6 +75,8 @@ class LiveView:
         self.elapsed_s: float | None = None
         self.alert: Payload | None = None
         self.events: list[str] = []
+        self.hr_trail: deque[float | None] = deque(maxlen=TRAIL_VALUES)
+        self.alpha1_trail: deque[float | None] = deque(maxlen=TRAIL_VALUES)
         self._live: Live | None = None
 
     def __enter__(self) -> Self:
@@ -123,6 +132,8 @@ class LiveView:
             ("RMSSD", dim + _num(s.get("rmssd_ms"), "ms", 1)),
             ("DFA alpha1", dim + _num(s.get("dfa_alpha1"), "", 2)),
             ("artifacts", dim + _num(_pct(s.get("artifact_rate")), "%", 1)),
+            ("HR trail", f"[red]{sparkline(list(self.hr_trail))}[/]"),
+            ("alpha1 trail", f"[blue]{sparkline(list(self.alpha1_trail), *ALPHA1_TRAIL_RANGE)}[/]"),
             ("ride", f"{self.phase}, {elapsed}"),
             ("alert", alert),
         ]
@@ -147,6 +158,9 @@ class LiveView:
         del topic
         self.state_payload = payload
         self.state_at = self.clock()
+        hr, a1 = payload.get("hr_bpm"), payload.get("dfa_alpha1")
+        self.hr_trail.append(float(hr) if isinstance(hr, int | float) else None)
+        self.alpha1_trail.append(float(a1) if isinstance(a1, int | float) else None)
         if self.stale:
             self.stale = False
             self._event("live values again")
