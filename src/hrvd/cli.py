@@ -298,7 +298,8 @@ def _add_upkeep_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
                         help="the ride's id ('hrvd sessions'), or the morning's date")  # fmt: skip
     export.add_argument("--posture", choices=("lying", "sitting", "standing"),
                         help="with 'morning': which one, when a day has several")  # fmt: skip
-    export.add_argument("--format", choices=("csv",), default="csv", help="csv (the default)")
+    export.add_argument("--format", choices=("csv", "fit"), default="csv",
+                        help="csv (the default); fit: a ride as a FIT activity")  # fmt: skip
     export.add_argument("-o", "--output", metavar="FILE", help="default: stdout")
     export.add_argument("--force", action="store_true", help="replace an existing FILE")
     export.add_argument("--config", metavar="FILE")
@@ -541,6 +542,8 @@ def _export(args: argparse.Namespace, out: TextIO) -> int:
     from hrvd.config import find_config, load_config  # noqa: PLC0415
 
     config = load_config(find_config(args.config))
+    if args.format == "fit" and args.what != "ride":
+        raise UsageError("--format fit is for a ride; a morning or the history is CSV")
     if args.what == "history":
         if args.key:
             raise UsageError("'hrvd export history' takes no id or date")
@@ -549,6 +552,11 @@ def _export(args: argparse.Namespace, out: TextIO) -> int:
     elif not args.key:
         needed = "ride's id" if args.what == "ride" else "date (YYYY-MM-DD)"
         raise UsageError(f"'hrvd export {args.what}' needs the {needed}")
+    elif args.what == "ride" and args.format == "fit":
+        from hrvd.export_fit import write_ride_fit  # noqa: PLC0415
+
+        n = write_ride_fit(config, args.key, args.output, force=args.force)
+        unit = "beat(s) as FIT"
     elif args.what == "ride":
         n = export_cli.export_ride(config, args.key, args.output, force=args.force)
         unit = "beat(s)"

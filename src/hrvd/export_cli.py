@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from hrvd.config import Config
-    from hrvd.store import Store
+    from hrvd.store import Store, StoredBeat
 
 HISTORY_COLUMNS = ("date", "posture", "ln_rmssd", "resting_hr_bpm", "artifact_rate", "beats",
                    "coverage", "source")  # fmt: skip
@@ -65,6 +65,27 @@ def _output(target: str | None, *, force: bool) -> Iterator[TextIO]:
         if partial is not None:
             partial.unlink(missing_ok=True)
         raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def ride_beats(config: Config, ride_id: str) -> list[StoredBeat]:
+    """One stored ride's beats (by its id, or a unique start of it).
+
+    Raises:
+        UsageError: no such ride, or none of its beats is kept.
+    """
+    with _store(config) as store:
+        ride = store.ride(ride_id)
+        if ride is None:
+            msg = f"no ride {ride_id!r} (or more than one starts so): see 'hrvd sessions'"
+            raise UsageError(msg)
+        start = datetime.fromisoformat(ride.started)
+        end = datetime.fromisoformat(ride.ended) + timedelta(seconds=1)
+        beats = store.beats(ride.strap, _ms(start), _ms(end))
+    if not beats:
+        msg = (f"ride {ride.id} has no beats kept (older than [store] keep_raw_days, or "
+               "recorded before hrvd kept beats)")  # fmt: skip
+        raise UsageError(msg)
+    return beats
 
 
 def export_ride(config: Config, ride_id: str, target: str | None, *, force: bool) -> int:

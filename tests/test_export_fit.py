@@ -1,0 +1,73 @@
+"""`hrvd export ride ID --format fit`: a FIT activity that a FIT reader reads back whole."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+from garmin_fit_sdk import Decoder, Stream
+
+from hrvd.cli import main
+from hrvd.store import StoredBeat, open_store
+from recordings import load_rr
+
+START = datetime(2026, 11, 27, 17, 0, tzinfo=UTC)
+RIDE_ID = "H10@2026-11-27T17:00:00+00:00"
+
+
+@pytest.fixture
+def ride(tmp_path):
+    """A stored ride: the first 900 beats of a real exercise recording, as a strap sends them."""
+    raw = [round(rr * 1024 / 1000) for rr in load_rr("exercise_rri")[:900]]
+    t, beats = int(START.timestamp() * 1000), []
+    for i, r in enumerate(raw):
+        t += round(r * 1000 / 1024)
+        beats.append(StoredBeat("H10", t, r, gap=i == 0))
+    end = datetime.fromtimestamp(t / 1000 + 1, tz=UTC).replace(microsecond=0)
+    store = open_store(tmp_path / "s.sqlite3")
+    try:
+        store.write_beats(beats)
+        asyncio.run(store.add_ride({"id": RIDE_ID, "strap": "H10", "started": START.isoformat(),
+                                    "ended": end.isoformat(), "alerts": 0}))  # fmt: skip
+    finally:
+        store.close()
+    config = tmp_path / "hrvd.toml"
+    config.write_text(f'[store]\npath = "{tmp_path / "s.sqlite3"}"\n')
+    return config, beats
+
+
+def test_a_ride_round_trips_through_a_fit_reader(tmp_path, ride, capsys):
+    config, beats = ride
+    out = tmp_path / "ride.fit"
+    args = ["export", "ride", "H10@2026-11-27", "--format", "fit", "-o", str(out),
+            "--config", str(config)]  # fmt: skip
+    assert main(args) == 0
+    assert "wrote 900 beat(s) as FIT" in capsys.readouterr().out
+    decoder = Decoder(Stream.from_byte_array(bytearray(out.read_bytes())))
+    assert decoder.is_fit()
+    assert decoder.check_integrity()  # header and CRC
+    messages, errors = Decoder(Stream.from_byte_array(bytearray(out.read_bytes()))).read()
+    assert errors == []
+    assert messages["file_id_mesgs"][0]["type"] == "activity"
+    session = messages["session_mesgs"][0]
+    assert session["sport"] == "cycling"
+    assert session["start_time"] == START
+    rr_back = [t for m in messages["hrv_mesgs"] for t in m["time"]]
+    assert rr_back == pytest.approx([b.rr_ms / 1000 for b in beats], abs=0.0005)  # 1 ms steps
+    records = messages["record_mesgs"]
+    assert len(records) == len({b.t_ms // 1000 for b in beats})
+    first_second = [b.rr_ms for b in beats if b.t_ms // 1000 == beats[0].t_ms // 1000]
+    assert records[0]["heart_rate"] == round(60000 * len(first_second) / sum(first_second))
+    hrs = [r["heart_rate"] for r in records]
+    assert session["max_heart_rate"] == max(hrs)
+    assert 60 < session["avg_heart_rate"] < 120  # the recording's own range
+
+
+def test_fit_needs_a_file_and_is_for_rides_only(ride, capsys):
+    config, _ = ride
+    assert main(["export", "ride", "H10", "--format", "fit", "--config", str(config)]) == 2
+    assert "name it with --output" in capsys.readouterr().err
+    args = ["export", "history", "--format", "fit", "--config", str(config)]
+    assert main(args) == 2
+    assert "is for a ride" in capsys.readouterr().err
