@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -71,3 +72,24 @@ def test_fit_needs_a_file_and_is_for_rides_only(ride, capsys):
     args = ["export", "history", "--format", "fit", "--config", str(config)]
     assert main(args) == 2
     assert "is for a ride" in capsys.readouterr().err
+
+
+def test_hrvd_analyze_reads_the_exported_fit_as_the_stored_beats(tmp_path, ride, capsys):
+    config, beats = ride
+    out = tmp_path / "ride.fit"
+    args = ["export", "ride", "H10", "--format", "fit", "-o", str(out), "--config", str(config)]
+    assert main(args) == 0
+    exported_csv = tmp_path / "ride.csv"
+    args = ["export", "ride", "H10", "-o", str(exported_csv), "--config", str(config)]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main(["analyze", str(out), "--format", "json"]) == 0
+    from_fit = json.loads(capsys.readouterr().out)
+    assert main(["analyze", str(exported_csv), "--format", "json"]) == 0
+    from_csv = json.loads(capsys.readouterr().out)
+    assert from_fit["n_beats"] == from_csv["n_beats"] == len(beats)
+    # FIT's hrv time holds 1 ms steps, the store 1/1024 s: within a millisecond, no more.
+    for key in ("rmssd_ms", "sdnn_ms"):
+        assert from_fit[key] == pytest.approx(from_csv[key], abs=1.0), key
+    assert from_fit["mean_hr_bpm"] == pytest.approx(from_csv["mean_hr_bpm"], abs=0.1)
+    assert from_fit["dfa_alpha1"] == pytest.approx(from_csv["dfa_alpha1"], abs=0.02)

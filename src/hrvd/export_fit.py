@@ -31,7 +31,7 @@ HRV_PER_MESSAGE = 5
 """RR intervals in one ``hrv`` message: the profile's array size as Garmin devices use it."""
 MANUFACTURER = "development"
 """The FIT manufacturer id for software that is not a registered manufacturer's."""
-INSTALL_HINT = "FIT export needs garmin-fit-sdk: pip install garmin-fit-sdk"
+INSTALL_HINT = "FIT export needs the 'fit' extra (Garmin's FIT SDK): pip install 'hrvd[fit]'"
 
 
 def fit_activity(beats: Sequence[StoredBeat], sport: str = "cycling",
