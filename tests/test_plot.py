@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -15,7 +15,7 @@ from hrvd.coach.baseline import Morning, Posture
 from hrvd.coach.recovery import RideSettings
 from hrvd.hrv.zones import ZoneModel, zones_for
 from hrvd.plot.trace import ride_trace
-from hrvd.store import open_store
+from hrvd.store import StoredBeat, open_store
 from recordings import RECORDINGS, load_rr
 
 WIDTH, HEIGHT = 1000, 600  # draw.SIZE_IN at draw.DPI
@@ -132,3 +132,30 @@ def test_a_wrong_suffix_or_date_is_a_one_line_usage_error(tmp_path, config, caps
     assert "not a date" in capsys.readouterr().err
     assert main(["plot", "morning", "2026-01-01", "--config", str(config)]) == 2
     assert "no morning measurement" in capsys.readouterr().err
+
+
+def test_a_stored_ride_is_drawn_by_its_id(tmp_path, config, capsys):
+    raw = [round(rr * 1024 / 1000) for rr in load_rr("exercise_rri")[:900]]
+    start = datetime(2026, 11, 27, 17, 0, tzinfo=UTC)
+    t, beats = int(start.timestamp() * 1000), []
+    for i, r in enumerate(raw):
+        t += round(r * 1000 / 1024)
+        beats.append(StoredBeat("H10", t, r, gap=i == 0))
+    end = datetime.fromtimestamp(t / 1000 + 1, tz=UTC).replace(microsecond=0)
+    store = open_store(tmp_path / "s.sqlite3")
+    try:
+        store.write_beats(beats)
+        summary = {"id": f"H10@{start.isoformat()}", "strap": "H10",
+                   "started": start.isoformat(), "ended": end.isoformat()}  # fmt: skip
+        asyncio.run(store.add_ride(summary))
+    finally:
+        store.close()
+    out = tmp_path / "stored.svg"
+    assert main(["plot", "ride", "H10@2026-11-27", "-o", str(out), "--config", str(config)]) == 0
+    assert capsys.readouterr().out == f"wrote {out}\n"
+    svg = out.read_text()
+    assert "Ride H10@2026-11-27" in svg
+    assert "heart rate (bpm)" in svg
+    assert "recovery ceiling 100" in svg
+    assert main(["plot", "ride", "nope", "--config", str(config)]) == 2
+    assert "no ride 'nope'" in capsys.readouterr().err

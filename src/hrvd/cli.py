@@ -479,6 +479,9 @@ def _history(args: argparse.Namespace, out: TextIO) -> int:
 def _plot(args: argparse.Namespace, out: TextIO) -> int:
     from hrvd import plot_cli  # noqa: PLC0415
     from hrvd.config import find_config, load_config  # noqa: PLC0415
+    from hrvd.logging import configure_logging  # noqa: PLC0415
+
+    configure_logging(level="warning")  # the picture shows the ride's alerts; log only trouble
 
     if args.what != "history" and not args.which:
         need = "ride's id or an RR file" if args.what == "ride" else "date"
