@@ -176,7 +176,7 @@ def test_wheel_and_sdist_carry_complete_metadata(dist: Path) -> None:
     assert f"hrvd-{__version__}.dist-info/licenses/LICENSE" in names
     assert meta["Requires-Python"] == ">=3.11"
     assert "Operating System :: POSIX :: Linux" in meta.get_all("Classifier")
-    assert meta.get_all("Provides-Extra") == ["demo", "fit"]
+    assert meta.get_all("Provides-Extra") == ["demo", "fit", "plot"]
     assert any(
         r.startswith("amqtt") and "extra == 'demo'" in r for r in meta.get_all("Requires-Dist")
     )
