@@ -93,3 +93,18 @@ def test_hrvd_analyze_reads_the_exported_fit_as_the_stored_beats(tmp_path, ride,
         assert from_fit[key] == pytest.approx(from_csv[key], abs=1.0), key
     assert from_fit["mean_hr_bpm"] == pytest.approx(from_csv["mean_hr_bpm"], abs=0.1)
     assert from_fit["dfa_alpha1"] == pytest.approx(from_csv["dfa_alpha1"], abs=0.02)
+
+
+def test_a_fit_export_never_follows_a_planted_partial_symlink_and_is_private(tmp_path, ride):
+    config, _beats = ride
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    (tmp_path / ".ride.fit.partial").symlink_to(victim)  # the name an earlier version used
+    out = tmp_path / "ride.fit"
+    args = ["export", "ride", "H10@2026-11-27", "--format", "fit", "-o", str(out),
+            "--config", str(config)]  # fmt: skip
+    assert main(args) == 0
+    assert victim.read_text() == "precious\n"
+    assert not out.is_symlink()
+    assert out.stat().st_mode & 0o777 == 0o600  # health data
+    assert [p.name for p in tmp_path.glob(".ride.fit*")] == [".ride.fit.partial"]  # no leftover

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from hrvd.config import Config
-    from hrvd.store import Store, StoredBeat
+    from hrvd.store import Ride, Store, StoredBeat
 
 HISTORY_COLUMNS = ("date", "posture", "ln_rmssd", "resting_hr_bpm", "artifact_rate", "beats",
                    "coverage", "source")  # fmt: skip
@@ -67,8 +67,8 @@ def _output(target: str | None, *, force: bool) -> Iterator[TextIO]:
         raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
-def ride_beats(config: Config, ride_id: str) -> list[StoredBeat]:
-    """One stored ride's beats (by its id, or a unique start of it).
+def ride_beats(config: Config, ride_id: str) -> tuple[Ride, list[StoredBeat]]:
+    """One stored ride and its beats (by its id, or a unique start of it).
 
     Raises:
         UsageError: no such ride, or none of its beats is kept.
@@ -85,29 +85,18 @@ def ride_beats(config: Config, ride_id: str) -> list[StoredBeat]:
         msg = (f"ride {ride.id} has no beats kept (older than [store] keep_raw_days, or "
                "recorded before hrvd kept beats)")  # fmt: skip
         raise UsageError(msg)
-    return beats
+    return ride, beats
 
 
 def export_ride(config: Config, ride_id: str, target: str | None, *, force: bool) -> int:
     """Write one ride's beats; return how many."""
-    with _store(config) as store:
-        ride = store.ride(ride_id)
-        if ride is None:
-            msg = f"no ride {ride_id!r} (or more than one starts so): see 'hrvd sessions'"
-            raise UsageError(msg)
-        start = datetime.fromisoformat(ride.started)
-        end = datetime.fromisoformat(ride.ended) + timedelta(seconds=1)
-        beats = store.beats(ride.strap, _ms(start), _ms(end))
-    if not beats:
-        msg = (f"ride {ride.id} has no beats kept (older than [store] keep_raw_days, or "
-               "recorded before hrvd kept beats)")  # fmt: skip
-        raise UsageError(msg)
+    ride, beats = ride_beats(config, ride_id)
     with _output(target, force=force) as out:
         out.write(f"# hrvd ride {ride.id}: strap {ride.strap}, {ride.started} to {ride.ended}\n")
         out.write("# rr_ms: the interval as received; gap 1: beats before it are missing\n")
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(("time", "rr_ms", "gap"))
-        tz = start.tzinfo
+        tz = datetime.fromisoformat(ride.started).tzinfo
         for b in beats:
             when = datetime.fromtimestamp(b.t_ms / 1000, tz).isoformat(timespec="milliseconds")
             writer.writerow((when, repr(b.rr_ms), int(b.gap)))

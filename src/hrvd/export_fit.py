@@ -96,19 +96,14 @@ def write_ride_fit(config: Config, ride_id: str, target: str | None, *, force: b
         UsageError: no such ride, no beats kept, no file named, or the file exists.
     """
     from hrvd.export_cli import ride_beats  # noqa: PLC0415
+    from hrvd.files import write_atomically  # noqa: PLC0415
 
     if target in {None, "-"}:
         raise UsageError("a FIT file is binary: name it with --output FILE.fit")
     path = Path(str(target))
     if path.exists() and not force:
         raise UsageError(f"{path} exists: choose another name, or add --force to replace it")
-    beats = ride_beats(config, ride_id)
-    data = fit_activity(beats)
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        partial.write_bytes(data)
-        partial.replace(path)
-    except OSError as exc:
-        partial.unlink(missing_ok=True)
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    _ride, beats = ride_beats(config, ride_id)
+    # Health data: private, and through mkstemp (a predictable name could be a planted link).
+    write_atomically(path, fit_activity(beats), mode=0o600, dir_mode=0o700)
     return len(beats)

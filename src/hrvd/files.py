@@ -9,8 +9,11 @@ from pathlib import Path
 from hrvd.errors import UsageError
 
 
-def write_atomically(path: Path, text: str, *, mode: int, dir_mode: int) -> None:
+def write_atomically(path: Path, text: str | bytes, *, mode: int, dir_mode: int) -> None:
     """Replace ``path`` with ``text``: a temporary file (mode 0600 from the start) renamed.
+
+    The temporary name comes from mkstemp in the target folder, so no one can have planted
+    a symlink at it. ``bytes`` are written as they are, ``str`` as UTF-8.
 
     Raises:
         UsageError: the directory or the file cannot be written.
@@ -19,8 +22,8 @@ def write_atomically(path: Path, text: str, *, mode: int, dir_mode: int) -> None
         path.parent.mkdir(mode=dir_mode, parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
+            with os.fdopen(fd, "wb") as f:
+                f.write(text.encode() if isinstance(text, str) else text)
                 f.flush()
                 os.fsync(f.fileno())
             Path(tmp).chmod(mode)

@@ -7,7 +7,6 @@ and its absence is one line saying how to install it (exit 2).
 from __future__ import annotations
 
 import importlib.util
-from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO, TypeVar
 
@@ -19,6 +18,7 @@ from hrvd.rrfile import read_rr
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from datetime import date
 
     from numpy.typing import NDArray
 
@@ -91,18 +91,9 @@ def plot_ride(config: Config | None, which: str, target: str | None, fmt: str | 
 
 
 def _ride_beats(config: Config, ride_id: str) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
-    from hrvd.export_cli import _ms, _store  # noqa: PLC0415
+    from hrvd.export_cli import ride_beats  # noqa: PLC0415
 
-    with _store(config) as store:
-        ride = store.ride(ride_id)
-        if ride is None:
-            msg = f"no ride {ride_id!r} (or more than one starts so): see 'hrvd sessions'"
-            raise UsageError(msg)
-        start = datetime.fromisoformat(ride.started)
-        end = datetime.fromisoformat(ride.ended) + timedelta(seconds=1)
-        beats = store.beats(ride.strap, _ms(start), _ms(end))
-    if not beats:
-        raise UsageError(f"ride {ride.id} has no beats kept (older than [store] keep_raw_days)")
+    _ride, beats = ride_beats(config, ride_id)
     rr = np.array([b.rr_ms for b in beats], dtype=np.float64)
     return rr, np.array([b.gap for b in beats], dtype=np.bool_)
 
