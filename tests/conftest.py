@@ -33,9 +33,14 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
     b.stop()
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def restore_logging() -> Iterator[None]:
-    """Undo ``hrvd run``'s logging set-up, which binds sys.stderr (capsys's stream here)."""
+    """Undo any command's logging set-up, which binds sys.stderr (capsys's stream here).
+
+    Every test: a command run through ``main()`` (``hrvd plot``, ``hrvd run``) leaves
+    structlog writing to a stream that capsys closes after the test, and the next test that
+    logs in a task (the MQTT link's "connection lost") dies of the closed file.
+    """
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     yield
