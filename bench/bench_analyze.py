@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
-import gc
 import io
 import json
 import os
@@ -30,7 +29,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,11 +41,12 @@ from bench_core import (
     machine,
     md_table,
     read_recordings,
+    timed_runs,
 )
 from hrvd.cli import main as hrvd_main
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Sequence
 
     from numpy.typing import NDArray
 
@@ -76,17 +75,6 @@ def run_neurokit(nk: NeurokitRef, path: Path) -> None:
     """The same file through neurokit2, as a script a user would write."""
     rr = np.loadtxt(path, dtype=np.float64)
     json.dumps(nk.pipeline(rr))
-
-
-def timed(fn: Callable[[], None], runs: int) -> list[float]:
-    """Wall times of ``runs`` calls, s."""
-    times = []
-    for _ in range(runs):
-        gc.collect()
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return times
 
 
 PEAK_PROBE = (
@@ -132,9 +120,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             # Interleaved, so that both see the same load of a shared machine.
             h, n = [], []
             for _ in range(nk_runs):
-                h += timed(functools.partial(run_hrvd, path), hrvd_runs)
-                n += timed(functools.partial(run_neurokit, nk, path), 1)
-            h += timed(functools.partial(run_hrvd, path), hrvd_runs)
+                h += timed_runs(functools.partial(run_hrvd, path), hrvd_runs)
+                n += timed_runs(functools.partial(run_neurokit, nk, path), 1)
+            h += timed_runs(functools.partial(run_hrvd, path), hrvd_runs)
             speedup = statistics.median(n) / statistics.median(h)
             speedups.append(speedup)
             rows.append([label, f"{len(day)}", f"{min(h) * 1e3:.0f} ms",
