@@ -30,7 +30,7 @@ from fixtures.fake_bluez import FakeBluez, FakeStrap, reset_bleak_state
 from hrvd.ble.session import Notification, StrapEvent, StrapSession, run_straps
 from hrvd.config import StrapConfig
 from hrvd.errors import UsageError
-from hrvd.install import (
+from hrvd.setup.install_service import (
     DBUS_POLICY_FILE,
     SYSUSERS_FILE,
     UNIT_FILE,

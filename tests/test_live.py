@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from rich.console import Console
 
-from hrvd.live import LiveView
+from hrvd.cli.live import LiveView
 
 START = datetime(2026, 11, 27, 17, 0, tzinfo=UTC)
 

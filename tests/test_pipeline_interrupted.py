@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hrvd.pipeline import interrupted_messages
+from hrvd.daemon.pipeline import interrupted_messages
 
 NOW = "2026-11-27T19:00:00+00:00"
 RIDE = {"id": "H10@2026-11-27T18:00:00+00:00:4:steady", "active": True, "phase": "steady",

@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 from rich.console import Console
 
+from hrvd.cli.live import STALE_AFTER_S, LiveView
+from hrvd.cli.replay import run_replay
+from hrvd.cli.watch import watch
 from hrvd.config import load_config
 from hrvd.errors import UsageError
 from hrvd.hrv.synthetic import ride_rr
-from hrvd.live import STALE_AFTER_S, LiveView
-from hrvd.replay import run_replay
-from hrvd.watch import watch
 
 if TYPE_CHECKING:
     from pathlib import Path

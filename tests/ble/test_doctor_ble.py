@@ -17,8 +17,8 @@ from bleak import BleakClient, BleakScanner
 
 from fixtures.dbus import SESSION_CONFIG, private_dbus
 from fixtures.fake_bluez import FakeBluez, FakeStrap, reset_bleak_state
-from hrvd import doctor_verdicts as v
-from hrvd.doctor import diagnose
+from hrvd.setup import verdicts as v
+from hrvd.setup.doctor import diagnose
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator

@@ -39,8 +39,8 @@ from typing import TYPE_CHECKING, Self
 import aiomqtt
 import structlog
 
+from hrvd.daemon.ordered import cancel_and_wait
 from hrvd.errors import ConfigError
-from hrvd.ordered import cancel_and_wait
 from hrvd.publish.policy import HEALTHY_AFTER_S, reconnect_wait_s
 
 if TYPE_CHECKING:

@@ -28,7 +28,7 @@ from hrvd.publish.commands import (
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from hrvd.pipeline import StrapPipeline
+    from hrvd.daemon.pipeline import StrapPipeline
     from hrvd.publish.commands import MorningCommand
 
 log = structlog.get_logger("hrvd.daemon")

@@ -2,12 +2,13 @@
 
 The flow: refuse at once when the file exists (unless ``--force``); pick the strap
 (``--strap``, else a scan); take every other value from its flag, else ask on a terminal,
-else fail naming the flag; render the commented file (:mod:`hrvd.config_template`), check
+else fail naming the flag; render the commented file (:mod:`hrvd.setup.template`), check
 that it loads back as exactly the answers, and write it atomically.
 
 A password typed in goes to ``mqtt-password`` (mode 0600) beside the config, never into it
 and never on the command line. For the service's ``/etc/hrvd/hrvd.toml`` that file is the
-one systemd hands over with ``LoadCredential=`` (see :mod:`hrvd.install`), so the config
+one systemd hands over with ``LoadCredential=`` (see
+:mod:`hrvd.setup.install_service`), so the config
 names it as ``$CREDENTIALS_DIRECTORY/mqtt-password``, and it is created empty when the
 broker takes no password (the unit does not start without it).
 """
@@ -26,11 +27,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO, TypeVar
 
 from hrvd.config import CONFIG_NAME, ROLES, StoreConfig, load_config, parse_config
-from hrvd.config_template import Answers, render_config
 from hrvd.errors import EXIT_OK, ConfigError, HrvdError, UsageError
 from hrvd.files import write_atomically
 from hrvd.hrv.zones import ZoneModel
-from hrvd.init_questions import (
+from hrvd.setup.install_service import DEFAULT_CONFIG
+from hrvd.setup.questions import (
     HR_MAX_BPM,
     Prompter,
     check_heart_rates,
@@ -45,7 +46,7 @@ from hrvd.init_questions import (
     parse_username,
     system_timezone,
 )
-from hrvd.install import DEFAULT_CONFIG
+from hrvd.setup.template import Answers, render_config
 
 if TYPE_CHECKING:
     from collections.abc import Callable

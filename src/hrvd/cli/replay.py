@@ -2,7 +2,7 @@
 
 The file becomes the notifications a strap would have sent: one a second of beat time,
 each with the RR intervals that ended in that second. They go through the same
-:class:`~hrvd.pipeline.StrapPipeline` as a live strap, so a replay shows exactly the
+:class:`~hrvd.daemon.pipeline.StrapPipeline` as a live strap, so a replay shows exactly the
 alerts and phase events the daemon would have shown. Timing follows beat time, so any
 ``--speed`` gives the same result.
 """
@@ -25,9 +25,9 @@ from hrvd.ble.session import LinkChange, LinkState, Notification
 from hrvd.ble.timeline import TimedBeat
 from hrvd.coach.recovery import RideSettings
 from hrvd.coach.rides import RideManager
+from hrvd.daemon.pipeline import StrapPipeline
 from hrvd.errors import HrvdError, UsageError
 from hrvd.hrv.zones import ZoneModel, Zones, zones_for
-from hrvd.pipeline import StrapPipeline
 from hrvd.publish.announce import announce
 from hrvd.publish.mqtt import MqttPublisher, resolve_password, tls_context
 from hrvd.publish.outbox import Outbox
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
     from hrvd.coach.hrvt1 import CeilingPolicy
     from hrvd.config import Config, MqttConfig
-    from hrvd.pipeline import Payload, Sink
+    from hrvd.daemon.pipeline import Payload, Sink
 
 NOTIFY_EVERY_S = 1.0
 """A strap notifies about once a second."""

@@ -1,7 +1,7 @@
 """The words of `hrvd doctor`: what a check saw in, a verdict and a fix out (no I/O).
 
 Every verdict is one plain sentence; every failure has one fix a user can type or do.
-:mod:`hrvd.doctor` does the looking and hands its readings to the functions here.
+:mod:`hrvd.setup.doctor` does the looking and hands its readings to the functions here.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from hrvd.clock import MIN_YEAR, ClockReading
+from hrvd.daemon.clock import MIN_YEAR, ClockReading
 from hrvd.errors import EXIT_FAILURE, EXIT_OK
 
 if TYPE_CHECKING:

@@ -23,19 +23,19 @@ import numpy as np
 
 from hrvd.ble.session import StrapSession
 from hrvd.ble.virtual import measurements
+from hrvd.cli.live import LiveView
+from hrvd.cli.replay import wall_clock
 from hrvd.coach.baseline import Morning, Posture
 from hrvd.coach.rides import RideManager
 from hrvd.config import AthleteConfig, Config, MqttConfig, StoreConfig, StrapConfig
+from hrvd.daemon.morning import MorningPrinter, MorningRun
+from hrvd.daemon.pipeline import StrapPipeline
 from hrvd.hrv.synthetic import ride_rr, sinus_rr
-from hrvd.live import LiveView
-from hrvd.morning_run import MorningPrinter, MorningRun
-from hrvd.pipeline import StrapPipeline
 from hrvd.publish.announce import announce
 from hrvd.publish.embedded import embedded_broker
 from hrvd.publish.mqtt import MqttPublisher
 from hrvd.publish.outbox import Outbox
 from hrvd.publish.sink import MqttSink, TeeSink
-from hrvd.replay import wall_clock
 from hrvd.store import open_store
 
 if TYPE_CHECKING:

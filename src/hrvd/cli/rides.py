@@ -16,23 +16,23 @@ from zoneinfo import ZoneInfo
 import aiomqtt
 from rich.console import Console
 
-from hrvd import doctor_verdicts as v
 from hrvd.ble.session import LinkState, StrapSession
+from hrvd.cli.replay import DEFAULT_HR_MAX, daemon_online
 from hrvd.coach.morning import local_day
 from hrvd.coach.orthostatic_baseline import ortho_line
 from hrvd.config import slug
-from hrvd.daemon import to_wall
-from hrvd.doctor import bluetooth_problem
+from hrvd.daemon.morning import MorningPrinter, MorningRun
+from hrvd.daemon.orthostatic import OrthostaticRun
+from hrvd.daemon.pipeline import StrapPipeline
+from hrvd.daemon.service import to_wall
 from hrvd.errors import HrvdError, UsageError
 from hrvd.hrv.zones import ZoneModel, zones_for
-from hrvd.morning_run import MorningPrinter, MorningRun
-from hrvd.orthostatic_run import OrthostaticRun
-from hrvd.pipeline import StrapPipeline
 from hrvd.publish import topics
 from hrvd.publish.mqtt import MqttPublisher, resolve_password, tls_context
 from hrvd.publish.outbox import Outbox
 from hrvd.publish.sink import MqttSink, TeeSink
-from hrvd.replay import DEFAULT_HR_MAX, daemon_online
+from hrvd.setup import verdicts as v
+from hrvd.setup.doctor import bluetooth_problem
 from hrvd.store import open_store
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """An orthostatic test in the daemon or ``hrvd morning --orthostatic``.
 
 A morning run that goes on standing.
-The lying part is kept and scored as any morning (:class:`~hrvd.morning_run.MorningRun`);
+The lying part is kept and scored as any morning (:class:`~hrvd.daemon.morning.MorningRun`);
 the test's values are kept in the store's ``orthostatic`` table, compared with the
 athlete's earlier tests, and published in the readiness message as ``orthostatic``.
 """
@@ -15,7 +15,7 @@ import structlog
 
 from hrvd.coach.orthostatic_baseline import assess_ortho, ortho_payload
 from hrvd.coach.orthostatic_test import OrthostaticTest
-from hrvd.morning_run import MorningRun
+from hrvd.daemon.morning import MorningRun
 from hrvd.store import StoreError
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from hrvd.coach.baseline import Posture
     from hrvd.coach.morning import MorningResult, MorningSettings
-    from hrvd.morning_run import Measurement
+    from hrvd.daemon.morning import Measurement
 
 log = structlog.get_logger("hrvd.orthostatic")
 

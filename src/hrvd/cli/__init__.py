@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from hrvd import __version__
-from hrvd.analyze import rolling, summarise
+from hrvd.cli.analyze import rolling, summarise
 from hrvd.errors import EXIT_OK, EXIT_USAGE, HrvdError, InputFileError, UsageError
 from hrvd.rrfile import read_rr
 
@@ -276,7 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_upkeep_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     """First run and the years after: init, doctor, export, backup."""
-    from hrvd import init_config  # noqa: PLC0415 - its parser only
+    from hrvd.setup import init as init_config  # noqa: PLC0415 - its parser only
 
     init_config.add_arguments(
         sub.add_parser(
@@ -369,7 +369,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _analyze_plot(args: argparse.Namespace, source: str, series: RrSeries) -> None:
     """`--plot`: the file is named on stderr, so stdout stays the analysis."""
     if args.plot is not None:
-        from hrvd import plot_cli  # noqa: PLC0415 - matplotlib only when asked
+        from hrvd.cli import plot as plot_cli  # noqa: PLC0415 - matplotlib only when asked
 
         if args.plot and len(args.file) > 1:
             raise UsageError("--plot OUT names one picture: give one file, or --plot alone")
@@ -442,8 +442,8 @@ def json_safe(value: object) -> object:
 def _watch(args: argparse.Namespace, out: TextIO) -> int:
     from rich.console import Console  # noqa: PLC0415
 
+    from hrvd.cli.watch import watch  # noqa: PLC0415
     from hrvd.config import find_config, load_config  # noqa: PLC0415
-    from hrvd.watch import watch  # noqa: PLC0415
 
     config = load_config(find_config(args.config))
     asyncio.run(watch(config, args.strap, Console(file=out)))
@@ -451,8 +451,8 @@ def _watch(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _morning(args: argparse.Namespace, out: TextIO) -> int:
+    from hrvd.cli.rides import morning_command  # noqa: PLC0415
     from hrvd.config import find_config, load_config  # noqa: PLC0415
-    from hrvd.rides_cli import morning_command  # noqa: PLC0415
 
     if args.orthostatic and args.posture not in {None, "lying"}:
         raise UsageError("--orthostatic lies first, then stands: leave out --posture")
@@ -463,8 +463,8 @@ def _morning(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _history(args: argparse.Namespace, out: TextIO) -> int:
+    from hrvd.cli.history import import_history, show_history  # noqa: PLC0415
     from hrvd.config import find_config, load_config  # noqa: PLC0415
-    from hrvd.history_cli import import_history, show_history  # noqa: PLC0415
 
     config = load_config(find_config(args.config))
     if args.action == "import":
@@ -477,7 +477,7 @@ def _history(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _plot(args: argparse.Namespace, out: TextIO) -> int:
-    from hrvd import plot_cli  # noqa: PLC0415
+    from hrvd.cli import plot as plot_cli  # noqa: PLC0415
     from hrvd.config import find_config, load_config  # noqa: PLC0415
     from hrvd.logging import configure_logging  # noqa: PLC0415
 
@@ -514,9 +514,9 @@ def _dashboard(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _config_check(args: argparse.Namespace, out: TextIO) -> int:
+    from hrvd.cli.thresholds import ceiling_lines  # noqa: PLC0415
     from hrvd.config import effective_config, find_config, load_config  # noqa: PLC0415
     from hrvd.publish.mqtt import password_file_warning  # noqa: PLC0415
-    from hrvd.thresholds_cli import ceiling_lines  # noqa: PLC0415
 
     path = find_config(args.config)
     config = load_config(path)
@@ -529,19 +529,19 @@ def _config_check(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _init(args: argparse.Namespace, out: TextIO) -> int:
-    from hrvd.init_config import run_init  # noqa: PLC0415
+    from hrvd.setup.init import run_init  # noqa: PLC0415
 
     return run_init(args, out)
 
 
 def _doctor(args: argparse.Namespace, out: TextIO) -> int:
-    from hrvd.doctor import run_doctor  # noqa: PLC0415
+    from hrvd.setup.doctor import run_doctor  # noqa: PLC0415
 
     return run_doctor(args, out)
 
 
 def _export(args: argparse.Namespace, out: TextIO) -> int:
-    from hrvd import export_cli  # noqa: PLC0415
+    from hrvd.cli import export as export_cli  # noqa: PLC0415
     from hrvd.config import find_config, load_config  # noqa: PLC0415
 
     config = load_config(find_config(args.config))
@@ -573,8 +573,8 @@ def _export(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _backup(args: argparse.Namespace, out: TextIO) -> int:
+    from hrvd.cli.export import backup  # noqa: PLC0415
     from hrvd.config import find_config, load_config  # noqa: PLC0415
-    from hrvd.export_cli import backup  # noqa: PLC0415
 
     config = load_config(find_config(args.config))
     path = backup(config, args.file, force=args.force)
@@ -583,7 +583,7 @@ def _backup(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _install_service(args: argparse.Namespace, out: TextIO) -> int:
-    from hrvd.install import run_install_service  # noqa: PLC0415
+    from hrvd.setup.install_service import run_install_service  # noqa: PLC0415
 
     return run_install_service(
         out, dry_run=args.dry_run, force=args.force, config_path=Path(args.config).absolute()
@@ -591,8 +591,8 @@ def _install_service(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _sessions(args: argparse.Namespace, out: TextIO) -> int:
+    from hrvd.cli.rides import list_sessions, show_session  # noqa: PLC0415
     from hrvd.config import find_config, load_config  # noqa: PLC0415
-    from hrvd.rides_cli import list_sessions, show_session  # noqa: PLC0415
 
     config = load_config(find_config(args.config))
     as_json = args.format == "json"
@@ -606,8 +606,8 @@ def _sessions(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _thresholds(args: argparse.Namespace, out: TextIO) -> int:
+    from hrvd.cli.thresholds import show_thresholds  # noqa: PLC0415
     from hrvd.config import find_config, load_config  # noqa: PLC0415
-    from hrvd.thresholds_cli import show_thresholds  # noqa: PLC0415
 
     config = load_config(find_config(args.config))
     show_thresholds(config, as_json=args.format == "json", out=out)
@@ -615,8 +615,8 @@ def _thresholds(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _ride(args: argparse.Namespace, out: TextIO) -> int:
+    from hrvd.cli.rides import ride_command  # noqa: PLC0415
     from hrvd.config import find_config, load_config  # noqa: PLC0415
-    from hrvd.rides_cli import ride_command  # noqa: PLC0415
 
     config = load_config(find_config(args.config))
     asyncio.run(ride_command(config, args.action, args.strap, out))
@@ -626,7 +626,7 @@ def _ride(args: argparse.Namespace, out: TextIO) -> int:
 def _demo(args: argparse.Namespace, out: TextIO) -> int:
     from rich.console import Console  # noqa: PLC0415 - only the live commands draw
 
-    from hrvd.demo import run_demo, run_morning_demo  # noqa: PLC0415
+    from hrvd.cli.demo import run_demo, run_morning_demo  # noqa: PLC0415
     from hrvd.logging import configure_logging  # noqa: PLC0415
 
     configure_logging(level="warning")  # the live view speaks; the log only for trouble
@@ -637,7 +637,7 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
 
 def _run(args: argparse.Namespace, _out: TextIO) -> int:
     from hrvd.config import find_config, load_config  # noqa: PLC0415 - keeps 'analyze' light
-    from hrvd.daemon import run_daemon  # noqa: PLC0415
+    from hrvd.daemon.service import run_daemon  # noqa: PLC0415
     from hrvd.logging import configure_logging  # noqa: PLC0415
 
     configure_logging(level=args.log_level)
@@ -647,13 +647,13 @@ def _run(args: argparse.Namespace, _out: TextIO) -> int:
 
 
 def _replay(args: argparse.Namespace, out: TextIO) -> int:
-    from hrvd.config import load_config  # noqa: PLC0415 - keeps 'hrvd analyze' light
-    from hrvd.replay import (  # noqa: PLC0415
+    from hrvd.cli.replay import (  # noqa: PLC0415
         DEFAULT_HR_MAX,
         DRAIN_TIMEOUT_S,
         default_start,
         run_replay,
     )
+    from hrvd.config import load_config  # noqa: PLC0415 - keeps 'hrvd analyze' light
 
     series = read_rr(args.file)
     config = load_config(Path(args.config)) if args.config else None

@@ -1,4 +1,4 @@
-"""Keep what the pipeline produces in the store: a :class:`~hrvd.pipeline.Sink`."""
+"""Keep what the pipeline produces in the store: a :class:`~hrvd.daemon.pipeline.Sink`."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ from typing import TYPE_CHECKING, Self
 
 import structlog
 
-from hrvd.ordered import OrderedWriter
+from hrvd.daemon.ordered import OrderedWriter
 from hrvd.store import StoreError
 
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from hrvd.pipeline import Payload
+    from hrvd.daemon.pipeline import Payload
     from hrvd.store import Store
 
 log = structlog.get_logger("hrvd.store")

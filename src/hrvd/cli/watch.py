@@ -1,7 +1,7 @@
 """`hrvd watch`: the live view of a running daemon, fed from MQTT.
 
 Besides the strap's topics it follows ``<base>/status``: what a stopped daemon left
-retained on the broker is shown as such, never as live (see :mod:`hrvd.live`).
+retained on the broker is shown as such, never as live (see :mod:`hrvd.cli.live`).
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 
 import aiomqtt
 
+from hrvd.cli.live import LiveView
 from hrvd.config import slug
+from hrvd.daemon.ordered import cancel_and_wait
 from hrvd.errors import HrvdError, UsageError
-from hrvd.live import LiveView
-from hrvd.ordered import cancel_and_wait
 from hrvd.publish import topics
 from hrvd.publish.mqtt import resolve_password, tls_context
 

@@ -63,11 +63,11 @@ def _safe(text: str) -> str:
 def plot_ride(config: Config | None, which: str, target: str | None, fmt: str | None) -> Path:
     """Draw a stored ride (by id) or a recorded RR file as the daemon would have shown it."""
     _need_matplotlib()
+    from hrvd.cli.replay import DEFAULT_HR_MAX  # noqa: PLC0415
     from hrvd.coach.recovery import RideSettings  # noqa: PLC0415
     from hrvd.hrv.zones import ZoneModel, zones_for  # noqa: PLC0415
     from hrvd.plot.draw import draw_ride  # noqa: PLC0415
     from hrvd.plot.trace import ride_trace  # noqa: PLC0415
-    from hrvd.replay import DEFAULT_HR_MAX  # noqa: PLC0415
 
     if Path(which).is_file() or config is None:
         series = read_rr(which)
@@ -91,7 +91,7 @@ def plot_ride(config: Config | None, which: str, target: str | None, fmt: str | 
 
 
 def _ride_beats(config: Config, ride_id: str) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
-    from hrvd.export_cli import ride_beats  # noqa: PLC0415
+    from hrvd.cli.export import ride_beats  # noqa: PLC0415
 
     _ride, beats = ride_beats(config, ride_id)
     rr = np.array([b.rr_ms for b in beats], dtype=np.float64)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Self
 
 import structlog
 
-from hrvd.ordered import cancel_and_wait
+from hrvd.daemon.ordered import cancel_and_wait
 from hrvd.store import StoredBeat, StoreError
 
 if TYPE_CHECKING:

@@ -64,7 +64,7 @@ class OrderedWriter(Generic[T]):
     async def wait(self) -> None:
         """Until the writer's task ends, which only a bug in ``work`` does: raises its error.
 
-        The daemon runs this among its loops (:mod:`hrvd.loops`), so a dead writer is seen.
+        The daemon runs this among its loops (:mod:`hrvd.daemon.loops`), so a dead writer is seen.
         """
         await asyncio.shield(self._task)
 

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from hrvd.daemon.ordered import cancel_and_wait
 from hrvd.errors import HrvdError
-from hrvd.ordered import cancel_and_wait
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine, Mapping

@@ -2,7 +2,7 @@
 
 The checks look at the world (``bluetoothctl``, BlueZ over the system D-Bus, a scan, the
 broker, the disk, the kernel's clock) and hand what they saw to
-:mod:`hrvd.doctor_verdicts`, which words it. Nothing here writes a file or changes a
+:mod:`hrvd.setup.verdicts`, which words it. Nothing here writes a file or changes a
 setting: a store that does not exist yet is not created.
 """
 
@@ -28,17 +28,17 @@ from dbus_fast import BusType, Message, MessageType, Variant
 from dbus_fast.aio import MessageBus
 from dbus_fast.errors import DBusFastError
 
-from hrvd import doctor_verdicts as v
-from hrvd.clock import ClockReading, read_clock
 from hrvd.config import find_config, load_config
+from hrvd.daemon.clock import ClockReading, read_clock
 from hrvd.errors import ConfigError
-from hrvd.install import CREDENTIAL_FILE
 from hrvd.publish.mqtt import (
     CREDENTIALS_PREFIX,
     password_file_warning,
     resolve_password,
     tls_context,
 )
+from hrvd.setup import verdicts as v
+from hrvd.setup.install_service import CREDENTIAL_FILE
 
 if TYPE_CHECKING:
     import argparse
@@ -335,7 +335,7 @@ _AUTH_CODES = {4, 5, 0x86, 0x87}
 
 
 def broker_failure(exc: aiomqtt.MqttError, *, tls: bool) -> str:
-    """Which of :data:`hrvd.doctor_verdicts.BROKER_FAILURES` a connection error is.
+    """Which of :data:`hrvd.setup.verdicts.BROKER_FAILURES` a connection error is.
 
     aiomqtt keeps only the message of the socket's error, so the message decides.
     """

@@ -9,6 +9,7 @@ import sys
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, TextIO
 
+from hrvd.cli.spark import band_marks, sparkline
 from hrvd.coach.baseline import BASELINE_DAYS, EARLIEST_DAY, LATEST_DAYS_AHEAD
 from hrvd.coach.history_import import parse_history
 from hrvd.coach.orthostatic_baseline import ORTHO_COLUMNS, ortho_columns
@@ -16,7 +17,6 @@ from hrvd.coach.readiness import assess_all, recommendation_text
 from hrvd.coach.weekly import WEEKLY_FIELDS, weekly_fields
 from hrvd.errors import InputFileError
 from hrvd.rrfile import decode_text, read_bytes
-from hrvd.spark import band_marks, sparkline
 from hrvd.store import open_store
 
 if TYPE_CHECKING:

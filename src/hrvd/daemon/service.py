@@ -3,7 +3,7 @@
 The daemon composes one async context manager per outside resource (the MQTT publisher,
 its sink) with an AsyncExitStack, and runs the MQTT link, the strap sessions, a
 once-a-second ticker, the systemd watchdog and status lines as loops of one task group
-(:mod:`hrvd.loops`): a loop that raises is logged with its traceback and ends the daemon
+(:mod:`hrvd.daemon.loops`): a loop that raises is logged with its traceback and ends the daemon
 with exit code 1, for systemd to restart it, and the watchdog pings only while every
 loop lives and the ticker ticks. It tells systemd READY once the config
 is loaded, the store open and the tasks running: it never waits for the broker or a
@@ -26,26 +26,26 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
-from hrvd.beats import BeatRecorder
 from hrvd.ble.session import LinkChange, LinkState, StrapSession, run_straps
-from hrvd.clock import read_clock
 from hrvd.coach.morning import local_day, may_auto_start
 from hrvd.coach.rides import RideManager
-from hrvd.command_desk import CommandDesk
 from hrvd.config import slug
+from hrvd.daemon.beats import BeatRecorder
+from hrvd.daemon.clock import read_clock
+from hrvd.daemon.commands import CommandDesk
+from hrvd.daemon.loops import Loops
+from hrvd.daemon.morning import MorningRun, stored_readiness
+from hrvd.daemon.orthostatic import OrthostaticRun
+from hrvd.daemon.pipeline import StrapPipeline, interrupted_messages
+from hrvd.daemon.record import StoreSink
+from hrvd.daemon.systemd import Notifier
 from hrvd.errors import ConfigError, HrvdError
-from hrvd.loops import Loops
-from hrvd.morning_run import MorningRun, stored_readiness
-from hrvd.orthostatic_run import OrthostaticRun
-from hrvd.pipeline import StrapPipeline, interrupted_messages
 from hrvd.publish import topics
 from hrvd.publish.announce import announce
 from hrvd.publish.mqtt import MqttPublisher, password_file_warning, resolve_password
 from hrvd.publish.outbox import Outbox
 from hrvd.publish.sink import MqttSink, TeeSink
-from hrvd.record import StoreSink
 from hrvd.store import StoreError, open_store
-from hrvd.systemd import Notifier
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from hrvd.ble.timeline import TimedBeat
     from hrvd.coach.hrvt1 import CeilingPolicy
     from hrvd.config import Config
-    from hrvd.pipeline import Sink
+    from hrvd.daemon.pipeline import Sink
     from hrvd.publish.commands import MorningCommand
     from hrvd.store import Store
 
