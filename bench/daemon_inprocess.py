@@ -24,7 +24,7 @@ import structlog
 
 from daemon_rig import Subscriber
 from daemon_stats import Latency, square_heart
-from hrvd.ble.session import LinkChange, LinkState
+from hrvd.ble.events import LinkChange, LinkState
 from hrvd.cli.replay import notifications, wall_clock
 from hrvd.coach.recovery import RideSettings
 from hrvd.coach.rides import RideManager
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from daemon_rig import Fixtures
-    from hrvd.daemon.pipeline import Payload
+    from hrvd.publish.messages import Payload
 
 STRAP = "Bench"
 PERIOD_S = 24.0

@@ -27,7 +27,8 @@ from dbus_fast.aio import MessageBus
 
 from fixtures.dbus import DbusStartError, private_dbus
 from fixtures.fake_bluez import FakeBluez, FakeStrap, reset_bleak_state
-from hrvd.ble.session import Notification, StrapEvent, StrapSession, run_straps
+from hrvd.ble.events import Notification, StrapEvent
+from hrvd.ble.session import StrapSession, run_straps
 from hrvd.config import StrapConfig
 from hrvd.errors import UsageError
 from hrvd.setup.install_service import (

@@ -14,17 +14,9 @@ import pytest
 from structlog.testing import capture_logs
 
 from fixtures.fake_bluez import FakeBluez, FakeStrap
+from hrvd.ble.events import BatteryLevel, LinkChange, LinkState, Notification, StrapEvent
 from hrvd.ble.scan import scan
-from hrvd.ble.session import (
-    BatteryLevel,
-    LinkChange,
-    LinkState,
-    Notification,
-    StrapEvent,
-    StrapSession,
-    run_straps,
-    supervise,
-)
+from hrvd.ble.session import StrapSession, run_straps, supervise
 from hrvd.config import StrapConfig
 
 STALL_S = 0.6

@@ -1,6 +1,6 @@
 """The live terminal view: heart rate, RMSSD, alpha1, zone, ride phase and the alert.
 
-A :class:`~hrvd.daemon.pipeline.Sink`: on a terminal it redraws a small table (rich) and rings the
+A :class:`~hrvd.publish.messages.Sink`: on a terminal it redraws a small table (rich) and rings the
 bell when "too hard" turns on; elsewhere (a pipe, CI) it prints one line per event.
 
 Fed from MQTT (`hrvd watch`) it shows only what is true now: a daemon whose
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
-    from hrvd.daemon.pipeline import Payload
+    from hrvd.publish.messages import Payload
 
 REFRESH_PER_S = 4
 STALE_AFTER_S = STALL_TIMEOUT_S

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, TextIO
 
 import aiomqtt
 
+from hrvd.ble.events import LinkChange, LinkState, Notification
 from hrvd.ble.protocol import RR_UNITS_PER_S
-from hrvd.ble.session import LinkChange, LinkState, Notification
 from hrvd.ble.timeline import TimedBeat
 from hrvd.coach.recovery import RideSettings
 from hrvd.coach.rides import RideManager
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
     from hrvd.coach.hrvt1 import CeilingPolicy
     from hrvd.config import Config, MqttConfig
-    from hrvd.daemon.pipeline import Payload, Sink
+    from hrvd.publish.messages import Payload, Sink
 
 NOTIFY_EVERY_S = 1.0
 """A strap notifies about once a second."""

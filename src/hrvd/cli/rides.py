@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 import aiomqtt
 from rich.console import Console
 
-from hrvd.ble.session import LinkState, StrapSession
+from hrvd.ble.events import LinkState
+from hrvd.ble.session import StrapSession
 from hrvd.cli.replay import DEFAULT_HR_MAX, daemon_online
 from hrvd.coach.morning import local_day
 from hrvd.coach.orthostatic_baseline import ortho_line
@@ -36,7 +37,7 @@ from hrvd.setup.doctor import bluetooth_problem
 from hrvd.store import open_store
 
 if TYPE_CHECKING:
-    from hrvd.ble.session import StrapEvent
+    from hrvd.ble.events import StrapEvent
     from hrvd.config import Config, StrapConfig
     from hrvd.store import Ride, Store
 

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from hrvd.coach.baseline import Morning
     from hrvd.coach.morning import MorningResult
     from hrvd.config import Config
-    from hrvd.daemon.pipeline import Payload, Sink
+    from hrvd.publish.messages import Payload, Sink
     from hrvd.store import Store
 
 log = structlog.get_logger("hrvd.morning")

@@ -10,11 +10,11 @@ events, and ``to_wall`` maps them to wall-clock time for the payloads.
 from __future__ import annotations
 
 from dataclasses import asdict, replace
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import structlog
 
-from hrvd.ble.session import BatteryLevel, LinkChange, LinkState, Notification
+from hrvd.ble.events import BatteryLevel, LinkChange, LinkState, Notification
 from hrvd.coach.alpha1 import GuardEvent
 from hrvd.coach.hrvt1 import CeilingPolicy, Hrvt1Tracker, window_of
 from hrvd.coach.recovery import AlertEvent, PhaseEvent
@@ -27,34 +27,20 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import datetime
 
-    from hrvd.ble.session import StrapEvent
+    from hrvd.ble.events import StrapEvent
     from hrvd.ble.timeline import TimedBeat
     from hrvd.coach.hrvt1 import Ceiling
     from hrvd.coach.recovery import RideSettings
     from hrvd.hrv.artifacts import CorrectedBeat
     from hrvd.hrv.stream import HrvSnapshot
     from hrvd.hrv.zones import Zones
+    from hrvd.publish.messages import Payload, Sink
 
 log = structlog.get_logger("hrvd.ride")
 
 HR_WINDOW_S = 5.0
 """Heart rate for the coach and the state message: mean of the corrected RR of the last
 5 s, so that replayed files (RR only) and straps are judged alike."""
-
-Payload = dict[str, object]
-
-
-class Sink(Protocol):
-    """Where the pipeline's messages go."""
-
-    def state(self, topic: str, payload: Payload) -> None:
-        """A live value (QoS 0, dropped when it cannot go)."""
-
-    def retained(self, topic: str, payload: str) -> None:
-        """A retained plain value (availability, link)."""
-
-    def durable(self, topic: str, payload: Payload) -> None:
-        """A message that must arrive, in order (alert, ride, session)."""
 
 
 class StrapPipeline:

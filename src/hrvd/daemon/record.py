@@ -1,4 +1,4 @@
-"""Keep what the pipeline produces in the store: a :class:`~hrvd.daemon.pipeline.Sink`."""
+"""Keep what the pipeline produces in the store: a :class:`~hrvd.publish.messages.Sink`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hrvd.store import StoreError
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from hrvd.daemon.pipeline import Payload
+    from hrvd.publish.messages import Payload
     from hrvd.store import Store
 
 log = structlog.get_logger("hrvd.store")

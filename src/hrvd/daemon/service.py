@@ -26,7 +26,8 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
-from hrvd.ble.session import LinkChange, LinkState, StrapSession, run_straps
+from hrvd.ble.events import LinkChange, LinkState
+from hrvd.ble.session import StrapSession, run_straps
 from hrvd.coach.morning import local_day, may_auto_start
 from hrvd.coach.rides import RideManager
 from hrvd.config import slug
@@ -53,8 +54,8 @@ if TYPE_CHECKING:
     from hrvd.ble.timeline import TimedBeat
     from hrvd.coach.hrvt1 import CeilingPolicy
     from hrvd.config import Config
-    from hrvd.daemon.pipeline import Sink
     from hrvd.publish.commands import MorningCommand
+    from hrvd.publish.messages import Sink
     from hrvd.store import Store
 
 log = structlog.get_logger("hrvd.daemon")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from hrvd.ble.session import LinkChange, LinkState
+from hrvd.ble.events import LinkChange, LinkState
 from hrvd.cli.replay import notifications, wall_clock
 from hrvd.coach.recovery import WARMUP_CEILING_DROP_BPM
 from hrvd.coach.rides import RideManager
@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
     from hrvd.coach.recovery import RideSettings
-    from hrvd.daemon.pipeline import Payload
     from hrvd.hrv.zones import Zones
+    from hrvd.publish.messages import Payload
 
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 

@@ -1,4 +1,4 @@
-"""The pipeline's messages onto MQTT: a :class:`~hrvd.daemon.pipeline.Sink` over the publisher."""
+"""The pipeline's messages onto MQTT: a :class:`~hrvd.publish.messages.Sink` over the publisher."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hrvd.daemon.ordered import OrderedWriter
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from hrvd.daemon.pipeline import Payload, Sink
+    from hrvd.publish.messages import Payload, Sink
     from hrvd.publish.mqtt import MqttPublisher
 
 FLUSH_TIMEOUT_S = 5.0
