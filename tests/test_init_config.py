@@ -107,8 +107,16 @@ def test_the_written_file_names_every_key_of_every_section_with_a_comment(tmp_pa
     assert init(["--yes", *FLAGS, "--output", str(f)]) == 0
     text = f.read_text()
     sections = (MqttConfig, StrapConfig, AthleteConfig, RideConfig, MorningConfig, StoreConfig)
+    household = {
+        "name",
+        "athlete",
+        "ride",
+        "morning",
+    }  # keys of several athletes: init --add-athlete
     for section in sections:
         for field in dataclasses.fields(section):
+            if section in {AthleteConfig, StrapConfig} and field.name in household:
+                continue
             lines = [line for line in text.splitlines() if f"{field.name} =" in line]
             assert lines, field.name
             assert all("  # " in line for line in lines), lines
