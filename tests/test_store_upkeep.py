@@ -12,6 +12,7 @@ import structlog
 from hrvd import store as store_module
 from hrvd.ble.timeline import TimedBeat
 from hrvd.coach.baseline import Morning, Posture
+from hrvd.config import DEFAULT_ATHLETE
 from hrvd.daemon.beats import BeatRecorder
 from hrvd.store import MIGRATIONS, StoredBeat, StoreError, open_store
 
@@ -29,6 +30,18 @@ ROWS_AT_VERSION = {
             "'[1000.0, 1010.0]')"
         ),
         "INSERT INTO measurements VALUES ('2026-01-02', 'lying', 1, NULL, '[1000.0, 1010.0]')",
+    ],
+    4: [
+        (
+            "INSERT INTO rides VALUES ('H10@y', 'H10', '2026-01-03T17:00:00+00:00', "
+            '\'2026-01-03T17:45:00+00:00\', \'{"id": "H10@y", "alerts": 0}\', 148.5)'
+        ),
+    ],
+    5: [
+        (
+            "INSERT INTO orthostatic VALUES ('2026-01-04', 'stood', NULL, 54.0, 50.0, 69.0, 15.0, "
+            "84.0, 16.0, '[700.0]')"
+        ),
     ],
 }
 
@@ -51,10 +64,23 @@ def test_a_store_of_every_earlier_version_is_migrated_and_keeps_its_data(tmp_pat
     store = open_store(path)
     try:
         assert store.write_beats([StoredBeat("H10", 1, 1024, gap=True)]) == 1
+        # Whatever the version, every row is now the one athlete's, under the default name.
+        rides = {r.id: r for r in store.rides()}
+        assert {r.athlete for r in rides.values()} <= {DEFAULT_ATHLETE}
+        assert store.athletes() == ([DEFAULT_ATHLETE] if version >= 1 else [])
         if version >= 1:
-            assert [r.summary["alerts"] for r in store.rides()] == [2]
-            assert [m.ln_rmssd for m in store.mornings()] == [4.1]
-            assert store.measurement_count() == 1
+            assert rides["H10@x"].summary["alerts"] == 2
+            assert [m.ln_rmssd for m in store.mornings(DEFAULT_ATHLETE)] == [4.1]
+            assert store.morning_raw(date(2026, 1, 2), athlete=DEFAULT_ATHLETE) == (
+                "lying",
+                [1000.0, 1010.0],
+            )
+            assert store.measurement_count(DEFAULT_ATHLETE) == 1
+        if version >= 4:
+            assert [bpm for _, bpm in store.hrvt1_estimates(DEFAULT_ATHLETE)] == [148.5]
+        if version >= 5:
+            (test,) = store.orthostatic_tests(DEFAULT_ATHLETE)
+            assert (test.day, test.peak_hr_bpm) == (date(2026, 1, 4), 84.0)
     finally:
         store.close()
     with sqlite3.connect(path) as db:

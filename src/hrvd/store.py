@@ -2,9 +2,10 @@
 
 One file (``[store] path``), shared with the MQTT outbox, in WAL mode so that ``hrvd
 sessions`` and ``hrvd history`` can read while the daemon writes. The schema carries its
-version in ``PRAGMA user_version`` and is migrated forward at open. Writes run on a worker
-thread (:func:`asyncio.to_thread`), never on the event loop, and each is committed at once:
-a ride or a morning is on disk when the call returns.
+version in ``PRAGMA user_version`` and is migrated forward at open (:mod:`hrvd.store_schema`).
+Writes run on a worker thread (:func:`asyncio.to_thread`), never on the event loop, and each
+is committed at once: a ride or a morning is on disk when the call returns. Rides, mornings
+and tests are each an athlete's (:mod:`hrvd.store_mornings`); beats are a strap's.
 """
 
 from __future__ import annotations
@@ -15,94 +16,23 @@ import json
 import os
 import sqlite3
 import tempfile
-import threading
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hrvd.coach.baseline import Morning, Posture, Quality
-from hrvd.coach.orthostatic import OrthoOutcome, OrthoRecord
+from hrvd.config_model import DEFAULT_ATHLETE
 
-# Re-exported, so that callers keep importing the store's errors from here.
+# Re-exported, so that callers keep importing the store's errors and schema from here.
 from hrvd.store_files import StoreError as StoreError  # noqa: PLC0414
 from hrvd.store_files import StoreNeedsHandsError as StoreNeedsHandsError  # noqa: PLC0414
 from hrvd.store_files import connect, connect_readonly, take_lock
+from hrvd.store_mornings import MorningStore
+from hrvd.store_schema import MIGRATIONS as MIGRATIONS  # noqa: PLC0414
+from hrvd.store_schema import check_schema
 
 if TYPE_CHECKING:
     from hrvd.publish.messages import Payload
-
-MIGRATIONS = (
-    # 1: ride summaries (the session message, as published) and mornings.
-    """
-    CREATE TABLE rides (
-        id       TEXT PRIMARY KEY,
-        strap    TEXT NOT NULL,
-        started  TEXT NOT NULL,
-        ended    TEXT NOT NULL,
-        summary  TEXT NOT NULL
-    );
-    CREATE INDEX rides_started ON rides (started);
-    CREATE TABLE mornings (
-        day             TEXT NOT NULL,
-        posture         TEXT NOT NULL,
-        ln_rmssd        REAL NOT NULL,
-        resting_hr_bpm  REAL,
-        source          TEXT NOT NULL,          -- "measured" or "imported"
-        quality         TEXT,                   -- JSON: artifact_rate, beats, coverage
-        raw_rr          TEXT,                   -- JSON list of RR (ms) of a measurement
-        PRIMARY KEY (day, posture)
-    );
-    CREATE TABLE measurements (               -- every morning measurement, valid or not
-        day       TEXT NOT NULL,
-        posture   TEXT NOT NULL,
-        valid     INTEGER NOT NULL,
-        reason    TEXT,
-        raw_rr    TEXT NOT NULL               -- JSON list of RR (ms), as received
-    );
-    """,
-    # 2: every beat received, for [store] keep_raw_days (export, replay, re-analysis).
-    """
-    CREATE TABLE beats (
-        strap   TEXT NOT NULL,      -- the strap's configured name
-        t_ms    INTEGER NOT NULL,   -- end of the interval, Unix time in ms
-        rr_raw  INTEGER NOT NULL,   -- the interval in 1/1024 s, as the strap sent it
-        gap     INTEGER NOT NULL,   -- 1: beats before this one are missing
-        PRIMARY KEY (strap, t_ms)
-    ) WITHOUT ROWID;
-    """,
-    # 3: the last ride and alert message of each strap, as queued for the broker, so that a
-    #    start after a crash can end a ride the broker still shows as active.
-    """
-    CREATE TABLE ride_state (
-        topic    TEXT PRIMARY KEY,  -- <base>/<strap>/ride or <base>/<strap>/alert
-        payload  TEXT NOT NULL      -- the message's JSON
-    );
-    """,
-    # 4: each ride's HRVT1 estimate (bpm, NULL when the ride gave none), for the personal
-    #    value; rides kept before it have none.
-    """
-    ALTER TABLE rides ADD COLUMN hrvt1_bpm REAL;
-    UPDATE rides SET hrvt1_bpm = json_extract(summary, '$.hrvt1_bpm');
-    """,
-    # 5: orthostatic tests (lie, then stand), one a day; the lying part is also a morning.
-    """
-    CREATE TABLE orthostatic (
-        day                TEXT PRIMARY KEY,
-        outcome            TEXT NOT NULL,   -- "stood", "did_not_stand" or "invalid"
-        reason             TEXT,            -- why the standing part is invalid
-        supine_hr_bpm      REAL,
-        supine_rmssd_ms    REAL,
-        standing_hr_bpm    REAL,
-        standing_rmssd_ms  REAL,
-        peak_hr_bpm        REAL,
-        peak_after_s       REAL,            -- after the stand was seen
-        raw_rr             TEXT             -- JSON list of RR (ms) after the prompt to stand
-    );
-    """,
-)
-"""The schema, one script a version: ``MIGRATIONS[n]`` takes a store from version n to
-n + 1. Scripts are only ever appended; a released one is never edited."""
 
 
 PRUNE_CHUNK = 10_000
@@ -111,13 +41,14 @@ PRUNE_CHUNK = 10_000
 
 @dataclass(frozen=True, slots=True)
 class Ride:
-    """One stored ride: its summary as published on ``<strap>/session``."""
+    """One stored ride: its summary as published on ``<strap>/session``, and whose it is."""
 
     id: str
     strap: str
     started: str
     ended: str
     summary: dict[str, object]
+    athlete: str = DEFAULT_ATHLETE
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,48 +75,28 @@ class Pruned:
     morning_raw: int
 
 
-class Store:
+class Store(MorningStore):
     """The store in one SQLite file; open it with :func:`open_store`."""
 
-    def __init__(self, db: sqlite3.Connection, path: Path, lock_fd: int | None = None) -> None:
-        self._db = db
-        self.path = path
-        self._lock = threading.Lock()
-        self._lock_fd = lock_fd
-
-    def close(self) -> None:
-        """Close the file (and give back the daemon's lock on it)."""
-        with self._lock:
-            self._db.close()
-            if self._lock_fd is not None:
-                os.close(self._lock_fd)
-                self._lock_fd = None
-
-    def _write(self, sql: str, params: tuple[object, ...]) -> None:
-        with self._lock:
-            try:
-                with self._db:
-                    self._db.execute(sql, params)
-            except sqlite3.DatabaseError as exc:
-                raise StoreError(f"cannot write to the store {self.path}: {exc}") from None
-
-    async def add_ride(self, summary: Payload) -> None:
-        """Keep a ride's summary (the session message); a repeated id replaces it."""
+    async def add_ride(self, summary: Payload, *, athlete: str = DEFAULT_ATHLETE) -> None:
+        """Keep an athlete's ride summary (the session message); a repeated id replaces it."""
         hrvt1 = summary.get("hrvt1_bpm")
         await asyncio.to_thread(
             self._write,
-            "INSERT OR REPLACE INTO rides (id, strap, started, ended, summary, hrvt1_bpm) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO rides (id, strap, started, ended, summary, hrvt1_bpm, "
+            "athlete) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (str(summary["id"]), str(summary["strap"]), str(summary["started"]),
              str(summary["ended"]), json.dumps(summary),
-             float(hrvt1) if isinstance(hrvt1, int | float) else None),
+             float(hrvt1) if isinstance(hrvt1, int | float) else None, athlete),
         )  # fmt: skip
 
-    def hrvt1_estimates(self) -> list[tuple[date, float]]:
-        """The HRVT1 estimates of every ride that gave one: (local day it started, bpm)."""
+    def hrvt1_estimates(self, athlete: str = DEFAULT_ATHLETE) -> list[tuple[date, float]]:
+        """The HRVT1 estimates of an athlete's rides that gave one: (local day it started, bpm)."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT started, hrvt1_bpm FROM rides WHERE hrvt1_bpm IS NOT NULL ORDER BY started"
+                "SELECT started, hrvt1_bpm FROM rides WHERE hrvt1_bpm IS NOT NULL "
+                "AND athlete = ? ORDER BY started",
+                (athlete,),
             ).fetchall()
         return [(date.fromisoformat(started[:10]), float(bpm)) for started, bpm in rows]
 
@@ -212,74 +123,6 @@ class Store:
                     kept[topic] = payload
         return kept
 
-    async def add_mornings(
-        self, mornings: list[Morning], *, source: str, raw_rr: list[float] | None = None,
-        replace: bool = True,
-    ) -> int:  # fmt: skip
-        """Keep mornings (one per day and posture); return how many were written.
-
-        ``replace`` false keeps a morning already stored for that day (an import never
-        overwrites a measurement).
-        """
-        verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
-        rows = [_morning_row(m, source, raw_rr) for m in mornings]
-        return await asyncio.to_thread(self._write_many, f"{verb} INTO mornings VALUES "
-                                       "(?, ?, ?, ?, ?, ?, ?)", rows)  # fmt: skip
-
-    async def add_measurement(
-        self, day: date, posture: str, *, valid: bool, reason: str | None, raw_rr: list[float]
-    ) -> None:
-        """Keep one morning measurement's raw RR, valid or not."""
-        await asyncio.to_thread(
-            self._write,
-            "INSERT INTO measurements (day, posture, valid, reason, raw_rr) VALUES (?, ?, ?, ?, ?)",
-            (day.isoformat(), posture, int(valid), reason, json.dumps(raw_rr)),
-        )
-
-    async def add_orthostatic(
-        self, record: OrthoRecord, *, raw_rr: list[float], replace: bool
-    ) -> int:
-        """Keep an orthostatic test (one a day); return 1 when written, 0 when one was kept.
-
-        ``replace`` false keeps a test already stored for that day (as for mornings, only
-        a repeat replaces the day's).
-        """
-        verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
-        r = record
-        row = (r.day.isoformat(), r.outcome.value, r.reason, r.supine_hr_bpm, r.supine_rmssd_ms,
-               r.standing_hr_bpm, r.standing_rmssd_ms, r.peak_hr_bpm, r.peak_after_s,
-               json.dumps(raw_rr))  # fmt: skip
-        sql = f"{verb} INTO orthostatic VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        return await asyncio.to_thread(self._write_many, sql, [row])
-
-    def orthostatic_tests(self) -> list[OrthoRecord]:
-        """Every stored orthostatic test, oldest first."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT day, outcome, supine_hr_bpm, supine_rmssd_ms, standing_hr_bpm, "
-                "standing_rmssd_ms, peak_hr_bpm, peak_after_s, reason FROM orthostatic "
-                "ORDER BY day"
-            ).fetchall()
-        return [
-            OrthoRecord(date.fromisoformat(d), OrthoOutcome(o), *values) for d, o, *values in rows
-        ]
-
-    def measurement_count(self) -> int:
-        """Measurements kept (valid or not)."""
-        with self._lock:
-            (n,) = self._db.execute("SELECT count(*) FROM measurements").fetchone()
-        return int(n)
-
-    def _write_many(self, sql: str, rows: list[tuple[object, ...]]) -> int:
-        with self._lock:
-            try:
-                with self._db:
-                    before = self._db.total_changes
-                    self._db.executemany(sql, rows)
-                    return self._db.total_changes - before
-            except sqlite3.DatabaseError as exc:
-                raise StoreError(f"cannot write to the store {self.path}: {exc}") from None
-
     def write_beats(self, beats: list[StoredBeat]) -> int:
         """Keep beats in one transaction (blocking: call it off the loop).
 
@@ -297,16 +140,6 @@ class Store:
                 (strap, start_ms, end_ms),
             ).fetchall()
         return [StoredBeat(strap, t, rr, bool(g)) for t, rr, g in rows]
-
-    def morning_raw(self, day: date, posture: str | None = None) -> tuple[str, list[float]] | None:
-        """The raw RR (ms) of the morning kept for ``day`` (and posture), with its posture."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT posture, raw_rr FROM mornings WHERE day = ? AND raw_rr IS NOT NULL "
-                "AND (? IS NULL OR posture = ?) ORDER BY posture LIMIT 1",
-                (day.isoformat(), posture, posture),
-            ).fetchone()
-        return None if row is None else (row[0], json.loads(row[1]))
 
     def prune(self, keep_raw_days: int, today: date) -> Pruned:
         """Drop raw RR from before local midnight ``keep_raw_days`` before ``today`` (blocking).
@@ -370,59 +203,28 @@ class Store:
                 partial.unlink(missing_ok=True)
             raise StoreError(f"cannot back up the store to {target}: {exc}") from None
 
-    def mornings(self) -> list[Morning]:
-        """Every stored morning, oldest first."""
-        return [m for m, _ in self.mornings_with_source()]
-
-    def mornings_with_source(self) -> list[tuple[Morning, str]]:
-        """Every stored morning with its source ("measured" or "imported"), oldest first."""
+    def rides(self, limit: int = 50, *, athlete: str | None = None) -> list[Ride]:
+        """The most recent rides of one athlete or (None) of all, newest first."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT day, posture, ln_rmssd, resting_hr_bpm, quality, source FROM mornings "
-                "ORDER BY day, posture"
+                "SELECT id, strap, started, ended, summary, athlete FROM rides "
+                "WHERE ?1 IS NULL OR athlete = ?1 ORDER BY started DESC LIMIT ?2",
+                (athlete, limit),
             ).fetchall()
-        return [
-            (
-                Morning(
-                    date.fromisoformat(d),
-                    Posture(p),
-                    ln,
-                    hr,
-                    None if q is None else Quality(**json.loads(q)),
-                ),
-                source,
-            )
-            for d, p, ln, hr, q, source in rows
-        ]
-
-    def rides(self, limit: int = 50) -> list[Ride]:
-        """The most recent rides, newest first."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT id, strap, started, ended, summary FROM rides "
-                "ORDER BY started DESC LIMIT ?",
-                (limit,),
-            ).fetchall()
-        return [Ride(i, s, b, e, json.loads(j)) for i, s, b, e, j in rows]
+        return [Ride(i, s, b, e, json.loads(j), a) for i, s, b, e, j, a in rows]
 
     def ride(self, ride_id: str) -> Ride | None:
         """One ride by its id (or a unique start of it)."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, strap, started, ended, summary FROM rides "
+                "SELECT id, strap, started, ended, summary, athlete FROM rides "
                 "WHERE substr(id, 1, length(?1)) = ?1 ORDER BY started DESC LIMIT 2",
                 (ride_id,),
             ).fetchall()
         if len(rows) != 1:
             return None
-        i, s, b, e, j = rows[0]
-        return Ride(i, s, b, e, json.loads(j))
-
-
-def _morning_row(m: Morning, source: str, raw_rr: list[float] | None) -> tuple[object, ...]:
-    quality = None if m.quality is None else json.dumps(asdict(m.quality))
-    return (m.day.isoformat(), m.posture.value, m.ln_rmssd, m.resting_hr_bpm, source, quality,
-            None if raw_rr is None else json.dumps(raw_rr))  # fmt: skip
+        i, s, b, e, j, a = rows[0]
+        return Ride(i, s, b, e, json.loads(j), a)
 
 
 def open_store(path: Path, *, readonly: bool = False, exclusive: bool = False) -> Store:
@@ -444,7 +246,7 @@ def open_store(path: Path, *, readonly: bool = False, exclusive: bool = False) -
     try:
         db = connect_readonly(path) if readonly else connect(path)
         try:
-            _check(db, path, readonly=readonly)
+            check_schema(db, path, readonly=readonly)
         except BaseException:
             db.close()
             raise
@@ -458,36 +260,3 @@ def open_store(path: Path, *, readonly: bool = False, exclusive: bool = False) -
             raise StoreError(f"cannot open the store {path}: {exc}") from None
         raise
     return Store(db, path, lock_fd)
-
-
-def _check(db: sqlite3.Connection, path: Path, *, readonly: bool) -> None:
-    """Refuse a store of another schema or a damaged one; migrate an older one."""
-    (version,) = db.execute("PRAGMA user_version").fetchone()
-    if version > len(MIGRATIONS):
-        raise StoreError(f"the store {path} was written by a newer hrvd (schema {version}, "
-                         f"this one knows {len(MIGRATIONS)}): upgrade hrvd")  # fmt: skip
-    if readonly and version < len(MIGRATIONS):
-        raise StoreError(f"the store {path} is from an older hrvd (schema {version}): "
-                         "restart the daemon (hrvd run) to upgrade it")  # fmt: skip
-    if not readonly:
-        (check,) = db.execute("PRAGMA quick_check").fetchone()
-        if check != "ok":
-            raise StoreNeedsHandsError(f"the store {path} is damaged ({check}): "
-                                       "restore a backup (see docs/upkeep.md)")  # fmt: skip
-        _migrate(db)
-
-
-def _migrate(db: sqlite3.Connection) -> None:
-    (version,) = db.execute("PRAGMA user_version").fetchone()
-    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-        try:
-            with db:
-                db.executescript(
-                    f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;"
-                )
-        except sqlite3.OperationalError:
-            # Two processes opened the old store at once: the other one migrated it.
-            db.rollback()
-            (now,) = db.execute("PRAGMA user_version").fetchone()
-            if now < number:
-                raise
