@@ -64,7 +64,10 @@ def test_each_strap_belongs_to_its_athlete_and_each_athlete_keeps_their_own_sett
     anna, ben = cfg.for_athlete("Anna"), cfg.for_athlete("ben_k")
     assert [s.name for s in anna.straps] == ["H10 Anna"]
     assert [s.name for s in ben.straps] == ["H9"]
-    assert not anna.household
+    assert anna.athletes == (cfg.athletes[0],)
+    assert anna.household  # a view of a household: ...
+    assert anna.topic_base() == "home/hrvd/anna"  # ... its topics stay hers
+    assert anna.for_athlete() == anna
     assert anna.ride_settings().ceiling_bpm == 120  # her own [athlete.ride] ...
     assert anna.ride.sustain_s == 20  # ... read over the shared [ride]
     assert anna.morning.window == "06:00-09:00"

@@ -165,6 +165,9 @@ class Config:
     morning: MorningConfig = field(default_factory=MorningConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     athletes: tuple[AthleteConfig, ...] = ()
+    household_names: tuple[str, ...] = ()
+    """Every athlete's name when this is one athlete's view of a household
+    (:meth:`for_athlete`), so that its topics stay that athlete's; else empty."""
 
     def __post_init__(self) -> None:
         """Fill in ``athletes`` or ``athlete`` from the other."""
@@ -178,8 +181,11 @@ class Config:
 
     @property
     def household(self) -> bool:
-        """More than one athlete: topics and Home Assistant devices carry the athlete."""
-        return len(self.athletes) > 1
+        """Several athletes, here or in the household this is a view of.
+
+        Then topics and Home Assistant devices carry the athlete.
+        """
+        return len(self.athletes) > 1 or len(self.household_names) > 1
 
     def athlete_named(self, name: str | None) -> AthleteConfig:
         """The athlete of that name (or slug); None: the only one.
@@ -188,7 +194,7 @@ class Config:
             UsageError: no such athlete, or None in a household; the message names those
                 there are.
         """
-        if name is None and not self.household:
+        if name is None and len(self.athletes) == 1:
             return self.athlete
         for a in self.athletes:
             if name is not None and name in {a.name, a.slug}:
@@ -225,14 +231,16 @@ class Config:
         """The config as one athlete's daemon would see it.
 
         That athlete, their straps, and their ride and morning settings; the MQTT and
-        store sections are shared.
+        store sections are shared, and :meth:`topic_base` stays that athlete's.
 
         Raises:
             UsageError: see :meth:`athlete_named`.
         """
         a = self.athlete_named(name)
+        names = self.household_names or tuple(x.name for x in self.athletes)
         return replace(self, athlete=a, athletes=(a,), straps=self.straps_of(a.name),
-                       ride=a.ride or self.ride, morning=a.morning or self.morning)  # fmt: skip
+                       ride=a.ride or self.ride, morning=a.morning or self.morning,
+                       household_names=names if len(names) > 1 else ())  # fmt: skip
 
     def ride_settings(self) -> RideSettings:
         """The coach's numbers: the ceiling from [ride], else the top of zone 1.
