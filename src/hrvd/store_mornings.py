@@ -14,7 +14,7 @@ import sqlite3
 import threading
 from dataclasses import asdict
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 from hrvd.coach.baseline import Morning, Posture, Quality
 from hrvd.coach.orthostatic import OrthoOutcome, OrthoRecord
@@ -44,6 +44,14 @@ class MorningStore:
             if self._lock_fd is not None:
                 os.close(self._lock_fd)
                 self._lock_fd = None
+
+    def __enter__(self) -> Self:
+        """The store itself; leaving the block closes it (see :meth:`close`)."""
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        """Close the store."""
+        self.close()
 
     def _write(self, sql: str, params: tuple[object, ...]) -> None:
         self._write_many(sql, [params])
