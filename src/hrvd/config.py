@@ -3,16 +3,14 @@
 This is the skeleton the daemon builds on: the sections and keys below are fixed names
 that other tools write. Every error names the file, the key, the bad value and what was
 expected (:class:`~hrvd.errors.ConfigError`). The values are in :mod:`hrvd.config_model`,
-the sections' reading in :mod:`hrvd.config_sections` and :mod:`hrvd.config_athletes`;
-every name is importable from here.
+the sections' reading in :mod:`hrvd.config_sections` and :mod:`hrvd.config_athletes`,
+the writing in :mod:`hrvd.config_edit`; every name is importable from here.
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import asdict
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,8 +38,6 @@ from hrvd.errors import ConfigError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
-
-    import tomlkit.items
 
 CONFIG_ENV = "HRVD_CONFIG"
 CONFIG_NAME = "hrvd.toml"
@@ -105,91 +101,7 @@ def parse_config(data: Mapping[str, object], path: Path) -> Config:
 
 
 def effective_config(config: Config) -> str:
-    """The config as TOML with every default filled in.
+    """The config as TOML with every default filled in (see :mod:`hrvd.config_edit`)."""
+    from hrvd.config_edit import effective_config as write  # noqa: PLC0415 - tomlkit when used
 
-    The password itself never appears: a comment says where it comes from. A config of
-    one athlete gives one ``[athlete]`` table, as it was written; a household one
-    ``[[athlete]]`` table each.
-    """
-    import tomlkit  # noqa: PLC0415 - only `config check` writes TOML
-
-    doc = tomlkit.document()
-    mqtt = _table(asdict(config.mqtt))
-    if config.mqtt.password_file:
-        mqtt.add(tomlkit.comment(f"password: read from {config.mqtt.password_file} (not shown)"))
-    elif os.environ.get("HRVD_MQTT_PASSWORD"):
-        mqtt.add(tomlkit.comment("password: from $HRVD_MQTT_PASSWORD (not shown)"))
-    doc.add("mqtt", mqtt)
-    straps = tomlkit.aot()
-    for strap in config.straps:
-        values = asdict(strap)
-        if not config.household:
-            del values["athlete"]  # every strap is the one athlete's
-        straps.append(_table(values))
-    if config.straps:
-        doc.add("strap", straps)
-    if config.household:
-        athletes = tomlkit.aot()
-        for athlete in config.athletes:
-            athletes.append(_athlete_table(config, athlete))
-        doc.add("athlete", athletes)
-    else:
-        doc.add("athlete", _athlete_table(config, config.athlete))
-    ride = _table(asdict(config.ride))
-    if not config.household:
-        _derived_ride(ride, config)
-    doc.add("ride", ride)
-    doc.add("morning", _table(asdict(config.morning)))
-    doc.add("store", _table(asdict(config.store)))
-    return tomlkit.dumps(doc)
-
-
-def _athlete_table(config: Config, athlete: AthleteConfig) -> tomlkit.items.Table:
-    values = asdict(athlete)
-    own = {key: values.pop(key) for key in ("ride", "morning")}
-    name = values.pop("name")
-    if config.household or name != DEFAULT_ATHLETE:
-        values = {"name": name, **values}
-    table = _table(values)
-    if config.household:  # the shared [ride] is no one's: each athlete's own numbers here
-        _derived_ride(table, config.for_athlete(athlete.name), "ride.")
-    if own["ride"] is not None:
-        table.add("ride", _table(own["ride"]))
-    if own["morning"] is not None:
-        table.add("morning", _table(own["morning"]))
-    return table
-
-
-def _derived_ride(table: tomlkit.items.Table, config: Config, prefix: str = "") -> None:
-    """Comments giving the ride defaults that come from the athlete, as they are now."""
-    import tomlkit  # noqa: PLC0415
-
-    if config.ride.ceiling_bpm is None:
-        try:
-            ceiling = config.athlete.heart_rate_zones().recovery_ceiling_bpm
-        except ValueError:
-            text = f"{prefix}ceiling_bpm: none yet (needs [athlete] hr_max or lthr)"
-        else:
-            text = f"{prefix}ceiling_bpm: {ceiling:.0f} (the top of zone 1)"
-        table.add(tomlkit.comment(text))
-    if config.ride.alpha1_min_hr_bpm is None:
-        floor = config.alpha1().min_hr_bpm
-        table.add(tomlkit.comment(f"{prefix}alpha1_min_hr_bpm: {floor:.0f} (derived)"))
-
-
-def _table(values: Mapping[str, object]) -> tomlkit.items.Table:
-    """A TOML table of the values that are set; enums and paths as their text."""
-    import tomlkit  # noqa: PLC0415
-
-    table = tomlkit.table()
-    for key, value in values.items():
-        if value is not None:
-            table.add(key, _plain(value))
-    return table
-
-
-def _plain(value: object) -> object:
-    """A path or an enum as its text, for the TOML writer."""
-    if isinstance(value, Path):
-        return str(value)
-    return value.value if isinstance(value, Enum) else value
+    return write(config)
