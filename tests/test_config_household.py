@@ -113,6 +113,10 @@ def test_the_athlete_asked_for_is_found_or_the_error_names_those_there_are(tmp_p
     ):
         cfg.for_athlete("Carl")
     assert cfg.athlete_named("anna").name == "Anna"
+    assert cfg.for_command(None, strap="h9").athlete.name == "Ben K"  # whoever wears it
+    assert cfg.for_command("Anna", strap="h9").athlete.name == "Anna"  # as asked
+    with pytest.raises(UsageError, match="name one with --athlete"):
+        cfg.for_command(None, strap="no such strap")
 
 
 TWO = "[[athlete]]\nname = 'Anna'\n[[athlete]]\nname = 'Ben'\n"

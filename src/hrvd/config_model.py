@@ -242,6 +242,19 @@ class Config:
                        ride=a.ride or self.ride, morning=a.morning or self.morning,
                        household_names=names if len(names) > 1 else ())  # fmt: skip
 
+    def for_command(self, athlete: str | None, strap: str | None = None) -> Config:
+        """The view of the athlete a command is about (:meth:`for_athlete`).
+
+        ``--athlete``, else whoever wears ``--strap``, else the only one.
+
+        Raises:
+            UsageError: see :meth:`athlete_named`.
+        """
+        if athlete is None and strap is not None:
+            worn = next((s for s in self.straps if strap in {s.name, s.slug}), None)
+            athlete = None if worn is None else worn.athlete
+        return self.for_athlete(athlete)
+
     def ride_settings(self) -> RideSettings:
         """The coach's numbers: the ceiling from [ride], else the top of zone 1.
 
