@@ -1,4 +1,4 @@
-"""`hrvd sessions` and `hrvd ride start|stop`: the rides, from the store and over MQTT."""
+"""`hrvd morning`: this morning's measurement, on the running daemon or, with none, here."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from rich.console import Console
 
 from hrvd.ble.events import LinkState
 from hrvd.ble.session import StrapSession
+from hrvd.cli.args import add_command
 from hrvd.cli.replay import DEFAULT_HR_MAX, daemon_online
 from hrvd.coach.morning import local_day
 from hrvd.coach.orthostatic_baseline import ortho_line
@@ -26,7 +27,7 @@ from hrvd.daemon.morning import MorningPrinter, MorningRun
 from hrvd.daemon.orthostatic import OrthostaticRun
 from hrvd.daemon.pipeline import StrapPipeline
 from hrvd.daemon.service import to_wall
-from hrvd.errors import HrvdError, UsageError
+from hrvd.errors import EXIT_OK, HrvdError, UsageError
 from hrvd.hrv.zones import ZoneModel, zones_for
 from hrvd.publish import topics
 from hrvd.publish.mqtt import MqttPublisher, resolve_password, tls_context
@@ -37,152 +38,42 @@ from hrvd.setup.doctor import bluetooth_problem
 from hrvd.store import open_store
 
 if TYPE_CHECKING:
+    import argparse
+
     from hrvd.ble.events import StrapEvent
+    from hrvd.cli.args import Parser, Subparsers
     from hrvd.config import Config, StrapConfig
-    from hrvd.store import Ride, Store
-
-FOLLOW_TIMEOUT_S = 10.0
-"""How long `hrvd ride stop` waits for the daemon's summary."""
+    from hrvd.store import Store
 
 
-def list_sessions(config: Config, *, limit: int, as_json: bool, out: TextIO) -> None:
-    """The last rides, newest first."""
-    rides = []
-    if config.store.path.exists():  # else the daemon has not run yet: no ride
-        store = open_store(config.store.path, readonly=True)
-        try:
-            rides = store.rides(limit)
-        finally:
-            store.close()
-    if as_json:
-        out.write(json.dumps([r.summary for r in rides], separators=(",", ":")) + "\n")
-        return
-    if not rides:
-        out.write("no ride stored yet\n")
-        return
-    out.write(f"{'STARTED':<26}{'STRAP':<14}{'MIN':>5}{'IN ZONE':>9}{'TOO HARD':>10}"
-              f"{'ALERTS':>8}{'HRVT1':>7}  ID\n")  # fmt: skip
-    for r in rides:
-        s = r.summary
-        out.write(
-            f"{r.started:<26}{r.strap[:13]:<14}{_minutes(s.get('duration_s')):>5}"
-            f"{_pct(s.get('in_zone_pct')):>9}{_minutes(s.get('too_hard_s')):>10}"
-            f"{s.get('alerts', 0)!s:>8}{_bpm(s.get('hrvt1_bpm')):>7}  {r.id}\n"
-        )
+def register(sub: Subparsers[Parser]) -> None:
+    """Add the command's parser to ``sub``."""
+    morning = add_command(
+        sub,
+        "morning",
+        "Take this morning's HRV measurement (or the orthostatic test) on the running "
+        "daemon, or, with none running, connect to the morning strap here; print the "
+        "readiness it gives.",
+    )
+    morning.add_argument("--repeat", action="store_true", help="replace today's measurement")
+    morning.add_argument("--posture", choices=("lying", "sitting", "standing"),
+                         help="default: [morning] posture")  # fmt: skip
+    morning.add_argument("--strap", metavar="NAME", help="default: the first morning strap")
+    morning.add_argument("--orthostatic", action="store_true",
+                         help="lie, then stand when told: the orthostatic test")  # fmt: skip
+    morning.add_argument("--config", metavar="FILE")
 
 
-def show_session(config: Config, ride_id: str, *, as_json: bool, out: TextIO) -> None:
-    """One ride's summary.
+def run(args: argparse.Namespace, out: TextIO) -> int:
+    """Run the command; return its exit code."""
+    from hrvd.config import find_config, load_config  # noqa: PLC0415
 
-    Raises:
-        UsageError: no ride, or more than one, has that id.
-    """
-    store = open_store(config.store.path, readonly=True)
-    try:
-        ride = store.ride(ride_id)
-    finally:
-        store.close()
-    if ride is None:
-        raise UsageError(f"no single ride with the id {ride_id!r} (see 'hrvd sessions')")
-    if as_json:
-        out.write(json.dumps(ride.summary, separators=(",", ":")) + "\n")
-        return
-    out.write(_describe(ride))
-
-
-def _describe(ride: Ride) -> str:
-    s = ride.summary
-    lines = [
-        f"ride {ride.id}",
-        f"  strap            {ride.strap}",
-        f"  from             {ride.started} to {ride.ended} ({s.get('end_reason')})",
-        f"  duration         {_minutes(s.get('duration_s'))} min",
-        f"  in recovery zone {_pct(s.get('in_zone_pct'))} (ceiling {s.get('ceiling_bpm')} bpm)",
-        f"  too hard         {_minutes(s.get('too_hard_s'))} min, {s.get('alerts')} alert(s)",
-        f"  heart rate       mean {s.get('mean_hr_bpm')} bpm, max {s.get('max_hr_bpm')} bpm",
-        f"  RMSSD, alpha1    {s.get('mean_rmssd_ms')} ms, {s.get('mean_dfa_alpha1')}",
-        f"  artifacts        {_pct(_times100(s.get('artifact_rate')))}",
-        f"  HRVT1            {_hrvt1(s)}",
-    ]
-    if "ceiling_why" in s:
-        lines.insert(5, f"  ceiling          {s.get('ceiling_why')}")
-    return "\n".join(lines) + "\n"
-
-
-def _bpm(value: object) -> str:
-    return f"{value:.0f}" if isinstance(value, int | float) else "-"
-
-
-def _hrvt1(s: dict[str, object]) -> str:
-    """A ride's HRVT1, or why it gave none."""
-    if isinstance(s.get("hrvt1_bpm"), int | float):
-        return f"{s['hrvt1_bpm']} bpm (alpha1 = 0.75)"
-    why = s.get("hrvt1_reason")
-    return f"none ({why})" if why else "none"
-
-
-def _minutes(seconds: object) -> str:
-    return f"{float(seconds) / 60:.0f}" if isinstance(seconds, int | float) else "-"
-
-
-def _times100(value: object) -> float | None:
-    return 100 * value if isinstance(value, int | float) else None
-
-
-def _pct(value: object) -> str:
-    return f"{value:.0f} %" if isinstance(value, int | float) else "-"
-
-
-async def ride_command(config: Config, action: str, strap: str | None, out: TextIO) -> None:
-    """Send a ride command to the running daemon and follow the ride's messages.
-
-    Raises:
-        HrvdError: no daemon is running (hrvd/status is not online).
-    """
-    cfg = config.mqtt
-    password = resolve_password(cfg, config.source)
-    if not await daemon_online(cfg, password):
-        raise HrvdError(
-            f"no daemon is running ({cfg.base_topic}/status is not online): start it "
-            "(systemctl start hrvd), or play a file with 'hrvd replay'"
-        )
-    payload = action if strap is None else json.dumps({"strap": strap, "action": action})
-    async with aiomqtt.Client(
-        cfg.host, cfg.port, username=cfg.username, password=password,
-        tls_context=tls_context(cfg), identifier=f"hrvd-ride-{os.getpid()}",
-    ) as client:  # fmt: skip
-        await client.subscribe(f"{cfg.base_topic}/+/ride", qos=1)
-        await client.subscribe(f"{cfg.base_topic}/+/alert", qos=1)
-        await client.subscribe(f"{cfg.base_topic}/+/session", qos=1)
-        await client.publish(topics.cmd_ride(cfg.base_topic), payload.encode(), qos=1)
-        out.write(f"ride {action} sent; following the ride (Ctrl-C to stop following)\n")
-        await _follow(client, action, out)
-
-
-async def _follow(client: aiomqtt.Client, action: str, out: TextIO) -> None:
-    timeout = FOLLOW_TIMEOUT_S if action == "stop" else None
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(timeout):
-            async for message in client.messages:
-                if message.retain:
-                    continue  # the last ride's retained messages: not news
-                try:
-                    data = json.loads(message.payload)
-                except (json.JSONDecodeError, TypeError, UnicodeDecodeError):
-                    continue  # not ours to judge: hrvd writes JSON here
-                if not isinstance(data, dict):
-                    continue
-                kind = str(message.topic).rsplit("/", 1)[-1]
-                if kind == "alert":
-                    word = "ALERT too hard for recovery" if data.get("too_hard") else "alert off"
-                    out.write(f"{word} ({data.get('reason')}), HR {data.get('hr_bpm')} bpm\n")
-                elif kind == "ride":
-                    out.write(f"{data.get('phase')}: {data.get('event')}\n")
-                elif kind == "session":
-                    out.write(f"ride over: {_minutes(data.get('duration_s'))} min, "
-                              f"{data.get('alerts')} alert(s)\n")  # fmt: skip
-                    return
-                out.flush()
+    if args.orthostatic and args.posture not in {None, "lying"}:
+        raise UsageError("--orthostatic lies first, then stands: leave out --posture")
+    config = load_config(find_config(args.config))
+    asyncio.run(morning_command(config, repeat=args.repeat, strap=args.strap, out=out,
+                                posture=args.posture, orthostatic=args.orthostatic))  # fmt: skip
+    return EXIT_OK
 
 
 MORNING_TIMEOUT_S = 600.0
