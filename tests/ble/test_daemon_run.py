@@ -334,6 +334,8 @@ async def test_a_ride_started_over_mqtt_is_stopped_by_hrvd_ride_and_kept(
         out = io.StringIO()
         await ride_command(load_config(config_path), "stop", None, out)
         assert "ride over" in out.getvalue()
+        assert "\nride summary: " in out.getvalue()  # the one formatter's lines
+        assert "\nHRVT1 (alpha1 = 0.75): " in out.getvalue()
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(proc.wait(), 10) == 0
     store = open_store(tmp_path / "store.sqlite3")
