@@ -8,6 +8,7 @@ import dataclasses
 import json
 import os
 import sqlite3
+import sys
 import time
 from datetime import datetime
 from typing import TYPE_CHECKING, TextIO
@@ -19,6 +20,7 @@ from rich.console import Console
 from hrvd.ble.events import LinkState
 from hrvd.ble.session import StrapSession
 from hrvd.cli.args import add_command
+from hrvd.cli.output import write_json
 from hrvd.cli.replay import DEFAULT_HR_MAX, daemon_online
 from hrvd.coach.morning import local_day
 from hrvd.coach.orthostatic_baseline import ortho_line
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
     from hrvd.ble.events import StrapEvent
     from hrvd.cli.args import Parser, Subparsers
     from hrvd.config import Config, StrapConfig
+    from hrvd.publish.messages import Payload
     from hrvd.store import Store
 
 
@@ -62,6 +65,8 @@ def register(sub: Subparsers[Parser]) -> None:
     morning.add_argument("--orthostatic", action="store_true",
                          help="lie, then stand when told: the orthostatic test")  # fmt: skip
     morning.add_argument("--config", metavar="FILE")
+    morning.add_argument("--format", choices=("text", "json"), default="text",
+                         help="json: the readiness as JSON, the countdown on stderr")  # fmt: skip
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
@@ -72,7 +77,8 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         raise UsageError("--orthostatic lies first, then stands: leave out --posture")
     config = load_config(find_config(args.config))
     asyncio.run(morning_command(config, repeat=args.repeat, strap=args.strap, out=out,
-                                posture=args.posture, orthostatic=args.orthostatic))  # fmt: skip
+                                posture=args.posture, orthostatic=args.orthostatic,
+                                as_json=args.format == "json"))  # fmt: skip
     return EXIT_OK
 
 
@@ -82,9 +88,12 @@ MORNING_TIMEOUT_S = 600.0
 
 async def morning_command(  # noqa: PLR0913 - the command's options
     config: Config, *, repeat: bool, strap: str | None, out: TextIO, posture: str | None = None,
-    orthostatic: bool = False,
+    orthostatic: bool = False, as_json: bool = False,
 ) -> None:  # fmt: skip
     """Start a morning measurement (or orthostatic test) on the running daemon, show it.
+
+    ``as_json``: the result (the readiness, or why the measurement is not valid) is one
+    JSON object on ``out``, the prompts and the countdown go to stderr.
 
     Raises:
         HrvdError: no daemon is running, or the measurement did not end in time.
@@ -93,7 +102,7 @@ async def morning_command(  # noqa: PLR0913 - the command's options
     password = resolve_password(cfg, config.source)
     if not await daemon_online(cfg, password):
         await standalone_morning(config, repeat=repeat, strap=strap, out=out, posture=posture,
-                                 orthostatic=orthostatic)  # fmt: skip
+                                 orthostatic=orthostatic, as_json=as_json)  # fmt: skip
         return
     body: dict[str, object] = {"repeat": repeat}
     if orthostatic:
@@ -109,9 +118,10 @@ async def morning_command(  # noqa: PLR0913 - the command's options
         await client.subscribe(topics.morning(cfg.base_topic), qos=1)
         await client.subscribe(topics.readiness(cfg.base_topic), qos=1)
         await client.publish(topics.cmd_morning(cfg.base_topic), json.dumps(body).encode(), qos=1)
-        out.write("Lie still and breathe normally."
-                  + (" You will be told when to stand.\n" if orthostatic else "\n"))  # fmt: skip
-        await _countdown(client, out)
+        talk = sys.stderr if as_json else out
+        talk.write("Lie still and breathe normally."
+                   + (" You will be told when to stand.\n" if orthostatic else "\n"))  # fmt: skip
+        await _countdown(client, out, talk)
 
 
 CONNECT_TIMEOUT_S = 60.0
@@ -127,6 +137,7 @@ then, the daemon sends when it next starts."""
 async def standalone_morning(  # noqa: PLR0913 - the command's options, and a timeout
     config: Config, *, repeat: bool, strap: str | None, out: TextIO, posture: str | None = None,
     orthostatic: bool = False, connect_timeout_s: float = CONNECT_TIMEOUT_S,
+    as_json: bool = False,
 ) -> None:  # fmt: skip
     """With no daemon running: connect to the morning strap, measure, score, keep, publish.
 
@@ -149,8 +160,8 @@ async def standalone_morning(  # noqa: PLR0913 - the command's options, and a ti
     problem = await bluetooth_problem()
     if problem is not None:
         raise HrvdError(f"cannot connect to {chosen.name}: {v.one_line(problem)}")
-    console = Console(file=out)
-    printer = MorningPrinter(console, config.athlete.language)
+    talk = sys.stderr if as_json else out  # with as_json, stdout is the result alone
+    printer = _KeepingPrinter(Console(file=talk), config.athlete.language)
     try:
         zones = config.athlete.heart_rate_zones()
     except ValueError:
@@ -166,13 +177,15 @@ async def standalone_morning(  # noqa: PLR0913 - the command's options, and a ti
             streaming.set()
 
     session = asyncio.create_task(StrapSession(chosen, on_event).run())
-    out.write(f"no daemon running: connecting to {chosen.name} myself ...\n")
+    talk.write(f"no daemon running: connecting to {chosen.name} myself ...\n")
     try:
         await _wait_streaming(streaming, chosen, pipeline, connect_timeout_s)
         # Only now: a strap held by a daemon never streams here, so two senders never
         # drain the one outbox.
         await _measure_and_publish(config, store, printer, pipeline, repeat=repeat,
-                                   posture=posture, orthostatic=orthostatic, out=out)  # fmt: skip
+                                   posture=posture, orthostatic=orthostatic, out=talk)  # fmt: skip
+        if as_json and printer.result is not None:
+            write_json(out, printer.result)
     except TimeoutError:
         raise HrvdError("the measurement did not end in time: is the strap streaming?") from None
     finally:
@@ -247,36 +260,57 @@ async def _wait_streaming(
         raise HrvdError(msg) from None
 
 
-async def _countdown(client: aiomqtt.Client, out: TextIO) -> None:
+class _KeepingPrinter(MorningPrinter):
+    """The morning printer, keeping the readiness it printed for ``--format json``."""
+
+    result: Payload | None = None
+
+    def durable(self, topic: str, payload: Payload) -> None:
+        if topic.endswith("/readiness"):
+            self.result = payload
+        super().durable(topic, payload)
+
+
+async def _countdown(client: aiomqtt.Client, out: TextIO, talk: TextIO) -> None:
     prompted = False
     try:
         async with asyncio.timeout(MORNING_TIMEOUT_S):
             async for message in client.messages:
-                if message.retain:
-                    continue  # yesterday's readiness
-                try:
-                    data = json.loads(message.payload)
-                except (json.JSONDecodeError, TypeError, UnicodeDecodeError):
-                    continue
-                if not isinstance(data, dict):
-                    continue
-                if str(message.topic).endswith("/readiness"):
-                    score = data.get("score")
-                    out.write(f"\nreadiness: {data.get('status')}"
-                              + (f", score {score}" if score is not None else "")
-                              + f"\n{data.get('recommendation_text')}\n")  # fmt: skip
-                    ortho = data.get("orthostatic")
-                    if isinstance(ortho, dict):
-                        out.write(ortho_line(ortho) + "\n")
+                data = None if message.retain else _json_object(message.payload)
+                if data is None:
+                    continue  # yesterday's readiness, or not ours to judge
+                readiness = str(message.topic).endswith("/readiness")
+                if readiness or data.get("state") == "invalid":
+                    _result(data, readiness=readiness, out=out, as_json=talk is not out)
                     return
                 if data.get("prompt") and data.get("phase") == "stand_up" and not prompted:
-                    out.write(f"\n{data.get('prompt')}\n")
+                    talk.write(f"\n{data.get('prompt')}\n")
                     prompted = True
-                state = data.get("state")
-                if state == "invalid":
-                    out.write(f"\nnot valid ({data.get('reason')}): please repeat\n")
-                    return
-                out.write(f"\r{state}: {data.get('remaining_s')} s left   ")
-                out.flush()
+                talk.write(f"\r{data.get('state')}: {data.get('remaining_s')} s left   ")
+                talk.flush()
     except TimeoutError:
         raise HrvdError("the measurement did not end in time: is the strap streaming?") from None
+
+
+def _json_object(payload: object) -> dict[str, object] | None:
+    try:
+        data = json.loads(payload)  # type: ignore[arg-type]
+    except (json.JSONDecodeError, TypeError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _result(data: dict[str, object], *, readiness: bool, out: TextIO, as_json: bool) -> None:
+    """The end of a measurement: the readiness, or why it is not valid."""
+    if as_json:
+        write_json(out, data)  # as the daemon published it
+    elif not readiness:
+        out.write(f"\nnot valid ({data.get('reason')}): please repeat\n")
+    else:
+        score = data.get("score")
+        out.write(f"\nreadiness: {data.get('status')}"
+                  + (f", score {score}" if score is not None else "")
+                  + f"\n{data.get('recommendation_text')}\n")  # fmt: skip
+        ortho = data.get("orthostatic")
+        if isinstance(ortho, dict):
+            out.write(ortho_line(ortho) + "\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 from typing import TYPE_CHECKING, TextIO
 
 from hrvd.cli.args import add_command, positive_seconds
@@ -40,12 +41,12 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
 
     found = scan_or_explain(args.timeout)
     fmt = tabular_format(args.format, out)
+    if not found:  # advice, not data: stdout stays an empty list or table
+        sys.stderr.write("no heart-rate strap found: wet the strap's electrodes, put it on, "
+                         "and make\nsure no watch, phone or app is connected to it\n")  # fmt: skip
     if fmt == "json":
         write_json(out, [dataclasses.asdict(s) for s in found])
-    elif not found and fmt == "table":
-        out.write("no heart-rate strap found: wet the strap's electrodes, put it on, and make\n"
-                  "sure no watch, phone or app is connected to it\n")  # fmt: skip
-    else:
+    elif found or fmt == "csv":
         rows = [(s.name or "(no name)", s.address, s.rssi) for s in found]
         write_rows(out, fmt, ("NAME", "ADDRESS", "RSSI_DBM"), rows)
     return EXIT_OK
