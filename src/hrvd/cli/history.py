@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import json
 import sys
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, TextIO
 
 from hrvd.cli.args import add_command
+from hrvd.cli.output import write_json
 from hrvd.cli.spark import band_marks, sparkline
 from hrvd.coach.baseline import BASELINE_DAYS, EARLIEST_DAY, LATEST_DAYS_AHEAD
 from hrvd.coach.history_import import parse_history
@@ -100,7 +100,7 @@ def show_history(
     rows = [_row(r) | ortho.get((r.day, r.posture.value), dict.fromkeys(ORTHO_COLUMNS))
             for r in results]  # fmt: skip
     if fmt == "json":
-        out.write(json.dumps(rows, separators=(",", ":")) + "\n")
+        write_json(out, rows)
     elif fmt == "csv":
         writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
         writer.writeheader()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import TYPE_CHECKING, TextIO
 from zoneinfo import ZoneInfo
 
 from hrvd.cli.args import add_command
+from hrvd.cli.output import write_json
 from hrvd.errors import EXIT_OK, UsageError
 from hrvd.store import StoreError, open_store
 
@@ -77,7 +77,7 @@ def show_thresholds(config: Config, *, as_json: bool, out: TextIO) -> None:
     today = _today(config)
     payload = policy.payload(today)
     if as_json:
-        out.write(json.dumps({**payload, "note": note}, separators=(",", ":")) + "\n")
+        write_json(out, {**payload, "note": note})
         return
     personal = policy.personal(today)
     if personal is None:
