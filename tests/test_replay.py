@@ -62,7 +62,7 @@ def test_replay_prints_phases_one_alert_and_the_summary(ride_file, capsys):
     minutes = int(alerts[0].split(":")[0])
     assert 26 <= minutes <= 28  # the drift crosses 114 bpm near 26 min, plus 30 s sustained
     assert any("alert off (back_in_zone)" in line for line in lines)
-    assert lines[-2].startswith("ride: 2701 s")
+    assert lines[-2].startswith("ride summary: 45:01,")
     assert "1 alert(s)" in lines[-2]
     # A recovery ride that drifts over its ceiling does not cross alpha1 0.75 cleanly.
     assert lines[-1].startswith("HRVT1 (alpha1 = 0.75): none from this ride")
@@ -321,7 +321,8 @@ def _durable_lines(out: io.StringIO) -> int:
     the summary; not the lines that explain them."""
     lines = out.getvalue().splitlines()
     return sum(
-        bool(re.match(r"\s*\d+:\d\d  ", line)) or line.startswith("ride: ") for line in lines
+        bool(re.match(r"\s*\d+:\d\d  ", line)) or line.startswith("ride summary: ")
+        for line in lines
     )
 
 

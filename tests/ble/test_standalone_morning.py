@@ -17,7 +17,7 @@ import pytest
 from fixtures.fake_bluez import FakeBluez, reset_bleak_state
 from fixtures.mosquitto import free_port
 from hrvd.ble.scan import scan_or_explain
-from hrvd.cli.rides import morning_command, standalone_morning
+from hrvd.cli.morning import morning_command, standalone_morning
 from hrvd.config import load_config
 from hrvd.errors import HrvdError
 

@@ -16,7 +16,7 @@ import tempfile
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 import aiomqtt
 import numpy as np
@@ -39,11 +39,13 @@ from hrvd.publish.sink import MqttSink, TeeSink
 from hrvd.store import open_store
 
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import AsyncIterator
 
     from numpy.typing import NDArray
     from rich.console import Console
 
+    from hrvd.cli.args import Parser, Subparsers
     from hrvd.store import Store
 
 CONNECT_WAIT_S = 5.0
@@ -249,3 +251,33 @@ async def _play_morning(  # noqa: PLR0913 - the demo's parts
                     break
             async with asyncio.timeout(CONNECT_WAIT_S):
                 await printer.readiness.wait()
+
+
+def register(sub: Subparsers[Parser]) -> None:
+    """`hrvd demo`."""
+    from hrvd.cli.args import add_command, host_port, speed  # noqa: PLC0415
+
+    demo = add_command(
+        sub,
+        "demo",
+        "Start an embedded MQTT broker (or use --broker) and play a 45-minute "
+        "recovery ride from a virtual strap through the real pipeline, with a live view.",
+    )
+    demo.add_argument("--speed", type=speed, default=60.0,
+                      help="times real time (default 60: the ride takes 45 s)")  # fmt: skip
+    demo.add_argument("--morning", action="store_true",
+                      help="a month of history, then a morning measurement to a score")  # fmt: skip
+    demo.add_argument("--broker", type=host_port, metavar="HOST:PORT",
+                      help="publish to this broker instead of an embedded one")  # fmt: skip
+
+
+def run(args: argparse.Namespace, out: TextIO) -> int:
+    """Run the command; return its exit code."""
+    from rich.console import Console  # noqa: PLC0415 - only the live commands draw
+
+    from hrvd.logging import configure_logging  # noqa: PLC0415
+
+    configure_logging(level="warning")  # the live view speaks; the log only for trouble
+    play = run_morning_demo if args.morning else run_demo
+    asyncio.run(play(speed=args.speed, broker=args.broker, console=Console(file=out)))
+    return 0

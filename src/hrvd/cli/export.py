@@ -19,12 +19,15 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from hrvd.errors import UsageError
+from hrvd.cli.args import add_actions, add_command
+from hrvd.errors import EXIT_OK, UsageError
 from hrvd.store import StoreError, open_store
 
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import Iterator
 
+    from hrvd.cli.args import Parser, Subparsers
     from hrvd.config import Config
     from hrvd.store import Ride, Store, StoredBeat
 
@@ -162,3 +165,52 @@ def backup(config: Config, target: str, *, force: bool) -> Path:
 
 def _ms(when: datetime) -> int:
     return round(when.timestamp() * 1000)
+
+
+def register(sub: Subparsers[Parser]) -> None:
+    """Add the command's parser to ``sub``."""
+    export = add_command(
+        sub,
+        "export",
+        "Write what the store keeps in formats hrvd reads back: a ride's or a "
+        "morning's RR for 'hrvd analyze' and 'hrvd replay', the history for 'hrvd history "
+        "import'. To stdout, or to --output FILE.",
+    )
+    actions = add_actions(export)
+    ride = actions.add_parser("ride", help="a ride's beats (CSV, or FIT)")
+    ride.add_argument("key", metavar="ID", help="the ride's id ('hrvd sessions')")
+    ride.add_argument("--format", choices=("csv", "fit"), default="csv",
+                      help="csv (the default); fit: the ride as a FIT activity")  # fmt: skip
+    morning = actions.add_parser("morning", help="a morning's RR intervals (CSV)")
+    morning.add_argument("key", metavar="DATE", help="the morning's date, YYYY-MM-DD")
+    morning.add_argument("--posture", choices=("lying", "sitting", "standing"),
+                         help="which one, when a day has several")  # fmt: skip
+    history = actions.add_parser("history", help="the morning history (CSV)")
+    for parser in (ride, morning, history):
+        parser.add_argument("-o", "--output", metavar="FILE", help="default: stdout")
+        parser.add_argument("--force", action="store_true", help="replace an existing FILE")
+        parser.add_argument("--config", metavar="FILE")
+
+
+def run(args: argparse.Namespace, out: TextIO) -> int:
+    """Run the command; return its exit code."""
+    from hrvd.config import find_config, load_config  # noqa: PLC0415
+
+    config = load_config(find_config(args.config))
+    if args.action == "history":
+        n = export_history(config, args.output, force=args.force)
+        unit = "morning(s)"
+    elif args.action == "ride" and args.format == "fit":
+        from hrvd.export_fit import write_ride_fit  # noqa: PLC0415
+
+        n = write_ride_fit(config, args.key, args.output, force=args.force)
+        unit = "beat(s) as FIT"
+    elif args.action == "ride":
+        n = export_ride(config, args.key, args.output, force=args.force)
+        unit = "beat(s)"
+    else:
+        n = export_morning(config, args.key, args.posture, args.output, force=args.force)
+        unit = "RR interval(s)"
+    if args.output not in {None, "-"}:
+        out.write(f"wrote {n} {unit} to {args.output}\n")
+    return EXIT_OK

@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import json
 import sys
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, TextIO
 
+from hrvd.cli.args import add_command
+from hrvd.cli.output import write_json
 from hrvd.cli.spark import band_marks, sparkline
 from hrvd.coach.baseline import BASELINE_DAYS, EARLIEST_DAY, LATEST_DAYS_AHEAD
 from hrvd.coach.history_import import parse_history
 from hrvd.coach.orthostatic_baseline import ORTHO_COLUMNS, ortho_columns
 from hrvd.coach.readiness import assess_all, recommendation_text
 from hrvd.coach.weekly import WEEKLY_FIELDS, weekly_fields
-from hrvd.errors import InputFileError
+from hrvd.errors import EXIT_OK, InputFileError, UsageError
 from hrvd.rrfile import decode_text, read_bytes
 from hrvd.store import open_store
 
 if TYPE_CHECKING:
+    import argparse
+
+    from hrvd.cli.args import Parser, Subparsers
     from hrvd.coach.baseline import Morning
     from hrvd.coach.readiness import ReadinessResult
     from hrvd.config import Config
@@ -96,7 +100,7 @@ def show_history(
     rows = [_row(r) | ortho.get((r.day, r.posture.value), dict.fromkeys(ORTHO_COLUMNS))
             for r in results]  # fmt: skip
     if fmt == "json":
-        out.write(json.dumps(rows, separators=(",", ":")) + "\n")
+        write_json(out, rows)
     elif fmt == "csv":
         writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
         writer.writeheader()
@@ -167,3 +171,36 @@ def import_history(config: Config, source: str, out: TextIO) -> None:
     kept = len(imported.mornings) - written
     out.write(f"imported {written} morning(s) from {source}"
               + (f"; kept {kept} already stored" if kept else "") + "\n")  # fmt: skip
+
+
+def register(sub: Subparsers[Parser]) -> None:
+    """Add the command's parser to ``sub``."""
+    history = add_command(
+        sub,
+        "history",
+        "The mornings day by day, each judged against its own previous 60 days (show, "
+        "the default), or a history from another app taken in (import FILE.csv).",
+    )
+    history.add_argument("action", nargs="?", choices=("show", "import"), default="show")
+    history.add_argument("file", nargs="?", metavar="FILE.csv", help="with 'import'")
+    history.add_argument("--config", metavar="FILE")
+    history.add_argument("--days", type=int, default=30, help="days shown (default 30)")
+    history.add_argument("--format", choices=("table", "json", "csv"), default="table")
+
+
+def run(args: argparse.Namespace, out: TextIO) -> int:
+    """Run the command; return its exit code."""
+    from hrvd.config import find_config, load_config  # noqa: PLC0415
+
+    if args.action == "show" and args.file:
+        raise UsageError(
+            f"'hrvd history show' takes no file ({args.file!r}): 'hrvd history import'"
+        )
+    config = load_config(find_config(args.config))
+    if args.action == "import":
+        if not args.file:
+            raise UsageError("'hrvd history import' needs the CSV file to import")
+        import_history(config, args.file, out)
+    else:
+        show_history(config, days=args.days, fmt=args.format, out=out)
+    return EXIT_OK

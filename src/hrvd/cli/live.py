@@ -20,6 +20,7 @@ from rich.live import Live
 from rich.table import Table
 
 from hrvd.ble.policy import STALL_TIMEOUT_S
+from hrvd.cli.output import ride_summary
 from hrvd.cli.spark import sparkline
 from hrvd.publish.topics import OFFLINE, ONLINE
 
@@ -223,11 +224,8 @@ class LiveView:
             else:
                 self._event(f"{at}  alert off ({payload.get('reason')})")
         elif kind == "session":
-            self._event(
-                f"ride summary: {_clock(float(str(payload.get('duration_s'))))}, "
-                f"{payload.get('in_zone_pct')} % in the recovery zone, "
-                f"{payload.get('alerts')} alert(s), mean HR {payload.get('mean_hr_bpm')} bpm"
-            )
+            for line in ride_summary(payload):
+                self._event(line)
 
     def _past(self, topic: str, payload: Payload) -> None:
         kind = topic.rsplit("/", 1)[-1]

@@ -7,21 +7,24 @@ and its absence is one line saying how to install it (exit 2).
 from __future__ import annotations
 
 import importlib.util
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO, TypeVar
 
 import numpy as np
 
-from hrvd.errors import UsageError
+from hrvd.cli.args import add_actions, add_command
+from hrvd.errors import EXIT_OK, UsageError
 from hrvd.hrv.artifacts import correct_batch
 from hrvd.rrfile import read_rr
 
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import Callable
-    from datetime import date
 
     from numpy.typing import NDArray
 
+    from hrvd.cli.args import Parser, Subparsers
     from hrvd.config import Config
     from hrvd.rrfile import RrSeries
     from hrvd.store import Store
@@ -155,3 +158,48 @@ def _with_store(config: Config, read: Callable[[Store], T], empty: T) -> T:
 def report(path: Path, out: TextIO) -> None:
     """Name the file written."""
     out.write(f"wrote {path}\n")
+
+
+def register(sub: Subparsers[Parser]) -> None:
+    """Add the command's parser to ``sub``."""
+    plot = add_command(
+        sub,
+        "plot",
+        "Draw a picture (PNG, or SVG) to a file and name it. Needs the 'plot' extra (matplotlib).",
+    )
+    actions = add_actions(plot)
+    ride = actions.add_parser("ride", help="a ride: HR, alpha1, the ceiling and its alerts")
+    ride.add_argument("which", metavar="ID|FILE", help="the ride's id, or an RR file")
+    history = actions.add_parser("history", help="the morning history")
+    history.add_argument("--days", type=int, default=60, help="days drawn (default 60)")
+    morning = actions.add_parser("morning", help="one morning's RR")
+    morning.add_argument("which", metavar="DATE", help="its date, YYYY-MM-DD")
+    for parser in (ride, history, morning):
+        parser.add_argument("--output", "-o", metavar="FILE", help="default: a name here")
+        parser.add_argument("--format", choices=("png", "svg"), help="default: png")
+        parser.add_argument("--config", metavar="FILE")
+
+
+def run(args: argparse.Namespace, out: TextIO) -> int:
+    """Run the command; return its exit code."""
+    from hrvd.config import find_config, load_config  # noqa: PLC0415
+    from hrvd.logging import configure_logging  # noqa: PLC0415
+
+    configure_logging(level="warning")  # the picture shows the ride's alerts; log only trouble
+    if args.action == "ride" and not args.config and Path(args.which).is_file():
+        path = plot_ride(None, args.which, args.output, args.format)
+    elif args.action == "ride":
+        config = load_config(find_config(args.config))
+        path = plot_ride(config, args.which, args.output, args.format)
+    elif args.action == "history":
+        config = load_config(find_config(args.config))
+        path = plot_history(config, args.days, args.output, args.format)
+    else:
+        try:
+            day = date.fromisoformat(args.which)
+        except ValueError:
+            raise UsageError(f"{args.which!r} is not a date (YYYY-MM-DD)") from None
+        config = load_config(find_config(args.config))
+        path = plot_morning(config, day, args.output, args.format)
+    report(path, out)
+    return EXIT_OK

@@ -34,11 +34,13 @@ from hrvd.publish.outbox import Outbox
 from hrvd.publish.sink import MqttSink, TeeSink
 
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import Callable, Iterator
 
     import numpy as np
     from numpy.typing import NDArray
 
+    from hrvd.cli.args import Parser, Subparsers
     from hrvd.coach.hrvt1 import CeilingPolicy
     from hrvd.config import Config, MqttConfig
     from hrvd.publish.messages import Payload, Sink
@@ -156,15 +158,9 @@ class ConsoleSink:
                 self.out.write(f"       ceiling {payload['ceiling_bpm']} bpm: "
                                f"{payload['ceiling_why']}\n")  # fmt: skip
         elif kind == "session":
-            self.out.write(
-                f"ride: {payload['duration_s']:.0f} s, {payload['in_zone_pct']} % in the "
-                f"recovery zone, {payload['too_hard_s']:.0f} s too hard, {payload['alerts']} "
-                f"alert(s), mean HR {payload['mean_hr_bpm']} bpm\n"
-            )
-            hrvt1 = payload.get("hrvt1_bpm")
-            why = payload.get("hrvt1_reason")
-            found = f"{hrvt1} bpm" if hrvt1 is not None else f"none from this ride ({why})"
-            self.out.write(f"HRVT1 (alpha1 = 0.75): {found}\n")
+            from hrvd.cli.output import ride_summary  # noqa: PLC0415
+
+            self.out.writelines(f"{line}\n" for line in ride_summary(payload))
 
 
 def default_start() -> datetime:
@@ -296,3 +292,52 @@ def _pipeline(  # noqa: PLR0913 - one replayed strap's parts
     rides = RideManager(settings, hr_rest=None, auto_start=False)
     return StrapPipeline(strap_name=name, base_topic=base, zones=zones, rides=rides,
                          sink=sink, to_wall=wall_clock(start), ceilings=ceilings)  # fmt: skip
+
+
+def register(sub: Subparsers[Parser]) -> None:
+    """`hrvd replay FILE`."""
+    from hrvd.cli.args import add_command, hr_max, seconds, speed, when  # noqa: PLC0415
+
+    replay_cmd = add_command(
+        sub,
+        "replay",
+        "Push an RR file (any format 'hrvd analyze' reads) through the same "
+        "pipeline as a strap and print the ride's phase events, alerts and summary. With "
+        "--config it also publishes to MQTT as the daemon would.",
+    )
+    add = replay_cmd.add_argument
+    add("file", metavar="FILE", help="RR file, or - for stdin")
+    add("--speed", type=speed, default=60.0,
+        help="times real time (default 60; 0: as fast as possible)")  # fmt: skip
+    add("--config", metavar="FILE", help="publish to this config's broker (never a default one)")
+    add("--strap", metavar="NAME", help="publish as this strap")
+    add("--force", action="store_true", help="publish even while a daemon is online")
+    add("--hr-max", type=hr_max, metavar="BPM",
+        help="without --config: zones from this HRmax (default 190)")  # fmt: skip
+    add("--start", type=when, metavar="ISO8601", help="timestamp of the first beat (default: now)")
+    add("--drain-timeout", type=seconds, metavar="SECONDS",
+        help="with --config: how long to wait at the end for the broker to acknowledge every "
+        "message (default 60); what it has not is an error")  # fmt: skip
+
+
+def run(args: argparse.Namespace, out: TextIO) -> int:
+    """Run the command; return its exit code."""
+    from hrvd.config import load_config  # noqa: PLC0415
+    from hrvd.rrfile import read_rr  # noqa: PLC0415
+
+    series = read_rr(args.file)
+    config = load_config(Path(args.config)) if args.config else None
+    play = run_replay(
+        series.rr_ms,
+        config=config,
+        strap=args.strap,
+        speed=args.speed,
+        start=args.start or default_start(),
+        force=args.force,
+        hr_max=DEFAULT_HR_MAX if args.hr_max is None else args.hr_max,
+        out=out,
+        gaps=series.gaps,
+        drain_timeout_s=DRAIN_TIMEOUT_S if args.drain_timeout is None else args.drain_timeout,
+    )
+    asyncio.run(play)
+    return 0

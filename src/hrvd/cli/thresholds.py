@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import TYPE_CHECKING, TextIO
 from zoneinfo import ZoneInfo
 
-from hrvd.errors import UsageError
+from hrvd.cli.args import add_command
+from hrvd.cli.output import write_json
+from hrvd.errors import EXIT_OK, UsageError
 from hrvd.store import StoreError, open_store
 
 if TYPE_CHECKING:
+    import argparse
     from datetime import date
 
+    from hrvd.cli.args import Parser, Subparsers
     from hrvd.coach.hrvt1 import CeilingPolicy
     from hrvd.config import Config
 
@@ -74,7 +77,7 @@ def show_thresholds(config: Config, *, as_json: bool, out: TextIO) -> None:
     today = _today(config)
     payload = policy.payload(today)
     if as_json:
-        out.write(json.dumps({**payload, "note": note}, separators=(",", ":")) + "\n")
+        write_json(out, {**payload, "note": note})
         return
     personal = policy.personal(today)
     if personal is None:
@@ -93,3 +96,24 @@ def show_thresholds(config: Config, *, as_json: bool, out: TextIO) -> None:
     if note:
         rows.append(("note", note))
     out.writelines(f"{label:<16}{value}\n" for label, value in rows)
+
+
+def register(sub: Subparsers[Parser]) -> None:
+    """Add the command's parser to ``sub``."""
+    thresholds = add_command(
+        sub,
+        "thresholds",
+        "The median of the recent HRVT1 estimates (alpha1 = 0.75) kept from "
+        "rides, how many it rests on and their days, and which ride ceiling holds and why.",
+    )
+    thresholds.add_argument("--config", metavar="FILE")
+    thresholds.add_argument("--format", choices=("table", "json"), default="table")
+
+
+def run(args: argparse.Namespace, out: TextIO) -> int:
+    """Run the command; return its exit code."""
+    from hrvd.config import find_config, load_config  # noqa: PLC0415
+
+    config = load_config(find_config(args.config))
+    show_thresholds(config, as_json=args.format == "json", out=out)
+    return EXIT_OK

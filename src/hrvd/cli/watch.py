@@ -10,7 +10,7 @@ import asyncio
 import json
 import os
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 import aiomqtt
 
@@ -22,8 +22,11 @@ from hrvd.publish import topics
 from hrvd.publish.mqtt import resolve_password, tls_context
 
 if TYPE_CHECKING:
+    import argparse
+
     from rich.console import Console
 
+    from hrvd.cli.args import Parser, Subparsers
     from hrvd.config import Config
 
 
@@ -85,3 +88,25 @@ def _show(view: LiveView, topic: str, raw: object, *, past: bool = False) -> Non
         view.state(topic, payload)
     elif kind in {"alert", "ride", "session"}:
         view.durable(topic, payload, past=past)
+
+
+def register(sub: Subparsers[Parser]) -> None:
+    """`hrvd watch`."""
+    from hrvd.cli.args import add_command  # noqa: PLC0415
+
+    watch_cmd = add_command(
+        sub, "watch", "The live view of a running daemon, from its MQTT messages."
+    )
+    watch_cmd.add_argument("--strap", metavar="NAME", help="default: the first strap")
+    watch_cmd.add_argument("--config", metavar="FILE")
+
+
+def run(args: argparse.Namespace, out: TextIO) -> int:
+    """Run the command; return its exit code."""
+    from rich.console import Console  # noqa: PLC0415
+
+    from hrvd.config import find_config, load_config  # noqa: PLC0415
+
+    config = load_config(find_config(args.config))
+    asyncio.run(watch(config, args.strap, Console(file=out)))
+    return 0

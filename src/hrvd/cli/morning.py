@@ -1,4 +1,4 @@
-"""`hrvd sessions` and `hrvd ride start|stop`: the rides, from the store and over MQTT."""
+"""`hrvd morning`: this morning's measurement, on the running daemon or, with none, here."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import dataclasses
 import json
 import os
 import sqlite3
+import sys
 import time
 from datetime import datetime
 from typing import TYPE_CHECKING, TextIO
@@ -18,6 +19,8 @@ from rich.console import Console
 
 from hrvd.ble.events import LinkState
 from hrvd.ble.session import StrapSession
+from hrvd.cli.args import add_command
+from hrvd.cli.output import write_json
 from hrvd.cli.replay import DEFAULT_HR_MAX, daemon_online
 from hrvd.coach.morning import local_day
 from hrvd.coach.orthostatic_baseline import ortho_line
@@ -26,7 +29,7 @@ from hrvd.daemon.morning import MorningPrinter, MorningRun
 from hrvd.daemon.orthostatic import OrthostaticRun
 from hrvd.daemon.pipeline import StrapPipeline
 from hrvd.daemon.service import to_wall
-from hrvd.errors import HrvdError, UsageError
+from hrvd.errors import EXIT_OK, HrvdError, UsageError
 from hrvd.hrv.zones import ZoneModel, zones_for
 from hrvd.publish import topics
 from hrvd.publish.mqtt import MqttPublisher, resolve_password, tls_context
@@ -37,152 +40,46 @@ from hrvd.setup.doctor import bluetooth_problem
 from hrvd.store import open_store
 
 if TYPE_CHECKING:
+    import argparse
+
     from hrvd.ble.events import StrapEvent
+    from hrvd.cli.args import Parser, Subparsers
     from hrvd.config import Config, StrapConfig
-    from hrvd.store import Ride, Store
-
-FOLLOW_TIMEOUT_S = 10.0
-"""How long `hrvd ride stop` waits for the daemon's summary."""
+    from hrvd.publish.messages import Payload
+    from hrvd.store import Store
 
 
-def list_sessions(config: Config, *, limit: int, as_json: bool, out: TextIO) -> None:
-    """The last rides, newest first."""
-    rides = []
-    if config.store.path.exists():  # else the daemon has not run yet: no ride
-        store = open_store(config.store.path, readonly=True)
-        try:
-            rides = store.rides(limit)
-        finally:
-            store.close()
-    if as_json:
-        out.write(json.dumps([r.summary for r in rides], separators=(",", ":")) + "\n")
-        return
-    if not rides:
-        out.write("no ride stored yet\n")
-        return
-    out.write(f"{'STARTED':<26}{'STRAP':<14}{'MIN':>5}{'IN ZONE':>9}{'TOO HARD':>10}"
-              f"{'ALERTS':>8}{'HRVT1':>7}  ID\n")  # fmt: skip
-    for r in rides:
-        s = r.summary
-        out.write(
-            f"{r.started:<26}{r.strap[:13]:<14}{_minutes(s.get('duration_s')):>5}"
-            f"{_pct(s.get('in_zone_pct')):>9}{_minutes(s.get('too_hard_s')):>10}"
-            f"{s.get('alerts', 0)!s:>8}{_bpm(s.get('hrvt1_bpm')):>7}  {r.id}\n"
-        )
+def register(sub: Subparsers[Parser]) -> None:
+    """Add the command's parser to ``sub``."""
+    morning = add_command(
+        sub,
+        "morning",
+        "Take this morning's HRV measurement (or the orthostatic test) on the running "
+        "daemon, or, with none running, connect to the morning strap here; print the "
+        "readiness it gives.",
+    )
+    morning.add_argument("--repeat", action="store_true", help="replace today's measurement")
+    morning.add_argument("--posture", choices=("lying", "sitting", "standing"),
+                         help="default: [morning] posture")  # fmt: skip
+    morning.add_argument("--strap", metavar="NAME", help="default: the first morning strap")
+    morning.add_argument("--orthostatic", action="store_true",
+                         help="lie, then stand when told: the orthostatic test")  # fmt: skip
+    morning.add_argument("--config", metavar="FILE")
+    morning.add_argument("--format", choices=("text", "json"), default="text",
+                         help="json: the readiness as JSON, the countdown on stderr")  # fmt: skip
 
 
-def show_session(config: Config, ride_id: str, *, as_json: bool, out: TextIO) -> None:
-    """One ride's summary.
+def run(args: argparse.Namespace, out: TextIO) -> int:
+    """Run the command; return its exit code."""
+    from hrvd.config import find_config, load_config  # noqa: PLC0415
 
-    Raises:
-        UsageError: no ride, or more than one, has that id.
-    """
-    store = open_store(config.store.path, readonly=True)
-    try:
-        ride = store.ride(ride_id)
-    finally:
-        store.close()
-    if ride is None:
-        raise UsageError(f"no single ride with the id {ride_id!r} (see 'hrvd sessions')")
-    if as_json:
-        out.write(json.dumps(ride.summary, separators=(",", ":")) + "\n")
-        return
-    out.write(_describe(ride))
-
-
-def _describe(ride: Ride) -> str:
-    s = ride.summary
-    lines = [
-        f"ride {ride.id}",
-        f"  strap            {ride.strap}",
-        f"  from             {ride.started} to {ride.ended} ({s.get('end_reason')})",
-        f"  duration         {_minutes(s.get('duration_s'))} min",
-        f"  in recovery zone {_pct(s.get('in_zone_pct'))} (ceiling {s.get('ceiling_bpm')} bpm)",
-        f"  too hard         {_minutes(s.get('too_hard_s'))} min, {s.get('alerts')} alert(s)",
-        f"  heart rate       mean {s.get('mean_hr_bpm')} bpm, max {s.get('max_hr_bpm')} bpm",
-        f"  RMSSD, alpha1    {s.get('mean_rmssd_ms')} ms, {s.get('mean_dfa_alpha1')}",
-        f"  artifacts        {_pct(_times100(s.get('artifact_rate')))}",
-        f"  HRVT1            {_hrvt1(s)}",
-    ]
-    if "ceiling_why" in s:
-        lines.insert(5, f"  ceiling          {s.get('ceiling_why')}")
-    return "\n".join(lines) + "\n"
-
-
-def _bpm(value: object) -> str:
-    return f"{value:.0f}" if isinstance(value, int | float) else "-"
-
-
-def _hrvt1(s: dict[str, object]) -> str:
-    """A ride's HRVT1, or why it gave none."""
-    if isinstance(s.get("hrvt1_bpm"), int | float):
-        return f"{s['hrvt1_bpm']} bpm (alpha1 = 0.75)"
-    why = s.get("hrvt1_reason")
-    return f"none ({why})" if why else "none"
-
-
-def _minutes(seconds: object) -> str:
-    return f"{float(seconds) / 60:.0f}" if isinstance(seconds, int | float) else "-"
-
-
-def _times100(value: object) -> float | None:
-    return 100 * value if isinstance(value, int | float) else None
-
-
-def _pct(value: object) -> str:
-    return f"{value:.0f} %" if isinstance(value, int | float) else "-"
-
-
-async def ride_command(config: Config, action: str, strap: str | None, out: TextIO) -> None:
-    """Send a ride command to the running daemon and follow the ride's messages.
-
-    Raises:
-        HrvdError: no daemon is running (hrvd/status is not online).
-    """
-    cfg = config.mqtt
-    password = resolve_password(cfg, config.source)
-    if not await daemon_online(cfg, password):
-        raise HrvdError(
-            f"no daemon is running ({cfg.base_topic}/status is not online): start it "
-            "(systemctl start hrvd), or play a file with 'hrvd replay'"
-        )
-    payload = action if strap is None else json.dumps({"strap": strap, "action": action})
-    async with aiomqtt.Client(
-        cfg.host, cfg.port, username=cfg.username, password=password,
-        tls_context=tls_context(cfg), identifier=f"hrvd-ride-{os.getpid()}",
-    ) as client:  # fmt: skip
-        await client.subscribe(f"{cfg.base_topic}/+/ride", qos=1)
-        await client.subscribe(f"{cfg.base_topic}/+/alert", qos=1)
-        await client.subscribe(f"{cfg.base_topic}/+/session", qos=1)
-        await client.publish(topics.cmd_ride(cfg.base_topic), payload.encode(), qos=1)
-        out.write(f"ride {action} sent; following the ride (Ctrl-C to stop following)\n")
-        await _follow(client, action, out)
-
-
-async def _follow(client: aiomqtt.Client, action: str, out: TextIO) -> None:
-    timeout = FOLLOW_TIMEOUT_S if action == "stop" else None
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(timeout):
-            async for message in client.messages:
-                if message.retain:
-                    continue  # the last ride's retained messages: not news
-                try:
-                    data = json.loads(message.payload)
-                except (json.JSONDecodeError, TypeError, UnicodeDecodeError):
-                    continue  # not ours to judge: hrvd writes JSON here
-                if not isinstance(data, dict):
-                    continue
-                kind = str(message.topic).rsplit("/", 1)[-1]
-                if kind == "alert":
-                    word = "ALERT too hard for recovery" if data.get("too_hard") else "alert off"
-                    out.write(f"{word} ({data.get('reason')}), HR {data.get('hr_bpm')} bpm\n")
-                elif kind == "ride":
-                    out.write(f"{data.get('phase')}: {data.get('event')}\n")
-                elif kind == "session":
-                    out.write(f"ride over: {_minutes(data.get('duration_s'))} min, "
-                              f"{data.get('alerts')} alert(s)\n")  # fmt: skip
-                    return
-                out.flush()
+    if args.orthostatic and args.posture not in {None, "lying"}:
+        raise UsageError("--orthostatic lies first, then stands: leave out --posture")
+    config = load_config(find_config(args.config))
+    asyncio.run(morning_command(config, repeat=args.repeat, strap=args.strap, out=out,
+                                posture=args.posture, orthostatic=args.orthostatic,
+                                as_json=args.format == "json"))  # fmt: skip
+    return EXIT_OK
 
 
 MORNING_TIMEOUT_S = 600.0
@@ -191,9 +88,12 @@ MORNING_TIMEOUT_S = 600.0
 
 async def morning_command(  # noqa: PLR0913 - the command's options
     config: Config, *, repeat: bool, strap: str | None, out: TextIO, posture: str | None = None,
-    orthostatic: bool = False,
+    orthostatic: bool = False, as_json: bool = False,
 ) -> None:  # fmt: skip
     """Start a morning measurement (or orthostatic test) on the running daemon, show it.
+
+    ``as_json``: the result (the readiness, or why the measurement is not valid) is one
+    JSON object on ``out``, the prompts and the countdown go to stderr.
 
     Raises:
         HrvdError: no daemon is running, or the measurement did not end in time.
@@ -202,7 +102,7 @@ async def morning_command(  # noqa: PLR0913 - the command's options
     password = resolve_password(cfg, config.source)
     if not await daemon_online(cfg, password):
         await standalone_morning(config, repeat=repeat, strap=strap, out=out, posture=posture,
-                                 orthostatic=orthostatic)  # fmt: skip
+                                 orthostatic=orthostatic, as_json=as_json)  # fmt: skip
         return
     body: dict[str, object] = {"repeat": repeat}
     if orthostatic:
@@ -218,9 +118,10 @@ async def morning_command(  # noqa: PLR0913 - the command's options
         await client.subscribe(topics.morning(cfg.base_topic), qos=1)
         await client.subscribe(topics.readiness(cfg.base_topic), qos=1)
         await client.publish(topics.cmd_morning(cfg.base_topic), json.dumps(body).encode(), qos=1)
-        out.write("Lie still and breathe normally."
-                  + (" You will be told when to stand.\n" if orthostatic else "\n"))  # fmt: skip
-        await _countdown(client, out)
+        talk = sys.stderr if as_json else out
+        talk.write("Lie still and breathe normally."
+                   + (" You will be told when to stand.\n" if orthostatic else "\n"))  # fmt: skip
+        await _countdown(client, out, talk)
 
 
 CONNECT_TIMEOUT_S = 60.0
@@ -236,6 +137,7 @@ then, the daemon sends when it next starts."""
 async def standalone_morning(  # noqa: PLR0913 - the command's options, and a timeout
     config: Config, *, repeat: bool, strap: str | None, out: TextIO, posture: str | None = None,
     orthostatic: bool = False, connect_timeout_s: float = CONNECT_TIMEOUT_S,
+    as_json: bool = False,
 ) -> None:  # fmt: skip
     """With no daemon running: connect to the morning strap, measure, score, keep, publish.
 
@@ -258,8 +160,8 @@ async def standalone_morning(  # noqa: PLR0913 - the command's options, and a ti
     problem = await bluetooth_problem()
     if problem is not None:
         raise HrvdError(f"cannot connect to {chosen.name}: {v.one_line(problem)}")
-    console = Console(file=out)
-    printer = MorningPrinter(console, config.athlete.language)
+    talk = sys.stderr if as_json else out  # with as_json, stdout is the result alone
+    printer = _KeepingPrinter(Console(file=talk), config.athlete.language)
     try:
         zones = config.athlete.heart_rate_zones()
     except ValueError:
@@ -275,13 +177,15 @@ async def standalone_morning(  # noqa: PLR0913 - the command's options, and a ti
             streaming.set()
 
     session = asyncio.create_task(StrapSession(chosen, on_event).run())
-    out.write(f"no daemon running: connecting to {chosen.name} myself ...\n")
+    talk.write(f"no daemon running: connecting to {chosen.name} myself ...\n")
     try:
         await _wait_streaming(streaming, chosen, pipeline, connect_timeout_s)
         # Only now: a strap held by a daemon never streams here, so two senders never
         # drain the one outbox.
         await _measure_and_publish(config, store, printer, pipeline, repeat=repeat,
-                                   posture=posture, orthostatic=orthostatic, out=out)  # fmt: skip
+                                   posture=posture, orthostatic=orthostatic, out=talk)  # fmt: skip
+        if as_json and printer.result is not None:
+            write_json(out, printer.result)
     except TimeoutError:
         raise HrvdError("the measurement did not end in time: is the strap streaming?") from None
     finally:
@@ -356,36 +260,57 @@ async def _wait_streaming(
         raise HrvdError(msg) from None
 
 
-async def _countdown(client: aiomqtt.Client, out: TextIO) -> None:
+class _KeepingPrinter(MorningPrinter):
+    """The morning printer, keeping the readiness it printed for ``--format json``."""
+
+    result: Payload | None = None
+
+    def durable(self, topic: str, payload: Payload) -> None:
+        if topic.endswith("/readiness"):
+            self.result = payload
+        super().durable(topic, payload)
+
+
+async def _countdown(client: aiomqtt.Client, out: TextIO, talk: TextIO) -> None:
     prompted = False
     try:
         async with asyncio.timeout(MORNING_TIMEOUT_S):
             async for message in client.messages:
-                if message.retain:
-                    continue  # yesterday's readiness
-                try:
-                    data = json.loads(message.payload)
-                except (json.JSONDecodeError, TypeError, UnicodeDecodeError):
-                    continue
-                if not isinstance(data, dict):
-                    continue
-                if str(message.topic).endswith("/readiness"):
-                    score = data.get("score")
-                    out.write(f"\nreadiness: {data.get('status')}"
-                              + (f", score {score}" if score is not None else "")
-                              + f"\n{data.get('recommendation_text')}\n")  # fmt: skip
-                    ortho = data.get("orthostatic")
-                    if isinstance(ortho, dict):
-                        out.write(ortho_line(ortho) + "\n")
+                data = None if message.retain else _json_object(message.payload)
+                if data is None:
+                    continue  # yesterday's readiness, or not ours to judge
+                readiness = str(message.topic).endswith("/readiness")
+                if readiness or data.get("state") == "invalid":
+                    _result(data, readiness=readiness, out=out, as_json=talk is not out)
                     return
                 if data.get("prompt") and data.get("phase") == "stand_up" and not prompted:
-                    out.write(f"\n{data.get('prompt')}\n")
+                    talk.write(f"\n{data.get('prompt')}\n")
                     prompted = True
-                state = data.get("state")
-                if state == "invalid":
-                    out.write(f"\nnot valid ({data.get('reason')}): please repeat\n")
-                    return
-                out.write(f"\r{state}: {data.get('remaining_s')} s left   ")
-                out.flush()
+                talk.write(f"\r{data.get('state')}: {data.get('remaining_s')} s left   ")
+                talk.flush()
     except TimeoutError:
         raise HrvdError("the measurement did not end in time: is the strap streaming?") from None
+
+
+def _json_object(payload: object) -> dict[str, object] | None:
+    try:
+        data = json.loads(payload)  # type: ignore[arg-type]
+    except (json.JSONDecodeError, TypeError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _result(data: dict[str, object], *, readiness: bool, out: TextIO, as_json: bool) -> None:
+    """The end of a measurement: the readiness, or why it is not valid."""
+    if as_json:
+        write_json(out, data)  # as the daemon published it
+    elif not readiness:
+        out.write(f"\nnot valid ({data.get('reason')}): please repeat\n")
+    else:
+        score = data.get("score")
+        out.write(f"\nreadiness: {data.get('status')}"
+                  + (f", score {score}" if score is not None else "")
+                  + f"\n{data.get('recommendation_text')}\n")  # fmt: skip
+        ortho = data.get("orthostatic")
+        if isinstance(ortho, dict):
+            out.write(ortho_line(ortho) + "\n")
