@@ -33,6 +33,12 @@ def add_command(
     return sub.add_parser(name, help=COMMANDS[name][1], description=description)
 
 
+def add_athlete(parser: argparse.ArgumentParser) -> None:
+    """``--athlete NAME``: which athlete of a household the command is about."""
+    parser.add_argument("--athlete", metavar="NAME",
+                        help="the athlete, in a config of several (docs/household.md)")  # fmt: skip
+
+
 def add_actions(parser: argparse.ArgumentParser) -> Subparsers[Parser]:
     """Sub-commands under ``parser`` (``ride start|stop``); one of them must be given."""
     return parser.add_subparsers(

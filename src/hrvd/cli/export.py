@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from hrvd.cli.args import add_actions, add_command
+from hrvd.cli.args import add_actions, add_athlete, add_command
 from hrvd.errors import EXIT_OK, UsageError
 from hrvd.store import StoreError, open_store
 
@@ -115,7 +115,7 @@ def export_morning(
     except ValueError:
         raise UsageError(f"{day_text!r} is not a date like 2026-11-27") from None
     with _store(config) as store:
-        found = store.morning_raw(day, posture)
+        found = store.morning_raw(day, posture, athlete=config.athlete.name)
     if found is None:
         what = f"{day} ({posture})" if posture else str(day)
         msg = (f"no morning measurement with its RR kept for {what}: see 'hrvd history' "
@@ -131,7 +131,7 @@ def export_morning(
 def export_history(config: Config, target: str | None, *, force: bool) -> int:
     """Write every morning as CSV for ``hrvd history import``; return how many."""
     with _store(config) as store:
-        mornings = store.mornings_with_source()
+        mornings = store.mornings_with_source(config.athlete.name)
     with _output(target, force=force) as out:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(HISTORY_COLUMNS)
@@ -186,6 +186,8 @@ def register(sub: Subparsers[Parser]) -> None:
     morning.add_argument("--posture", choices=("lying", "sitting", "standing"),
                          help="which one, when a day has several")  # fmt: skip
     history = actions.add_parser("history", help="the morning history (CSV)")
+    for parser in (morning, history):
+        add_athlete(parser)
     for parser in (ride, morning, history):
         parser.add_argument("-o", "--output", metavar="FILE", help="default: stdout")
         parser.add_argument("--force", action="store_true", help="replace an existing FILE")
@@ -197,6 +199,8 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     from hrvd.config import find_config, load_config  # noqa: PLC0415
 
     config = load_config(find_config(args.config))
+    if args.action != "ride":  # a ride is found by its id, whoever rode it
+        config = config.for_command(args.athlete)
     if args.action == "history":
         n = export_history(config, args.output, force=args.force)
         unit = "morning(s)"

@@ -8,7 +8,7 @@ import sys
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, TextIO
 
-from hrvd.cli.args import add_command
+from hrvd.cli.args import add_athlete, add_command
 from hrvd.cli.output import write_json
 from hrvd.cli.spark import band_marks, sparkline
 from hrvd.coach.baseline import BASELINE_DAYS, EARLIEST_DAY, LATEST_DAYS_AHEAD
@@ -90,8 +90,8 @@ def show_history(
     if config.store.path.exists():  # else nothing was measured or imported yet
         store = open_store(config.store.path, readonly=True)
         try:
-            mornings = store.mornings()
-            tests = store.orthostatic_tests()
+            mornings = store.mornings(config.athlete.name)
+            tests = store.orthostatic_tests(config.athlete.name)
         finally:
             store.close()
     results = assess_all(_shown_and_their_windows(_plausible(mornings, err or sys.stderr),
@@ -164,8 +164,9 @@ def import_history(config: Config, source: str, out: TextIO) -> None:
     imported = parse_history(text, source, latest=_tomorrow())
     store = open_store(config.store.path)
     try:
-        written = asyncio.run(store.add_mornings(list(imported.mornings), source="imported",
-                                                 replace=False))  # fmt: skip
+        adding = store.add_mornings(list(imported.mornings), source="imported", replace=False,
+                                    athlete=config.athlete.name)  # fmt: skip
+        written = asyncio.run(adding)
     finally:
         store.close()
     kept = len(imported.mornings) - written
@@ -184,6 +185,7 @@ def register(sub: Subparsers[Parser]) -> None:
     history.add_argument("action", nargs="?", choices=("show", "import"), default="show")
     history.add_argument("file", nargs="?", metavar="FILE.csv", help="with 'import'")
     history.add_argument("--config", metavar="FILE")
+    add_athlete(history)
     history.add_argument("--days", type=int, default=30, help="days shown (default 30)")
     history.add_argument("--format", choices=("table", "json", "csv"), default="table")
 
@@ -196,7 +198,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         raise UsageError(
             f"'hrvd history show' takes no file ({args.file!r}): 'hrvd history import'"
         )
-    config = load_config(find_config(args.config))
+    config = load_config(find_config(args.config)).for_command(args.athlete)
     if args.action == "import":
         if not args.file:
             raise UsageError("'hrvd history import' needs the CSV file to import")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, TextIO, TypeVar
 
 import numpy as np
 
-from hrvd.cli.args import add_actions, add_command
+from hrvd.cli.args import add_actions, add_athlete, add_command
 from hrvd.errors import EXIT_OK, UsageError
 from hrvd.hrv.artifacts import correct_batch
 from hrvd.rrfile import read_rr
@@ -63,8 +63,14 @@ def _safe(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)
 
 
-def plot_ride(config: Config | None, which: str, target: str | None, fmt: str | None) -> Path:
-    """Draw a stored ride (by id) or a recorded RR file as the daemon would have shown it."""
+def plot_ride(
+    config: Config | None, which: str, target: str | None, fmt: str | None,
+    athlete: str | None = None,
+) -> Path:  # fmt: skip
+    """Draw a stored ride (by id) or a recorded RR file as the daemon would have shown it.
+
+    The ceiling and zones are those of ``athlete``, else of whoever rode the stored ride.
+    """
     _need_matplotlib()
     from hrvd.cli.replay import DEFAULT_HR_MAX  # noqa: PLC0415
     from hrvd.coach.recovery import RideSettings  # noqa: PLC0415
@@ -75,9 +81,13 @@ def plot_ride(config: Config | None, which: str, target: str | None, fmt: str | 
     if Path(which).is_file() or config is None:
         series = read_rr(which)
         rr, gaps, name = series.rr_ms, series.gaps, Path(which).stem
+        if config is not None:
+            config = config.for_command(athlete)
     else:
-        rr, gaps = _ride_beats(config, which)
+        rr, gaps, rider = _ride_beats(config, which)
         name = which
+        known = any(a.name == rider for a in config.athletes)
+        config = config.for_command(athlete or (rider if known else None))
     zones = zones_for(ZoneModel.HRMAX, hr_max=DEFAULT_HR_MAX)  # as `hrvd replay` without one
     settings = RideSettings(zones.recovery_ceiling_bpm)
     if config is not None:
@@ -93,12 +103,13 @@ def plot_ride(config: Config | None, which: str, target: str | None, fmt: str | 
     return path
 
 
-def _ride_beats(config: Config, ride_id: str) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+def _ride_beats(config: Config, ride_id: str) -> tuple[NDArray[np.float64], NDArray[np.bool_], str]:
+    """A stored ride's RR (ms), gaps, and who rode it."""
     from hrvd.cli.export import ride_beats  # noqa: PLC0415
 
-    _ride, beats = ride_beats(config, ride_id)
+    ride, beats = ride_beats(config, ride_id)
     rr = np.array([b.rr_ms for b in beats], dtype=np.float64)
-    return rr, np.array([b.gap for b in beats], dtype=np.bool_)
+    return rr, np.array([b.gap for b in beats], dtype=np.bool_), ride.athlete
 
 
 def plot_history(config: Config, days: int, target: str | None, fmt: str | None) -> Path:
@@ -108,7 +119,8 @@ def plot_history(config: Config, days: int, target: str | None, fmt: str | None)
     from hrvd.plot.draw import draw_history  # noqa: PLC0415
 
     path = output_path(target, "history", fmt)
-    results = assess_all(_with_store(config, lambda s: s.mornings(), []))[-days:]
+    results = assess_all(_with_store(config, lambda s: s.mornings(config.athlete.name), []))
+    results = results[-days:]
     if not results:
         raise UsageError("no morning measurement yet: nothing to plot (see 'hrvd history')")
     draw_history(results, path)
@@ -119,7 +131,7 @@ def plot_morning(config: Config, day: date, target: str | None, fmt: str | None)
     """Draw one morning's RR, its corrected beats and its Poincaré plot."""
     _need_matplotlib()
     path = output_path(target, f"morning-{day.isoformat()}", fmt)
-    found = _with_store(config, lambda s: s.morning_raw(day), None)
+    found = _with_store(config, lambda s: s.morning_raw(day, athlete=config.athlete.name), None)
     if found is None:
         raise UsageError(f"no morning measurement with its RR kept for {day}: see 'hrvd history'")
     posture, rr = found
@@ -178,6 +190,7 @@ def register(sub: Subparsers[Parser]) -> None:
         parser.add_argument("--output", "-o", metavar="FILE", help="default: a name here")
         parser.add_argument("--format", choices=("png", "svg"), help="default: png")
         parser.add_argument("--config", metavar="FILE")
+        add_athlete(parser)  # a stored ride: whoever rode it
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
@@ -190,16 +203,16 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         path = plot_ride(None, args.which, args.output, args.format)
     elif args.action == "ride":
         config = load_config(find_config(args.config))
-        path = plot_ride(config, args.which, args.output, args.format)
+        path = plot_ride(config, args.which, args.output, args.format, args.athlete)
     elif args.action == "history":
-        config = load_config(find_config(args.config))
+        config = load_config(find_config(args.config)).for_command(args.athlete)
         path = plot_history(config, args.days, args.output, args.format)
     else:
         try:
             day = date.fromisoformat(args.which)
         except ValueError:
             raise UsageError(f"{args.which!r} is not a date (YYYY-MM-DD)") from None
-        config = load_config(find_config(args.config))
+        config = load_config(find_config(args.config)).for_command(args.athlete)
         path = plot_morning(config, day, args.output, args.format)
     report(path, out)
     return EXIT_OK

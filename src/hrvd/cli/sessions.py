@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TextIO
 
-from hrvd.cli.args import add_command
+from hrvd.cli.args import add_athlete, add_command
 from hrvd.cli.output import tabular_format, write_json, write_rows
 from hrvd.errors import EXIT_OK, UsageError
 
@@ -24,6 +24,7 @@ def register(sub: Subparsers[Parser]) -> None:
     sessions.add_argument("action", nargs="?", choices=("list", "show"), default="list")
     sessions.add_argument("id", nargs="?", metavar="ID", help="with 'show': the ride's id")
     sessions.add_argument("--config", metavar="FILE")
+    add_athlete(sessions)  # none: every athlete's rides
     sessions.add_argument("--limit", type=int, default=20, help="rides listed (default 20)")
     sessions.add_argument("--format", choices=("table", "csv", "json"),
                           help="default: table on a terminal, csv into a pipe")  # fmt: skip
@@ -41,25 +42,29 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     if args.action == "show":
         show_session(config, args.id, as_json=args.format == "json", out=out)
     else:
-        list_sessions(config, limit=args.limit, fmt=tabular_format(args.format, out), out=out)
+        athlete = config.for_command(args.athlete).athlete.name if args.athlete else None
+        list_sessions(config, limit=args.limit, fmt=tabular_format(args.format, out), out=out,
+                      athlete=athlete)  # fmt: skip
     return EXIT_OK
 
 
-def _rides(config: Config, limit: int) -> list[Ride]:
+def _rides(config: Config, limit: int, athlete: str | None) -> list[Ride]:
     from hrvd.store import open_store  # noqa: PLC0415
 
     if not config.store.path.exists():  # the daemon has not run yet: no ride
         return []
     store = open_store(config.store.path, readonly=True)
     try:
-        return store.rides(limit)
+        return store.rides(limit, athlete=athlete)
     finally:
         store.close()
 
 
-def list_sessions(config: Config, *, limit: int, fmt: str, out: TextIO) -> None:
-    """The last rides, newest first, as a table, CSV or JSON (their summaries)."""
-    rides = _rides(config, limit)
+def list_sessions(
+    config: Config, *, limit: int, fmt: str, out: TextIO, athlete: str | None = None
+) -> None:
+    """The last rides (of one athlete, or of all), newest first, as a table, CSV or JSON."""
+    rides = _rides(config, limit, athlete)
     if fmt == "json":
         write_json(out, [r.summary for r in rides])
         return

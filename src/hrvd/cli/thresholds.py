@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, TextIO
 from zoneinfo import ZoneInfo
 
-from hrvd.cli.args import add_command
+from hrvd.cli.args import add_athlete, add_command
 from hrvd.cli.output import write_json
 from hrvd.errors import EXIT_OK, UsageError
 from hrvd.store import StoreError, open_store
@@ -41,7 +41,7 @@ def _policy(config: Config) -> tuple[CeilingPolicy, str | None]:
             note = f"estimates not read: {exc}"
         else:
             try:
-                estimates = store.hrvt1_estimates()
+                estimates = store.hrvt1_estimates(config.athlete.name)
             finally:
                 store.close()
     return config.ceiling_policy(estimates), note
@@ -107,6 +107,7 @@ def register(sub: Subparsers[Parser]) -> None:
         "rides, how many it rests on and their days, and which ride ceiling holds and why.",
     )
     thresholds.add_argument("--config", metavar="FILE")
+    add_athlete(thresholds)
     thresholds.add_argument("--format", choices=("table", "json"), default="table")
 
 
@@ -114,6 +115,6 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     """Run the command; return its exit code."""
     from hrvd.config import find_config, load_config  # noqa: PLC0415
 
-    config = load_config(find_config(args.config))
+    config = load_config(find_config(args.config)).for_command(args.athlete)
     show_thresholds(config, as_json=args.format == "json", out=out)
     return EXIT_OK
