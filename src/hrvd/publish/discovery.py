@@ -1,6 +1,6 @@
 """Home Assistant MQTT discovery payloads, pure: the config in, retained messages out.
 
-One device-based discovery message per strap and one for the athlete, on
+One device-based discovery message per strap and one per athlete, on
 ``<discovery_prefix>/device/<node>/<object>/config``. ``<node>`` is the slug of the base
 topic, so two daemons with different base topics share no discovery topic, device or
 ``unique_id``. Unique ids are ``<node>-<object>-<key>``: slugs hold no ``-``, so two entities
@@ -12,6 +12,11 @@ all``) and expire a little after the strap's stall timeout, so a dashboard never
 pulse. The link state, the alert and the ride need only the daemon: the link must still say
 ``disconnected`` when the strap is gone, and a short drop-out must not flap the alert. The
 athlete device needs only the daemon.
+
+In a household (docs/household.md) each athlete's device is ``athlete_<slug>``, named
+after them, each strap's device hangs below its athlete's (``via_device``), and every
+topic is that athlete's (:meth:`hrvd.config.Config.topic_base`); with one athlete the
+devices, ids and topics are those hrvd always had.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from hrvd.publish import topics
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from hrvd.config import Config, StrapConfig
+    from hrvd.config import AthleteConfig, Config, StrapConfig
 
 Component = dict[str, object]
 
@@ -78,6 +83,16 @@ def strap_object(strap: str) -> str:
     return f"{STRAP_OBJECT_PREFIX}{slug(strap)}"
 
 
+def athlete_object(config: Config, athlete: AthleteConfig) -> str:
+    """The discovery object id of an athlete: ``athlete``, in a household ``athlete_<slug>``."""
+    return f"{ATHLETE_OBJECT}_{athlete.slug}" if config.household else ATHLETE_OBJECT
+
+
+def athlete_device_name(config: Config, athlete: AthleteConfig) -> str:
+    """``hrvd athlete``, in a household ``hrvd <name>``."""
+    return f"hrvd {athlete.name}" if config.household else "hrvd athlete"
+
+
 def entity_id(component: Component, device_name: str) -> str:
     """The entity id Home Assistant gives a discovered entity: ``<platform>.<object id>``.
 
@@ -98,19 +113,28 @@ def config_topic(config: Config, obj: str) -> str:
 
 
 def discovery_messages(config: Config, version: str) -> list[DiscoveryMessage]:
-    """The discovery configs of this daemon: one per strap, then the athlete's."""
-    devices = [
-        (strap_object(s.name), f"hrvd {s.name}", "Heart-rate strap", _strap_components(config, s))
-        for s in config.straps
-    ]
-    devices.append((ATHLETE_OBJECT, "hrvd athlete", "Readiness", _athlete_components(config)))
-    node, messages = node_id(config), []
-    for obj, name, model, components in devices:
+    """The discovery configs of this daemon: one per strap, then one per athlete."""
+    node = node_id(config)
+    devices = []
+    for s in config.straps:
+        owner = config.athlete_of(s)
+        via = f"{node}-{athlete_object(config, owner)}" if config.household else None
+        devices.append((strap_object(s.name), f"hrvd {s.name}", "Heart-rate strap",
+                        _strap_components(config, s), via))  # fmt: skip
+    devices.extend(
+        (athlete_object(config, a), athlete_device_name(config, a), "Readiness",
+         _athlete_components(config, a), None)
+        for a in config.athletes
+    )  # fmt: skip
+    messages = []
+    for obj, name, model, components, via in devices:
         for key, component in components.items():
             component["unique_id"] = f"{node}-{obj}-{key}"
             component["default_entity_id"] = entity_id(component, name)
         device = {"identifiers": [f"{node}-{obj}"], "name": name, "manufacturer": "hrvd",
                   "model": model, "sw_version": version}  # fmt: skip
+        if via is not None:
+            device["via_device"] = via
         payload = {
             "device": device,
             "origin": {"name": "hrvd", "sw_version": version},
@@ -134,7 +158,8 @@ def stale_discovery_topics(retained_topics: Iterable[str], config: Config) -> li
     nodes) and of other programs are left alone.
     """
     prefix = f"{config.mqtt.discovery_prefix}/device/{node_id(config)}/"
-    objects = [strap_object(s.name) for s in config.straps] + [ATHLETE_OBJECT]
+    objects = [strap_object(s.name) for s in config.straps]
+    objects += [athlete_object(config, a) for a in config.athletes]
     wanted = {config_topic(config, obj) for obj in objects}
     depth = prefix.count("/") + 1
     ours = {t for t in retained_topics if t.startswith(prefix) and t.endswith("/config")}
@@ -142,9 +167,10 @@ def stale_discovery_topics(retained_topics: Iterable[str], config: Config) -> li
 
 
 def _strap_components(config: Config, strap: StrapConfig) -> dict[str, Component]:
-    base, name = config.mqtt.base_topic, strap.name
-    daemon: Component = {"availability": [{"topic": topics.status(base)}]}
-    both = [{"topic": topics.status(base)}, {"topic": topics.availability(base, name)}]
+    base, name = config.topic_base(config.athlete_of(strap).name), strap.name
+    status = topics.status(config.mqtt.base_topic)  # the daemon's, whoever wears the strap
+    daemon: Component = {"availability": [{"topic": status}]}
+    both = [{"topic": status}, {"topic": topics.availability(base, name)}]
     live: Component = {"availability": both, "availability_mode": "all", "qos": 0,
                        "state_topic": topics.state(base, name)}  # fmt: skip
     expire = math.ceil(strap.stall_timeout_s) + LIVE_EXPIRE_MARGIN_S
@@ -215,14 +241,15 @@ def _ride_components(base: str, name: str, daemon: Component) -> dict[str, Compo
     }  # fmt: skip
 
 
-def _athlete_components(config: Config) -> dict[str, Component]:
-    base = config.mqtt.base_topic
-    daemon: Component = {"availability": [{"topic": topics.status(base)}], "qos": 1}
+def _athlete_components(config: Config, athlete: AthleteConfig) -> dict[str, Component]:
+    base = config.topic_base(athlete.name)
+    daemon: Component = {"availability": [{"topic": topics.status(config.mqtt.base_topic)}],
+                         "qos": 1}  # fmt: skip
     ready: Component = {**daemon, "state_topic": topics.readiness(base)}
     morning: Component = {**daemon, "state_topic": topics.morning(base)}
     thresholds: Component = {**daemon, "state_topic": topics.thresholds(base),
                              "json_attributes_topic": topics.thresholds(base)}  # fmt: skip
-    riders = any(s.role in RIDE_ROLES for s in config.straps)
+    riders = any(s.role in RIDE_ROLES for s in config.straps_of(athlete.name))
     ride: dict[str, Component] = {
         "hrvt1": _sensor("Personal HRVT1", "hrvt1_bpm", thresholds, state_class="measurement",
                          unit_of_measurement="bpm", suggested_display_precision=0,
