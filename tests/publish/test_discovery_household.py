@@ -72,3 +72,18 @@ def test_one_athlete_keeps_the_devices_ids_and_topics_of_before():
     assert athlete["components"]["readiness"]["state_topic"] == "hrvd/readiness"
     assert "via_device" not in devices["strap_h10"]["device"]
     assert devices["strap_h10"]["components"]["heart_rate"]["state_topic"] == "hrvd/h10/state"
+
+
+def test_the_dashboard_has_a_view_per_athlete_with_their_own_entities():
+    from hrvd.publish.dashboard import dashboard  # noqa: PLC0415
+
+    config = parse_config(tomllib.loads(HOUSEHOLD), Path("hrvd.toml"))
+    views = dashboard(config)["views"]
+    assert [(v["title"], v["path"]) for v in views] == [("Anna", "hrvd-anna"), ("Ben", "hrvd-ben")]
+    anna, ben = (json.dumps(v["cards"]) for v in views)
+    assert "sensor.hrvd_anna_readiness" in anna
+    assert "sensor.hrvd_h10_heart_rate" in anna
+    assert "hrvd_ben" not in anna
+    assert "hrvd_h10" not in ben
+    assert "sensor.hrvd_h9_heart_rate" in ben
+    assert "sensor.hrvd_anna_recovery_ride_ceiling" in anna  # her ceiling beside her ride

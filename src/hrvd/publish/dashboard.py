@@ -14,10 +14,15 @@ import math
 import re
 from typing import TYPE_CHECKING
 
-from hrvd.publish.discovery import ATHLETE_OBJECT, RIDE_ROLES, discovery_messages, strap_object
+from hrvd.publish.discovery import (
+    RIDE_ROLES,
+    athlete_object,
+    discovery_messages,
+    strap_object,
+)
 
 if TYPE_CHECKING:
-    from hrvd.config import Config
+    from hrvd.config import AthleteConfig, Config
 
 Card = dict[str, object]
 
@@ -43,9 +48,18 @@ def entity_ids(config: Config) -> dict[str, dict[str, str]]:
 
 
 def dashboard(config: Config) -> dict[str, object]:
-    """The dashboard's raw configuration: one view, the athlete's cards then each strap's."""
+    """The dashboard's raw configuration: a view per athlete (one: ``hrvd``).
+
+    Each view holds the athlete's cards, then those of each of their straps.
+    """
     ids = entity_ids(config)
-    athlete = ids[ATHLETE_OBJECT]
+    views = [_view(config, a, ids) for a in config.athletes]
+    return {"title": "hrvd", "views": views}
+
+
+def _view(config: Config, who: AthleteConfig, ids: dict[str, dict[str, str]]) -> Card:
+    """One athlete's view: titled ``hrvd`` alone, their name in a household."""
+    athlete = ids[athlete_object(config, who)]
     cards: list[Card] = [
         {"type": "gauge", "name": "Readiness", "entity": athlete["readiness"], "min": 0,
          "max": 100, "needle": True, "severity": {"green": READINESS_GREEN_FROM,
@@ -65,13 +79,15 @@ def dashboard(config: Config) -> dict[str, object]:
         {"type": "entities", "title": "The week", "entities": [
             athlete["ln_rmssd_7d"], athlete["trend_7d"], athlete["cv_7d"]]},
     ]  # fmt: skip
-    for strap in config.straps:
-        cards.extend(_strap_cards(strap.name, strap.role, ids))
-    return {"title": "hrvd", "views": [{"title": "hrvd", "path": "hrvd", "icon": "mdi:heart-pulse",
-                                        "cards": cards}]}  # fmt: skip
+    for strap in config.straps_of(who.name):
+        cards.extend(_strap_cards(strap.name, strap.role, ids, athlete))
+    title, path = (who.name, f"hrvd-{who.slug}") if config.household else ("hrvd", "hrvd")
+    return {"title": title, "path": path, "icon": "mdi:heart-pulse", "cards": cards}
 
 
-def _strap_cards(name: str, role: str, ids: dict[str, dict[str, str]]) -> list[Card]:
+def _strap_cards(
+    name: str, role: str, ids: dict[str, dict[str, str]], athlete: dict[str, str]
+) -> list[Card]:
     own = ids[strap_object(name)]
     cards: list[Card] = [
         {"type": "tile", "entity": own["heart_rate"], "name": f"{name} heart rate",
@@ -80,7 +96,7 @@ def _strap_cards(name: str, role: str, ids: dict[str, dict[str, str]]) -> list[C
     ]  # fmt: skip
     if role not in RIDE_ROLES:
         return cards
-    ceiling = ids[ATHLETE_OBJECT].get("ride_ceiling")
+    ceiling = athlete.get("ride_ceiling")
     graphed = [own["heart_rate"], *([ceiling] if ceiling else []), own["dfa_alpha1"]]
     too_hard = own["too_hard"]
     return [
