@@ -12,6 +12,7 @@ import pytest
 
 from hrvd.cli.replay import replay, wall_clock
 from hrvd.coach.baseline import Morning, Posture
+from hrvd.coach.hrvt1 import CeilingPolicy
 from hrvd.coach.morning import MorningMeasurement, MorningSettings
 from hrvd.coach.orthostatic_test import OrthostaticTest
 from hrvd.coach.recovery import RideSettings
@@ -30,6 +31,7 @@ from hrvd.publish.messages import (
     RideMessage,
     SessionMessage,
     StateMessage,
+    ThresholdsMessage,
     parse,
 )
 
@@ -62,19 +64,24 @@ async def test_every_message_of_a_replayed_ride_reads_back_as_itself():
     kinds: dict[type, int] = {}
     for topic, payload in sink.sent:
         message = parse(topic, payload)
-        if message is None:  # thresholds: not one of the typed messages
-            assert topic == "hrvd/thresholds"
-            continue
+        assert message is not None
         assert message.payload() == payload
         assert list(message.payload()) == list(payload)  # the same keys in the same order
-        assert message.topic("hrvd", "H10 Garage") == topic
+        if isinstance(message, ThresholdsMessage):
+            assert message.topic("hrvd") == topic
+        else:
+            assert message.topic("hrvd", "H10 Garage") == topic
         kinds[type(message)] = kinds.get(type(message), 0) + 1
-    assert set(kinds) == {StateMessage, AlertMessage, RideMessage, SessionMessage}
+    assert {StateMessage, AlertMessage, RideMessage, SessionMessage} <= set(kinds)
     (start, *_) = [RideMessage.from_payload(p) for t, p in sink.sent if t.endswith("/ride")]
     assert start.ceiling_source != ABSENT  # the start names its ceiling, the others do not
 
 
-def test_readiness_and_morning_progress_read_back_as_themselves():
+def test_readiness_thresholds_and_morning_progress_read_back_as_themselves():
+    policy = CeilingPolicy(114.0, "zones", "zone 1", follow=True)
+    policy.add(date(2026, 12, 3), 131.5)
+    thresholds = policy.payload(date(2026, 12, 4))
+    assert ThresholdsMessage.from_payload(thresholds).payload() == thresholds
     days = [Morning(date(2026, 11, d), Posture.LYING, 4.0 + d / 100, 50.0) for d in range(1, 21)]
     readiness = stored_readiness(days, "lying", "en")
     assert readiness is not None

@@ -29,6 +29,7 @@ from hrvd.publish.messages import (
     RideMessage,
     SessionMessage,
     StateMessage,
+    ThresholdsMessage,
 )
 
 if TYPE_CHECKING:
@@ -316,9 +317,11 @@ class StrapPipeline:
             day = self.to_wall(started).date()
             self.ceilings.add(day, round(estimate.hrvt1_bpm, 1))
             log.info("hrvt1", strap=self.name, hrvt1_bpm=round(estimate.hrvt1_bpm, 1))
-            payload = self.ceilings.payload(self.to_wall(ended).date())
-            payload["id"] = f"thresholds:{self._iso(ended)}"
-            self.sink.durable(topics.thresholds(self.base), payload)
+            thresholds = ThresholdsMessage(
+                **self.ceilings.payload(self.to_wall(ended).date()),  # type: ignore[arg-type]
+                id=f"thresholds:{self._iso(ended)}",
+            )
+            self.sink.durable(thresholds.topic(self.base), thresholds.payload())
 
 
 def _round(value: float | None, digits: int) -> float | None:

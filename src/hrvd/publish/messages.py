@@ -310,13 +310,38 @@ class ReadinessMessage(_Message):
         return topics.readiness(base)
 
 
+@dataclass(frozen=True, slots=True)
+class ThresholdsMessage(_Message):
+    """The personal HRVT1 (median of recent rides, bpm) and the ride ceiling in force (retained).
+
+    The daemon's start and each ride that gives an estimate send it, durable, with an ``id``.
+    """
+
+    kind: ClassVar[str] = "thresholds"
+    hrvt1_bpm: float | None
+    n: int
+    dates: list[str]
+    ceiling_bpm: float
+    ceiling_source: str
+    ceiling_why: str
+    follows_hrvt1: bool
+    margin_bpm: float
+    id: str | _Absent = ABSENT
+
+    @staticmethod
+    def topic(base: str) -> str:
+        """``<base>/thresholds``."""
+        return topics.thresholds(base)
+
+
 StrapMessage = StateMessage | AlertMessage | RideMessage | SessionMessage
-AthleteMessage = MorningMessage | ReadinessMessage
+AthleteMessage = MorningMessage | ReadinessMessage | ThresholdsMessage
 Message = StrapMessage | AthleteMessage
 
 STRAP_MESSAGES: tuple[type[StrapMessage], ...] = (StateMessage, AlertMessage, RideMessage,
                                                   SessionMessage)  # fmt: skip
-ATHLETE_MESSAGES: tuple[type[AthleteMessage], ...] = (MorningMessage, ReadinessMessage)
+ATHLETE_MESSAGES: tuple[type[AthleteMessage], ...] = (MorningMessage, ReadinessMessage,
+                                                      ThresholdsMessage)  # fmt: skip
 _BY_KIND: dict[str, type[Message]] = {c.kind: c for c in (*STRAP_MESSAGES, *ATHLETE_MESSAGES)}
 
 
