@@ -11,6 +11,7 @@ data a command reads is made relative to today. A command that reads a store get
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import shlex
 from datetime import UTC, datetime, timedelta
@@ -108,6 +109,19 @@ def test_an_example_shows_what_the_command_prints(
     assert main(argv[1:]) == 0
     printed = capsys.readouterr().out
     assert DATE.sub("YYYY-MM-DD", printed) == DATE.sub("YYYY-MM-DD", shown)
+
+
+def test_readme_names_every_key_of_analyze_json_and_of_its_quality(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    keys_bullet = readme.split("- **`--format json`**", 1)[1].split("\n- ", 1)[0]
+    quality_keys = readme.split("In JSON, `quality` is an object of", 1)[1].split(";", 1)[0]
+    monkeypatch.chdir(ROOT)
+    assert main(["analyze", "examples/resting.txt", "--format", "json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert set(re.findall(r"`(\w+)`", keys_bullet)) == set(printed)
+    assert set(re.findall(r"`(\w+)`", quality_keys)) == set(printed["quality"])
 
 
 def _shell_commands(line: str) -> Iterator[list[str]]:
