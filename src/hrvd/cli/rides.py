@@ -19,7 +19,7 @@ from rich.console import Console
 from hrvd.ble.events import LinkState
 from hrvd.ble.session import StrapSession
 from hrvd.cli.replay import DEFAULT_HR_MAX, daemon_online
-from hrvd.coach.morning import local_day
+from hrvd.coach.morning_day import local_day
 from hrvd.coach.orthostatic_baseline import ortho_line
 from hrvd.config import slug
 from hrvd.daemon.morning import MorningPrinter, MorningRun

@@ -28,7 +28,7 @@ import structlog
 
 from hrvd.ble.events import LinkChange, LinkState
 from hrvd.ble.session import StrapSession, run_straps
-from hrvd.coach.morning import local_day, may_auto_start
+from hrvd.coach.morning_day import local_day, may_auto_start
 from hrvd.coach.rides import RideManager
 from hrvd.config import slug
 from hrvd.daemon.beats import BeatRecorder
