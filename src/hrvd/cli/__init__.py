@@ -516,7 +516,7 @@ def _dashboard(args: argparse.Namespace, out: TextIO) -> int:
 def _config_check(args: argparse.Namespace, out: TextIO) -> int:
     from hrvd.cli.thresholds import ceiling_lines  # noqa: PLC0415
     from hrvd.config import effective_config, find_config, load_config  # noqa: PLC0415
-    from hrvd.publish.mqtt import password_file_warning  # noqa: PLC0415
+    from hrvd.publish.mqtt_auth import password_file_warning  # noqa: PLC0415
 
     path = find_config(args.config)
     config = load_config(path)

@@ -29,7 +29,8 @@ from hrvd.daemon.service import to_wall
 from hrvd.errors import HrvdError, UsageError
 from hrvd.hrv.zones import ZoneModel, zones_for
 from hrvd.publish import topics
-from hrvd.publish.mqtt import MqttPublisher, resolve_password, tls_context
+from hrvd.publish.mqtt import MqttPublisher
+from hrvd.publish.mqtt_auth import resolve_password, tls_context
 from hrvd.publish.outbox import Outbox
 from hrvd.publish.sink import MqttSink, TeeSink
 from hrvd.setup import verdicts as v

@@ -43,7 +43,8 @@ from hrvd.daemon.systemd import Notifier
 from hrvd.errors import ConfigError, HrvdError
 from hrvd.publish import topics
 from hrvd.publish.announce import announce
-from hrvd.publish.mqtt import MqttPublisher, password_file_warning, resolve_password
+from hrvd.publish.mqtt import MqttPublisher
+from hrvd.publish.mqtt_auth import password_file_warning, resolve_password
 from hrvd.publish.outbox import Outbox
 from hrvd.publish.sink import MqttSink, TeeSink
 from hrvd.store import StoreError, open_store
