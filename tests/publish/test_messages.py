@@ -13,7 +13,8 @@ import pytest
 from hrvd.cli.replay import replay, wall_clock
 from hrvd.coach.baseline import Morning, Posture
 from hrvd.coach.hrvt1 import CeilingPolicy
-from hrvd.coach.morning import MorningMeasurement, MorningSettings
+from hrvd.coach.morning import MorningMeasurement
+from hrvd.coach.morning_values import MorningSettings
 from hrvd.coach.orthostatic_test import OrthostaticTest
 from hrvd.coach.recovery import RideSettings
 from hrvd.coach.rides import RideManager

@@ -20,7 +20,7 @@ from hrvd.config import slug
 from hrvd.daemon.ordered import cancel_and_wait
 from hrvd.errors import HrvdError, UsageError
 from hrvd.publish import topics
-from hrvd.publish.mqtt import resolve_password, tls_context
+from hrvd.publish.mqtt_auth import resolve_password, tls_context
 
 if TYPE_CHECKING:
     import argparse
