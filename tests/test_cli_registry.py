@@ -16,17 +16,28 @@ from hrvd.cli import COMMANDS, build_parser, load, main
 from hrvd.cli.live import LiveView
 from hrvd.cli.output import ride_summary, tabular_format, write_rows
 from hrvd.cli.replay import ConsoleSink
+from hrvd.publish.messages import SessionMessage
 
 HEAVY = ("numpy", "bleak", "dbus_fast", "aiomqtt", "rich", "structlog", "matplotlib")
-SESSION = {
-    "duration_s": 2701.4,
-    "in_zone_pct": 81,
-    "too_hard_s": 130.0,
-    "alerts": 1,
-    "mean_hr_bpm": 108.2,
-    "hrvt1_bpm": None,
-    "hrvt1_reason": "alpha1 never below 0.75",
-}
+SESSION = SessionMessage(
+    id="r1",
+    strap="H10",
+    started="2026-11-27T17:00:00+00:00",
+    ended="2026-11-27T17:45:01+00:00",
+    end_reason="stopped",
+    duration_s=2701.4,
+    in_zone_pct=81,
+    too_hard_s=130.0,
+    mean_hr_bpm=108.2,
+    max_hr_bpm=121.0,
+    mean_rmssd_ms=21.5,
+    mean_dfa_alpha1=1.1,
+    artifact_rate=0.004,
+    alerts=1,
+    ceiling_bpm=111.0,
+    hrvt1_bpm=None,
+    hrvt1_reason="alpha1 never below 0.75",
+).payload()
 
 
 def _loaded_after(argv: list[str]) -> dict[str, list[str]]:

@@ -34,7 +34,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     """Run the command; return its exit code."""
     from hrvd.cli.thresholds import ceiling_lines  # noqa: PLC0415
     from hrvd.config import effective_config, find_config, load_config  # noqa: PLC0415
-    from hrvd.publish.mqtt import password_file_warning  # noqa: PLC0415
+    from hrvd.publish.mqtt_auth import password_file_warning  # noqa: PLC0415
 
     path = find_config(args.config)
     config = load_config(path)

@@ -16,12 +16,21 @@ from collections import deque
 from datetime import datetime
 from typing import TYPE_CHECKING, Self
 
+import structlog
 from rich.live import Live
 from rich.table import Table
 
 from hrvd.ble.policy import STALL_TIMEOUT_S
 from hrvd.cli.output import ride_summary
 from hrvd.cli.spark import sparkline
+from hrvd.publish.messages import (
+    AlertMessage,
+    MalformedMessageError,
+    RideMessage,
+    SessionMessage,
+    StateMessage,
+    parse,
+)
 from hrvd.publish.topics import OFFLINE, ONLINE
 
 if TYPE_CHECKING:
@@ -30,7 +39,9 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
-    from hrvd.publish.messages import Payload
+    from hrvd.publish.messages import Message, Payload
+
+log = structlog.get_logger("hrvd.live")
 
 REFRESH_PER_S = 4
 STALE_AFTER_S = STALL_TIMEOUT_S
@@ -64,7 +75,7 @@ class LiveView:
         self.title = title
         self.start = start
         self.clock = clock
-        self.state_payload: Payload = {}
+        self.state_message: StateMessage | None = None
         self.state_at: float | None = None
         """When the last live value arrived (``clock`` time), or None."""
         self.stale = False
@@ -74,7 +85,7 @@ class LiveView:
         self.link = "connecting"
         self.phase = "-"
         self.elapsed_s: float | None = None
-        self.alert: Payload | None = None
+        self.alert: AlertMessage | None = None
         self.events: list[str] = []
         self.hr_trail: deque[float | None] = deque(maxlen=TRAIL_VALUES)
         self.alpha1_trail: deque[float | None] = deque(maxlen=TRAIL_VALUES)
@@ -117,22 +128,22 @@ class LiveView:
 
     def render(self) -> Table:
         """The picture: the strap's values, the ride and the alert, and the last events."""
-        s = self.state_payload
+        s = self.state_message
         table = Table(title=f"hrvd - {self.title} ({self.headline()})", show_header=False)
         table.add_column(style="bold")
         table.add_column()
         elapsed = "-" if self.elapsed_s is None else _clock(self.elapsed_s)
-        too_hard = bool(self.alert and self.alert.get("too_hard"))
+        too_hard = self.alert is not None and self.alert.too_hard
         alert = "[bold red]TOO HARD for recovery[/]" if too_hard else "[green]ok[/]"
         if not self.live:
             alert = "[dim]unknown (not live)[/]"
         dim = "" if self.live else "[dim]"
         rows = [
-            ("heart rate", dim + _num(s.get("hr_bpm"), "bpm", 0)),
-            ("zone", dim + str(s.get("zone") or "-")),
-            ("RMSSD", dim + _num(s.get("rmssd_ms"), "ms", 1)),
-            ("DFA alpha1", dim + _num(s.get("dfa_alpha1"), "", 2)),
-            ("artifacts", dim + _num(_pct(s.get("artifact_rate")), "%", 1)),
+            ("heart rate", dim + _num(s and s.hr_bpm, "bpm", 0)),
+            ("zone", dim + str((s and s.zone) or "-")),
+            ("RMSSD", dim + _num(s and s.rmssd_ms, "ms", 1)),
+            ("DFA alpha1", dim + _num(s and s.dfa_alpha1, "", 2)),
+            ("artifacts", dim + _num(_pct(s and s.artifact_rate), "%", 1)),
             ("HR trail", f"[red]{sparkline(list(self.hr_trail))}[/]"),
             ("alpha1 trail", f"[blue]{sparkline(list(self.alpha1_trail), *ALPHA1_TRAIL_RANGE)}[/]"),
             ("ride", f"{self.phase}, {elapsed}"),
@@ -156,12 +167,14 @@ class LiveView:
 
     def state(self, topic: str, payload: Payload) -> None:
         """A live value: redraw."""
-        del topic
-        self.state_payload = payload
+        message = _read(topic, payload)
+        if not isinstance(message, StateMessage):
+            return
+        self.state_message = message
         self.state_at = self.clock()
-        hr, a1 = payload.get("hr_bpm"), payload.get("dfa_alpha1")
-        self.hr_trail.append(float(hr) if isinstance(hr, int | float) else None)
-        self.alpha1_trail.append(float(a1) if isinstance(a1, int | float) else None)
+        hr, a1 = message.hr_bpm, message.dfa_alpha1
+        self.hr_trail.append(None if hr is None else float(hr))
+        self.alpha1_trail.append(None if a1 is None else float(a1))
         if self.stale:
             self.stale = False
             self._event("live values again")
@@ -199,45 +212,50 @@ class LiveView:
         ``past``: a retained message from before (the broker's last word), shown as such:
         no bell, and the line says "earlier".
         """
+        message = _read(topic, payload)
         if past:
-            self._past(topic, payload)
+            self._past(message)
             return
-        kind = topic.rsplit("/", 1)[-1]
-        if kind == "ride":
-            self.phase = str(payload.get("phase"))
-            elapsed = payload.get("elapsed_s")
-            self.elapsed_s = float(elapsed) if isinstance(elapsed, int | float) else None
-            self._event(f"{_clock(self.elapsed_s or 0)}  {self.phase}: {payload.get('event')}")
-        elif kind == "alert":
-            self.alert = payload
-            at = _clock(
-                (datetime.fromisoformat(str(payload.get("ts"))) - self.start).total_seconds()
-            )
-            if payload.get("too_hard"):
+        if isinstance(message, RideMessage):
+            self.phase = message.phase
+            elapsed = message.elapsed_s
+            self.elapsed_s = None if elapsed is None else float(elapsed)
+            self._event(f"{_clock(self.elapsed_s or 0)}  {self.phase}: {message.event}")
+        elif isinstance(message, AlertMessage):
+            self.alert = message
+            at = _clock((datetime.fromisoformat(message.ts) - self.start).total_seconds())
+            if message.too_hard:
                 self.console.bell()
-                hr, ceiling = payload.get("hr_bpm"), payload.get("ceiling_bpm")
-                reason = str(payload.get("reason"))
+                hr, ceiling, reason = message.hr_bpm, message.ceiling_bpm, message.reason
                 # alpha1 alone can hold the alert with heart rate under the ceiling.
                 why = (f"HR {hr} > {ceiling}" if "hr_ceiling" in reason
-                       else f"alpha1 {payload.get('dfa_alpha1')}, HR {hr}")  # fmt: skip
+                       else f"alpha1 {message.dfa_alpha1}, HR {hr}")  # fmt: skip
                 self._event(f"{at}  ALERT too hard for recovery ({reason}): {why}")
             else:
-                self._event(f"{at}  alert off ({payload.get('reason')})")
-        elif kind == "session":
-            for line in ride_summary(payload):
+                self._event(f"{at}  alert off ({message.reason})")
+        elif isinstance(message, SessionMessage):
+            for line in ride_summary(message.payload()):
                 self._event(line)
 
-    def _past(self, topic: str, payload: Payload) -> None:
-        kind = topic.rsplit("/", 1)[-1]
-        if kind == "alert":
-            self.alert = payload
-            word = "too hard for recovery" if payload.get("too_hard") else "off"
-            self._event(f"earlier: alert {word} (since {payload.get('since') or '-'})")
-        elif kind == "ride":
-            self.phase = str(payload.get("phase"))
-            self._event(f"earlier: ride {self.phase}: {payload.get('event')}")
-        elif kind == "session":
-            self._event(f"earlier: last ride summary, {payload.get('alerts')} alert(s)")
+    def _past(self, message: Message | None) -> None:
+        if isinstance(message, AlertMessage):
+            self.alert = message
+            word = "too hard for recovery" if message.too_hard else "off"
+            self._event(f"earlier: alert {word} (since {message.since or '-'})")
+        elif isinstance(message, RideMessage):
+            self.phase = message.phase
+            self._event(f"earlier: ride {self.phase}: {message.event}")
+        elif isinstance(message, SessionMessage):
+            self._event(f"earlier: last ride summary, {message.alerts} alert(s)")
+
+
+def _read(topic: str, payload: Payload) -> Message | None:
+    """The message a payload is; None (a logged fault) when it is not what its topic carries."""
+    try:
+        return parse(topic, payload)
+    except MalformedMessageError as exc:
+        log.warning("message not shown", topic=topic, error=str(exc))
+        return None
 
 
 def _clock(seconds: float) -> str:

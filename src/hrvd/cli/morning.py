@@ -22,7 +22,7 @@ from hrvd.ble.session import StrapSession
 from hrvd.cli.args import add_command
 from hrvd.cli.output import write_json
 from hrvd.cli.replay import DEFAULT_HR_MAX, daemon_online
-from hrvd.coach.morning import local_day
+from hrvd.coach.morning_day import local_day
 from hrvd.coach.orthostatic_baseline import ortho_line
 from hrvd.config import slug
 from hrvd.daemon.morning import MorningPrinter, MorningRun
@@ -32,7 +32,8 @@ from hrvd.daemon.service import to_wall
 from hrvd.errors import EXIT_OK, HrvdError, UsageError
 from hrvd.hrv.zones import ZoneModel, zones_for
 from hrvd.publish import topics
-from hrvd.publish.mqtt import MqttPublisher, resolve_password, tls_context
+from hrvd.publish.mqtt import MqttPublisher
+from hrvd.publish.mqtt_auth import resolve_password, tls_context
 from hrvd.publish.outbox import Outbox
 from hrvd.publish.sink import MqttSink, TeeSink
 from hrvd.setup import verdicts as v

@@ -29,7 +29,8 @@ from hrvd.daemon.pipeline import StrapPipeline
 from hrvd.errors import HrvdError, UsageError
 from hrvd.hrv.zones import ZoneModel, Zones, zones_for
 from hrvd.publish.announce import announce
-from hrvd.publish.mqtt import MqttPublisher, resolve_password, tls_context
+from hrvd.publish.mqtt import MqttPublisher
+from hrvd.publish.mqtt_auth import resolve_password, tls_context
 from hrvd.publish.outbox import Outbox
 from hrvd.publish.sink import MqttSink, TeeSink
 

@@ -61,7 +61,7 @@ async def ride_command(
 
     from hrvd.cli.replay import daemon_online  # noqa: PLC0415
     from hrvd.publish import topics  # noqa: PLC0415
-    from hrvd.publish.mqtt import resolve_password, tls_context  # noqa: PLC0415
+    from hrvd.publish.mqtt_auth import resolve_password, tls_context  # noqa: PLC0415
 
     cfg = config.mqtt
     password = resolve_password(cfg, config.source)

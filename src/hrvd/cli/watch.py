@@ -13,13 +13,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, TextIO
 
 import aiomqtt
+import structlog
 
 from hrvd.cli.live import LiveView
 from hrvd.config import slug
 from hrvd.daemon.ordered import cancel_and_wait
 from hrvd.errors import HrvdError, UsageError
 from hrvd.publish import topics
-from hrvd.publish.mqtt import resolve_password, tls_context
+from hrvd.publish.mqtt_auth import resolve_password, tls_context
 
 if TYPE_CHECKING:
     import argparse
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
 
     from hrvd.cli.args import Parser, Subparsers
     from hrvd.config import Config
+
+log = structlog.get_logger("hrvd.watch")
 
 
 async def watch(config: Config, strap: str | None, console: Console) -> None:
@@ -73,6 +76,11 @@ async def _tick(view: LiveView) -> None:
 
 
 def _show(view: LiveView, topic: str, raw: object, *, past: bool = False) -> None:
+    """Hand one received message to the view; one that is not JSON is a logged fault.
+
+    The view reads the JSON into its message (:mod:`hrvd.publish.messages`) and logs one
+    that is not what its topic carries.
+    """
     text = raw.decode(errors="replace") if isinstance(raw, bytes) else ""
     kind = topic.rsplit("/", 1)[-1]
     if kind in {"link", "availability", "status"}:
@@ -80,9 +88,11 @@ def _show(view: LiveView, topic: str, raw: object, *, past: bool = False) -> Non
         return
     try:
         payload = json.loads(text)
-    except json.JSONDecodeError:
+    except json.JSONDecodeError as exc:
+        log.warning("message not shown: not JSON", topic=topic, error=str(exc))
         return
     if not isinstance(payload, dict):
+        log.warning("message not shown: not a JSON object", topic=topic, payload=text[:80])
         return
     if kind == "state":
         view.state(topic, payload)

@@ -20,13 +20,9 @@ from typing import TYPE_CHECKING, Protocol
 import structlog
 
 from hrvd.coach.baseline import Posture
-from hrvd.coach.morning import (
-    InvalidReason,
-    MorningMeasurement,
-    MorningSettings,
-    MorningState,
-    invalid_advice,
-)
+from hrvd.coach.morning import MorningMeasurement
+from hrvd.coach.morning_quality import invalid_advice
+from hrvd.coach.morning_values import InvalidReason, MorningSettings, MorningState
 from hrvd.coach.orthostatic_baseline import ortho_line
 from hrvd.coach.readiness import assess, readiness_payload
 from hrvd.publish import topics
@@ -40,7 +36,7 @@ if TYPE_CHECKING:
 
     from hrvd.ble.timeline import TimedBeat
     from hrvd.coach.baseline import Morning
-    from hrvd.coach.morning import MorningResult
+    from hrvd.coach.morning_values import MorningResult
     from hrvd.config import Config
     from hrvd.publish.messages import Payload, Sink
     from hrvd.store import Store
@@ -49,7 +45,7 @@ log = structlog.get_logger("hrvd.morning")
 
 
 class Progress(Protocol):
-    """A measurement's progress: :class:`~hrvd.coach.morning.MorningProgress` or a test's."""
+    """A measurement's progress: :class:`~hrvd.coach.morning_values.MorningProgress` or a test's."""
 
     @property
     def state(self) -> MorningState:

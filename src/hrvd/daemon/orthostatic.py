@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from datetime import date
 
     from hrvd.coach.baseline import Posture
-    from hrvd.coach.morning import MorningResult, MorningSettings
+    from hrvd.coach.morning_values import MorningResult, MorningSettings
     from hrvd.daemon.morning import Measurement
 
 log = structlog.get_logger("hrvd.orthostatic")

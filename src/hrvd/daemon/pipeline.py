@@ -22,6 +22,15 @@ from hrvd.coach.rides import RideEnded, RideEvent, RideManager, RideStarted
 from hrvd.hrv.rolling import RollingTimeDomain
 from hrvd.hrv.stream import HrvStream
 from hrvd.publish import topics
+from hrvd.publish.messages import (
+    ABSENT,
+    AlertMessage,
+    MalformedMessageError,
+    RideMessage,
+    SessionMessage,
+    StateMessage,
+    ThresholdsMessage,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -142,23 +151,24 @@ class StrapPipeline:
         snap = self.hrv.snapshot()
         hr = self._heart_rate(n, snap)
         zone = self.zones.zone(hr).number if hr is not None else None
-        payload: Payload = {
-            "ts": self._iso(n.at_s),
-            "hr_bpm": _round(hr, 1),
-            "rr_ms": [round(b.rr_ms, 1) for b in n.beats],
-            "rmssd_ms": _round(snap.rmssd_ms, 1),
-            "ln_rmssd": _round(snap.ln_rmssd, 3),
-            "sdnn_ms": _round(snap.sdnn_ms, 1),
-            "dfa_alpha1": _round(snap.dfa_alpha1, 3),
-            "artifact_rate": _round(snap.artifact_rate, 4),
-            "quality": snap.quality.level.value,
-            "quality_reasons": [r.value for r in snap.quality.reasons],
-            "zone": zone,
-            "contact": n.contact,
-            "battery_pct": self.battery,
-        }
+        message = StateMessage(
+            ts=self._iso(n.at_s),
+            hr_bpm=_round(hr, 1),
+            rr_ms=[round(b.rr_ms, 1) for b in n.beats],
+            rmssd_ms=_round(snap.rmssd_ms, 1),
+            ln_rmssd=_round(snap.ln_rmssd, 3),
+            sdnn_ms=_round(snap.sdnn_ms, 1),
+            dfa_alpha1=_round(snap.dfa_alpha1, 3),
+            artifact_rate=_round(snap.artifact_rate, 4),
+            quality=snap.quality.level.value,
+            quality_reasons=[r.value for r in snap.quality.reasons],
+            zone=zone,
+            contact=n.contact,
+            battery_pct=self.battery,
+        )
+        payload = message.payload()
         self.last_state = payload
-        self.sink.state(self._topic(topics.state), payload)
+        self.sink.state(message.topic(self.base, self.name), payload)
         if self.rides is not None:
             window = window_of(snap) if self.rides.ride is not None else None
             if window is not None:
@@ -204,7 +214,7 @@ class StrapPipeline:
                 self._ride_seq = 0
                 self._hrvt1 = Hrvt1Tracker()
                 self._ride_message(e.at_s, "start", active=True, event=f"started ({e.how})",
-                                   extra=self._ceiling_fields())  # fmt: skip
+                                   ceiling=True)  # fmt: skip
             elif isinstance(e, PhaseEvent):
                 self._ride_message(e.at_s, e.phase.value, active=True,
                                    event=e.text or e.event)  # fmt: skip
@@ -229,28 +239,27 @@ class StrapPipeline:
         active: bool,
         event: str,
         elapsed_s: float | None = None,
-        extra: Payload | None = None,
+        ceiling: bool = False,
     ) -> None:
         ride = self.rides.ride if self.rides is not None else None
         current = phase or (ride.phase.value if ride is not None else "complete")
         elapsed = elapsed_s if ride is None else ride.elapsed_s(at_s)
         guard = None if ride is None else ("on" if ride.alpha1.guard_active else "off")
-        self.sink.durable(self._topic(topics.ride), {
-            "id": f"{self._ride_id}:{self._next_seq()}:{event}",
-            "active": active,
-            "phase": current,
-            "elapsed_s": _round(elapsed, 0),
-            "event": event,
-            "alpha1_guard": guard,
-            **(extra or {}),
-        })  # fmt: skip
+        c = self._ceiling if ceiling else None  # the start says which ceiling holds, and why
+        self._durable(RideMessage(
+            id=f"{self._ride_id}:{self._next_seq()}:{event}",
+            active=active,
+            phase=current,
+            elapsed_s=_round(elapsed, 0),
+            event=event,
+            alpha1_guard=guard,
+            ceiling_bpm=ABSENT if c is None else round(c.bpm, 1),
+            ceiling_source=ABSENT if c is None else c.source,
+            ceiling_why=ABSENT if c is None else c.why,
+        ))  # fmt: skip
 
-    def _ceiling_fields(self) -> Payload:
-        """Which ceiling holds for this ride, and why."""
-        c = self._ceiling
-        if c is None:
-            return {}
-        return {"ceiling_bpm": _round(c.bpm, 1), "ceiling_source": c.source, "ceiling_why": c.why}
+    def _durable(self, message: AlertMessage | RideMessage | SessionMessage) -> None:
+        self.sink.durable(message.topic(self.base, self.name), message.payload())
 
     def _new_ride_id(self, at_s: float) -> str:
         """The strap and start time; a second ride started within that second gets #2."""
@@ -270,16 +279,16 @@ class StrapPipeline:
             self._alert_count += 1
         log.info("alert", strap=self.name, too_hard=e.too_hard, reason=e.reason,
                  hr_bpm=_round(e.hr_bpm, 1), ceiling_bpm=_round(e.ceiling_bpm, 1))  # fmt: skip
-        self.sink.durable(self._topic(topics.alert), {
-            "id": f"{self._ride_id}:alert:{self._alert_count}:{'on' if e.too_hard else 'off'}",
-            "ts": self._iso(e.at_s),
-            "too_hard": e.too_hard,
-            "reason": e.reason,
-            "since": self._iso(e.since_s) if e.since_s is not None else None,
-            "hr_bpm": _round(e.hr_bpm, 1),
-            "ceiling_bpm": _round(e.ceiling_bpm, 1),
-            "dfa_alpha1": _round(e.dfa_alpha1, 3),
-        })  # fmt: skip
+        self._durable(AlertMessage(
+            id=f"{self._ride_id}:alert:{self._alert_count}:{'on' if e.too_hard else 'off'}",
+            ts=self._iso(e.at_s),
+            too_hard=e.too_hard,
+            reason=e.reason,
+            since=self._iso(e.since_s) if e.since_s is not None else None,
+            hr_bpm=_round(e.hr_bpm, 1),
+            ceiling_bpm=_round(e.ceiling_bpm, 1),
+            dfa_alpha1=_round(e.dfa_alpha1, 3),
+        ))  # fmt: skip
 
     def _ride_ended(self, e: RideEnded) -> None:
         self._ride_message(e.at_s, "complete", active=False, elapsed_s=e.summary.duration_s,
@@ -288,24 +297,31 @@ class StrapPipeline:
         started, ended = summary.pop("started_s"), summary.pop("ended_s")
         floor = self.rides.settings.alpha1.min_hr_bpm if self.rides is not None else None
         estimate = self._hrvt1.estimate() if floor is None else self._hrvt1.estimate(floor)
-        self.sink.durable(self._topic(topics.session), {
-            "id": self._ride_id,
-            "strap": self.name,
-            "started": self._iso(started),
-            "ended": self._iso(ended),
-            **{k: _round(v, 2) if isinstance(v, float) else v for k, v in summary.items()},
-            "hrvt1_bpm": _round(estimate.hrvt1_bpm, 1),
-            "hrvt1_reason": estimate.reason,
-            **self._ceiling_fields(),
-        })  # fmt: skip
+        c = self._ceiling
+        rounded = {k: _round(v, 2) if isinstance(v, float) else v for k, v in summary.items()}
+        if c is not None:  # which ceiling held: its value, as at the start, rounded to 0.1
+            rounded["ceiling_bpm"] = round(c.bpm, 1)
+        self._durable(SessionMessage(
+            id=str(self._ride_id),
+            strap=self.name,
+            started=self._iso(started),
+            ended=self._iso(ended),
+            **rounded,  # type: ignore[arg-type]
+            hrvt1_bpm=_round(estimate.hrvt1_bpm, 1),
+            hrvt1_reason=estimate.reason,
+            ceiling_source=ABSENT if c is None else c.source,
+            ceiling_why=ABSENT if c is None else c.why,
+        ))  # fmt: skip
         self._ride_id = None
         if estimate.hrvt1_bpm is not None and self.ceilings is not None:
             day = self.to_wall(started).date()
             self.ceilings.add(day, round(estimate.hrvt1_bpm, 1))
             log.info("hrvt1", strap=self.name, hrvt1_bpm=round(estimate.hrvt1_bpm, 1))
-            payload = self.ceilings.payload(self.to_wall(ended).date())
-            payload["id"] = f"thresholds:{self._iso(ended)}"
-            self.sink.durable(topics.thresholds(self.base), payload)
+            thresholds = ThresholdsMessage(
+                **self.ceilings.payload(self.to_wall(ended).date()),  # type: ignore[arg-type]
+                id=f"thresholds:{self._iso(ended)}",
+            )
+            self.sink.durable(thresholds.topic(self.base), thresholds.payload())
 
 
 def _round(value: float | None, digits: int) -> float | None:
@@ -323,14 +339,23 @@ def interrupted_messages(last: dict[str, Payload], now_iso: str) -> list[tuple[s
     """
     out: list[tuple[str, Payload]] = []
     for topic, p in sorted(last.items()):  # a strap's alert before its ride, as at a ride end
-        stale_id = f"{p.get('id')}:interrupted"
-        if topic.endswith("/alert") and p.get("too_hard") is True:
-            out.append((topic, {**p, "id": stale_id, "ts": now_iso, "too_hard": False,
-                                "reason": "interrupted", "since": None, "hr_bpm": None,
-                                "dfa_alpha1": None}))  # fmt: skip
-        elif topic.endswith("/ride") and p.get("active") is True:
-            out.append((topic, {**p, "id": stale_id, "active": False, "phase": "complete",
-                                "event": "ended (interrupted)", "alpha1_guard": None}))  # fmt: skip
+        try:
+            if topic.endswith("/alert"):
+                alert = AlertMessage.from_payload(p)
+                if alert.too_hard:
+                    out.append((topic, replace(
+                        alert, id=f"{alert.id}:interrupted", ts=now_iso, too_hard=False,
+                        reason="interrupted", since=None, hr_bpm=None, dfa_alpha1=None,
+                    ).payload()))  # fmt: skip
+            elif topic.endswith("/ride"):
+                ride = RideMessage.from_payload(p)
+                if ride.active:
+                    out.append((topic, replace(
+                        ride, id=f"{ride.id}:interrupted", active=False, phase="complete",
+                        event="ended (interrupted)", alpha1_guard=None,
+                    ).payload()))  # fmt: skip
+        except MalformedMessageError as exc:  # not written so by this version: nothing to end
+            log.warning("stored ride message not understood", topic=topic, error=str(exc))
     return out
 
 

@@ -7,6 +7,13 @@ from typing import TYPE_CHECKING, Self
 import structlog
 
 from hrvd.daemon.ordered import OrderedWriter
+from hrvd.publish.messages import (
+    AlertMessage,
+    MalformedMessageError,
+    RideMessage,
+    SessionMessage,
+    parse,
+)
 from hrvd.store import StoreError
 
 if TYPE_CHECKING:
@@ -14,6 +21,9 @@ if TYPE_CHECKING:
 
     from hrvd.publish.messages import Payload
     from hrvd.store import Store
+
+Kept = SessionMessage | RideMessage | AlertMessage
+"""What the store keeps: a ride's summary, and each strap's last ride and alert message."""
 
 log = structlog.get_logger("hrvd.store")
 
@@ -27,7 +37,7 @@ class StoreSink:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._writer: OrderedWriter[tuple[str, Payload]] | None = None
+        self._writer: OrderedWriter[tuple[str, Kept]] | None = None
         self._reported: set[str] = set()
 
     async def __aenter__(self) -> Self:
@@ -50,18 +60,18 @@ class StoreSink:
         if self._writer is not None:
             await self._writer.wait()
 
-    async def _keep(self, item: tuple[str, Payload]) -> None:
-        topic, payload = item
+    async def _keep(self, item: tuple[str, Kept]) -> None:
+        topic, message = item
         try:
-            if topic.endswith("/session"):
-                await self.store.add_ride(payload)
+            if isinstance(message, SessionMessage):
+                await self.store.add_ride(message.payload())
             else:
-                await self.store.keep_ride_state(topic, payload)
+                await self.store.keep_ride_state(topic, message.payload())
         except StoreError as exc:
             if str(exc) not in self._reported:
                 self._reported.add(str(exc))
                 log.error(  # noqa: TRY400 - a full disk is a fault to report, not a bug
-                    "ride message not stored", error=str(exc), topic=topic, id=payload.get("id")
+                    "ride message not stored", error=str(exc), topic=topic, id=message.id
                 )
 
     def state(self, topic: str, payload: Payload) -> None:
@@ -72,5 +82,12 @@ class StoreSink:
 
     def durable(self, topic: str, payload: Payload) -> None:
         """A ride's summary is stored, and each strap's last ride and alert message."""
-        if topic.endswith(("/session", "/ride", "/alert")) and self._writer is not None:
-            self._writer.put((topic, payload))
+        if self._writer is None or not topic.endswith(("/session", "/ride", "/alert")):
+            return
+        try:
+            message = parse(topic, payload)
+        except MalformedMessageError as exc:  # a bug: the pipeline builds its messages
+            log.error("ride message not stored", error=str(exc), topic=topic)  # noqa: TRY400
+            return
+        if isinstance(message, Kept):
+            self._writer.put((topic, message))

@@ -28,7 +28,7 @@ import structlog
 
 from hrvd.ble.events import LinkChange, LinkState
 from hrvd.ble.session import StrapSession, run_straps
-from hrvd.coach.morning import local_day, may_auto_start
+from hrvd.coach.morning_day import local_day, may_auto_start
 from hrvd.coach.rides import RideManager
 from hrvd.config import slug
 from hrvd.daemon.beats import BeatRecorder
@@ -43,7 +43,8 @@ from hrvd.daemon.systemd import Notifier
 from hrvd.errors import ConfigError, HrvdError
 from hrvd.publish import topics
 from hrvd.publish.announce import announce
-from hrvd.publish.mqtt import MqttPublisher, password_file_warning, resolve_password
+from hrvd.publish.mqtt import MqttPublisher
+from hrvd.publish.mqtt_auth import password_file_warning, resolve_password
 from hrvd.publish.outbox import Outbox
 from hrvd.publish.sink import MqttSink, TeeSink
 from hrvd.store import StoreError, open_store

@@ -31,7 +31,7 @@ from dbus_fast.errors import DBusFastError
 from hrvd.config import find_config, load_config
 from hrvd.daemon.clock import ClockReading, read_clock
 from hrvd.errors import ConfigError
-from hrvd.publish.mqtt import (
+from hrvd.publish.mqtt_auth import (
     CREDENTIALS_PREFIX,
     password_file_warning,
     resolve_password,
