@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO, TypeVar
 
 from hrvd.config import CONFIG_NAME, ROLES
-from hrvd.errors import EXIT_OK
+from hrvd.errors import EXIT_OK, UsageError
 from hrvd.hrv.zones import ZoneModel
 from hrvd.setup.init_answers import DEFAULT_BROKER, gather, scan_for_straps
 from hrvd.setup.init_files import (
@@ -108,6 +108,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "terminal)")  # fmt: skip
     add("--timeout", metavar="SECONDS", type=_seconds, default=DEFAULT_SCAN_S,
         help=f"how long to scan (default: {DEFAULT_SCAN_S:g})")  # fmt: skip
+    add("--add-athlete", metavar="NAME", type=_flag(parse_name),
+        help="add an athlete and their strap to the existing config (--output, else the one "
+        "hrvd finds), keeping its comments: a household (docs/household.md)")  # fmt: skip
+    add("--first-athlete", metavar="NAME", type=_flag(parse_name),
+        help="with --add-athlete: a name for the athlete already there (default: me)")  # fmt: skip
 
 
 def run_init(
@@ -132,6 +137,10 @@ def run_init(
         UsageError: a flag is missing or wrong, or the file exists without ``--force``.
         HrvdError: Bluetooth cannot scan, or the scan found no strap.
     """
+    if args.add_athlete is not None:
+        return _add_athlete(args, out, ask=ask)
+    if args.first_athlete is not None:
+        raise UsageError("--first-athlete goes with --add-athlete")
     output = Path(args.output) if args.output else default_output()
     if service is None:
         service = output.absolute() == Path(DEFAULT_CONFIG)
@@ -149,4 +158,21 @@ def run_init(
     to_add = service and a.username is not None and choices.password is None
     steps = next_steps(output, service=service, password_to_add=to_add)
     out.writelines(f"  {step}\n" for step in steps)
+    return EXIT_OK
+
+
+def _add_athlete(args: argparse.Namespace, out: TextIO, *, ask: Callable[[str], str] | None) -> int:
+    """``hrvd init --add-athlete NAME`` (:mod:`hrvd.setup.init_athlete`)."""
+    from hrvd.config import find_config  # noqa: PLC0415
+    from hrvd.setup.init_athlete import add_athlete_to  # noqa: PLC0415 - tomlkit when used
+
+    if args.force:
+        raise UsageError("--force does not go with --add-athlete: the config is edited, kept")
+    output = Path(args.output) if args.output else find_config(None)
+    interactive = not args.yes and (ask is not None or sys.stdin.isatty())
+    p = Prompter(out, ask or input, getpass.getpass, interactive=interactive)
+    _config, done = add_athlete_to(args, p, output, scan_for_straps)
+    out.writelines(f"{line}\n" for line in done)
+    p.say("next: restart the daemon; in a household every athlete's topics are "
+          "<base>/<athlete>/... (docs/household.md)")  # fmt: skip
     return EXIT_OK

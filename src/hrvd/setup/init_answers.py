@@ -109,7 +109,7 @@ def choose_strap(
 # -- the answers ---------------------------------------------------------------------------
 
 
-def _require_flags(args: argparse.Namespace) -> None:
+def require_flags(args: argparse.Namespace) -> None:
     """Without a terminal, fail before any scan when a needed flag is missing."""
     zones = args.zones or ZoneModel.HRMAX.value
     needed = [("--hr-max", args.hr_max, "your measured maximum heart rate, bpm")]
@@ -122,7 +122,7 @@ def _require_flags(args: argparse.Namespace) -> None:
             raise UsageError(f"{flag} is needed with --yes or without a terminal ({what})")
 
 
-def _heart_rates(
+def heart_rates(
     args: argparse.Namespace, p: Prompter, zones: ZoneModel
 ) -> tuple[int, int | None, int | None]:
     """HRmax, HRrest, LTHR (bpm): each answer checked against those before it and the flags."""
@@ -201,15 +201,15 @@ def gather(
     """Every answer, from its flag or asked; validated one by one as they come."""
     zones = ZoneModel(args.zones or ZoneModel.HRMAX.value)
     if not p.interactive:
-        _require_flags(args)
+        require_flags(args)
     else:
         p.say("hrvd init: a few questions; Enter takes the answer in [brackets], Ctrl-C stops.")
     address, advertised = choose_strap(args.strap, args.timeout, p, scan)
     name = p.answer(args.strap_name, "--strap-name", "A name for this strap", parse_name,
-                    default=_default_name(advertised))  # fmt: skip
+                    default=strap_default_name(advertised))  # fmt: skip
     role = p.answer(args.role, "--role", "Use it for: ride, morning or both", parse_role,
                     default="both")  # fmt: skip
-    hr_max, hr_rest, lthr = _heart_rates(args, p, zones)
+    hr_max, hr_rest, lthr = heart_rates(args, p, zones)
     timezone = p.answer(args.timezone, "--timezone", "Your time zone", parse_timezone,
                         default=system_timezone())  # fmt: skip
     host, port = p.answer(args.broker, "--broker", "The MQTT broker, HOST[:PORT]", parse_broker,
@@ -235,7 +235,7 @@ def gather(
     return Choices(answers, password)
 
 
-def _default_name(advertised: str | None) -> str:
+def strap_default_name(advertised: str | None) -> str:
     """The advertised name when it makes a topic, else ``strap``."""
     try:
         return parse_name(advertised or "")

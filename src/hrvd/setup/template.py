@@ -18,6 +18,7 @@ from hrvd.config import (
     StoreConfig,
     StrapConfig,
 )
+from hrvd.config_edit import toml_value
 from hrvd.hrv.zones import ZoneModel
 
 COMMENT_COLUMN = 35
@@ -70,21 +71,6 @@ class Answers:
             ),
             store=StoreConfig(self.store_path),
         )
-
-
-def toml_value(value: str | float | Path) -> str:
-    """A TOML literal: a number as is, anything else a basic string with escapes."""
-    if isinstance(value, int | float):
-        return repr(value)
-    escaped = []
-    for char in str(value):
-        if char in {'"', "\\"}:
-            escaped.append("\\" + char)
-        elif ord(char) < 0x20 or ord(char) == 0x7F:
-            escaped.append(f"\\u{ord(char):04x}")
-        else:
-            escaped.append(char)
-    return '"' + "".join(escaped) + '"'
 
 
 def _key(key: str, value: str | float | Path, comment: str, *, on: bool = True) -> str:
@@ -144,8 +130,10 @@ def render_config(answers: Answers) -> str:
         _key("role", a.role, '"ride" | "morning" | "both"'),
         _key("stall_timeout_s", strap.stall_timeout_s, "silence that counts as a stall (2-120)",
              on=False),
+        _key("athlete", athlete.name, "whose strap; needed with several athletes", on=False),
         "",
-        _header("[athlete]"),
+        _header("[athlete]", "several: `hrvd init --add-athlete NAME`, docs/household.md"),
+        _key("name", athlete.name, "with several athletes each has a name", on=False),
         _key("hr_max", a.hr_max, 'bpm, measured; needed for zones "hrmax" and "hrr"'),
         _key("hr_rest", a.hr_rest or 50, 'bpm; for zones "hrr", ride auto start, mornings',
              on=a.hr_rest is not None),
