@@ -6,7 +6,8 @@ beats, publishes its progress on ``hrvd/morning`` (QoS 0, once a second) and its
 when started as a repeat), and publishes the day's readiness retained on ``hrvd/readiness``.
 The daemon publishes the latest stored readiness again at every start
 (:func:`stored_readiness`): a readiness measured while the broker was away, or without
-the daemon, reaches the broker all the same.
+the daemon, reaches the broker all the same. A run is one athlete's: their topics
+(``hrvd/<athlete>/morning`` in a household) and their rows of the store.
 """
 
 from __future__ import annotations
@@ -113,7 +114,8 @@ class MorningRun:
         self.sink = sink
         self.store = store
         self.on_end = on_end
-        self.topic = topics.morning(config.mqtt.base_topic)
+        self.athlete = config.athlete.name
+        self.topic = topics.morning(config.topic_base())
         self._done = False
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -166,7 +168,7 @@ class MorningRun:
             await self.store.add_measurement(
                 result.day, result.posture.value, valid=result.valid,
                 reason=None if result.reason is None else str(result.reason),
-                raw_rr=[b.rr_ms for b in result.raw],
+                raw_rr=[b.rr_ms for b in result.raw], athlete=self.athlete,
             )  # fmt: skip
         except StoreError as exc:
             log.error("measurement not stored", error=str(exc))  # noqa: TRY400 - reported, not a bug
@@ -177,9 +179,9 @@ class MorningRun:
         try:
             written = await self.store.add_mornings(
                 [morning], source="measured", raw_rr=[b.rr_ms for b in result.raw],
-                replace=result.repeat,
+                replace=result.repeat, athlete=self.athlete,
             )  # fmt: skip
-            history = await asyncio.to_thread(self.store.mornings)
+            history = await asyncio.to_thread(self.store.mornings, self.athlete)
         except StoreError as exc:
             log.error("morning not stored", error=str(exc))  # noqa: TRY400 - reported, not a bug
             return
@@ -196,7 +198,7 @@ class MorningRun:
         ended = datetime.now().astimezone().isoformat(timespec="seconds")
         payload["id"] = f"readiness:{result.day.isoformat()}:{result.posture.value}:{ended}"
         log.info("readiness", status=readiness.status.value, score=readiness.score)
-        self.sink.durable(topics.readiness(self.config.mqtt.base_topic), payload)
+        self.sink.durable(topics.readiness(self.config.topic_base()), payload)
 
 
 def stored_readiness(

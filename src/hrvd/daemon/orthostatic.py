@@ -52,7 +52,7 @@ class OrthostaticRun(MorningRun):
             try:
                 await self.store.add_orthostatic(
                     record, raw_rr=[b.rr_ms for b in self.test.standing_raw],
-                    replace=result.repeat,
+                    replace=result.repeat, athlete=self.athlete,
                 )  # fmt: skip
             except StoreError as exc:
                 log.error("orthostatic test not stored", error=str(exc))  # noqa: TRY400
@@ -65,7 +65,7 @@ class OrthostaticRun(MorningRun):
         if record is None:
             return {}
         try:
-            history = await asyncio.to_thread(self.store.orthostatic_tests)
+            history = await asyncio.to_thread(self.store.orthostatic_tests, self.athlete)
         except StoreError as exc:
             log.error("earlier orthostatic tests not read", error=str(exc))  # noqa: TRY400
             history = []
