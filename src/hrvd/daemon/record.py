@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Self
 
 import structlog
 
+from hrvd.config import DEFAULT_ATHLETE
 from hrvd.daemon.ordered import OrderedWriter
 from hrvd.publish.messages import (
     AlertMessage,
@@ -17,6 +18,7 @@ from hrvd.publish.messages import (
 from hrvd.store import StoreError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from types import TracebackType
 
     from hrvd.publish.messages import Payload
@@ -32,11 +34,13 @@ class StoreSink:
     """Writes each ride's summary, and the last ride and alert message, to the store in order.
 
     A write that fails (a full disk) is logged once per kind of failure; the summary still
-    went to MQTT, and the daemon goes on.
+    went to MQTT, and the daemon goes on. A ride is kept as the ride of the athlete who
+    wears its strap (``athlete_of``, by strap name; default: the one athlete).
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, athlete_of: Callable[[str], str] | None = None) -> None:
         self.store = store
+        self._athlete_of = athlete_of or (lambda _strap: DEFAULT_ATHLETE)
         self._writer: OrderedWriter[tuple[str, Kept]] | None = None
         self._reported: set[str] = set()
 
@@ -64,7 +68,8 @@ class StoreSink:
         topic, message = item
         try:
             if isinstance(message, SessionMessage):
-                await self.store.add_ride(message.payload())
+                athlete = self._athlete_of(message.strap)
+                await self.store.add_ride(message.payload(), athlete=athlete)
             else:
                 await self.store.keep_ride_state(topic, message.payload())
         except StoreError as exc:
