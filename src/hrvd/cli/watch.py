@@ -45,7 +45,8 @@ async def watch(config: Config, strap: str | None, console: Console) -> None:
     if name is None or slug(name) not in {slug(n) for n in names}:
         raise UsageError(f"no strap {name!r} in the config (configured: {', '.join(names)})")
     cfg = config.mqtt
-    base = f"{cfg.base_topic}/{slug(name)}"
+    wearer = config.athlete_of(name).name  # in a household: hrvd/<athlete>/<strap>/...
+    base = f"{config.topic_base(wearer)}/{slug(name)}"
     try:
         async with aiomqtt.Client(
             cfg.host, cfg.port, username=cfg.username,
