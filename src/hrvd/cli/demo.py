@@ -239,7 +239,7 @@ async def _play_morning(  # noqa: PLR0913 - the demo's parts
             finished = asyncio.Event()
             run = MorningRun(config, day=today, now_s=0.0, repeat=False, sink=sink,
                              store=store, on_end=finished.set)  # fmt: skip
-            pipeline.beat_listeners.append(run.on_beats)
+            pipeline.subscribe_beats(run.on_beats)
             for t, payload in measurements(rr):
                 await asyncio.sleep((t - now[0]) / speed if speed > 0 else 0)
                 now[0] = t
