@@ -15,12 +15,15 @@ from typing import TYPE_CHECKING
 import aiomqtt
 import numpy as np
 import pytest
+from structlog.testing import capture_logs
 
 from hrvd.cli import main
 from hrvd.cli.replay import notifications, run_replay
 from hrvd.config import load_config
+from hrvd.daemon.loops import LoopCrashedError
 from hrvd.errors import HrvdError, UsageError
 from hrvd.hrv.synthetic import ride_rr
+from hrvd.publish.outbox import Outbox
 
 if TYPE_CHECKING:
     from fixtures.mosquitto import Broker
@@ -425,3 +428,46 @@ def test_absurd_hr_max_and_start_are_one_line_errors(ride_file, capsys, flags, m
     err = capsys.readouterr().err
     assert message in err
     assert err.count("\n") == 1
+
+
+class _LinkBugError(RuntimeError):
+    """A bug in the MQTT link task: not a broker error the link would retry."""
+
+
+async def _ack_raises(*_args: object, **_kwargs: object) -> None:
+    raise _LinkBugError
+
+
+async def test_a_replay_whose_mqtt_link_dies_ends_at_once_with_one_line(
+    broker, tmp_path, monkeypatch
+):
+    # The link dies at the first acknowledgement (the ride's start): before this, the
+    # replay played on and only said "not delivered" after its drain timeout.
+    monkeypatch.setattr(Outbox, "ack", _ack_raises)
+    config = load_config(_config(tmp_path, broker))
+    out = io.StringIO()
+    rr = ride_rr(SHORT_RIDE, np.random.default_rng(4))
+    with capture_logs() as logs, pytest.raises(LoopCrashedError) as err:
+        await asyncio.wait_for(
+            run_replay(rr, config=config, strap=None, speed=SHORT_SPEED / 10, start=START,
+                       force=True, out=out, drain_timeout_s=3600),
+            30,
+        )  # fmt: skip
+    assert str(err.value) == "the replay's mqtt loop crashed: see its traceback above"
+    assert err.value.exit_code == 1
+    crashed = [e for e in logs if e["event"] == "loop crashed; the replay stops"]
+    assert [e["loop"] for e in crashed] == ["mqtt"]  # once, with its traceback
+    assert crashed[0]["exc_info"] is True
+    assert "ride:" not in out.getvalue()  # ended mid-ride, not after it
+    assert "waiting up to" not in out.getvalue()
+
+
+def test_hrvd_replay_with_a_dead_link_exits_1_with_one_line(
+    ride_file, broker, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setattr(Outbox, "ack", _ack_raises)
+    args = ["replay", str(ride_file), "--config", str(_config(tmp_path, broker)), "--force",
+            "--speed", "0", "--drain-timeout", "3600"]  # fmt: skip
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert err.endswith("hrvd: error: the replay's mqtt loop crashed: see its traceback above\n")

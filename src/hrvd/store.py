@@ -19,7 +19,7 @@ import threading
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 from hrvd.coach.baseline import Morning, Posture, Quality
 from hrvd.coach.orthostatic import OrthoOutcome, OrthoRecord
@@ -160,6 +160,14 @@ class Store:
             if self._lock_fd is not None:
                 os.close(self._lock_fd)
                 self._lock_fd = None
+
+    def __enter__(self) -> Self:
+        """The store itself; leaving the block closes it (see :meth:`close`)."""
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        """Close the store."""
+        self.close()
 
     def _write(self, sql: str, params: tuple[object, ...]) -> None:
         with self._lock:
