@@ -2,11 +2,9 @@
 
 Run from the repository root::
 
-    python bench/bench_corpus.py                 # the committed corpus (tests/corpus.py)
-    python bench/bench_corpus.py --mitdb DIR     # and MIT-BIH record 100 from DIR
+    python bench/bench_corpus.py     # the committed corpus (tests/corpus.py)
 
-``--mitdb`` needs the ``wfdb`` package and PhysioNet's ``100.atr`` in DIR; nothing of it
-is committed. It prints Markdown for BENCHMARKS.md: per recording, the goals of issue 16.
+It prints Markdown for BENCHMARKS.md: per recording, the goals of issue 16.
 
 * clean sinus rhythm: <= 0.3 % of the beats flagged, RMSSD changed <= 2 %;
 * annotated real ectopic beats: precision and recall >= 0.95 (a labelled premature beat
@@ -32,7 +30,7 @@ from bench_core import cpu_model, load_neurokit_ref
 from hrvd.hrv.artifacts import StreamingCorrector, classify, correct_batch
 from hrvd.hrv.metrics import time_domain
 from hrvd.hrv.quality import irregular
-from hrvd.hrv.synthetic import Artifact, Injected, detection_scores, inject, sinus_rr
+from hrvd.hrv.synthetic import Artifact, detection_scores, inject, sinus_rr
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -46,7 +44,6 @@ fixpeaks = load_neurokit_ref().fixpeaks
 
 RATES = (0.01, 0.03, 0.05)
 BASE_BEATS = 3000
-MITDB_FS_HZ = 360.0
 
 
 def rmssd(rr: NDArray[np.float64]) -> float:
@@ -114,35 +111,6 @@ def injected_rows(
     return rows
 
 
-def mitdb_100(folder: Path) -> tuple[NDArray[np.float64], tuple[Artifact, ...]]:
-    """RR (ms) between consecutive beat labels of record 100, and its ectopic beats.
-
-    Conversion: every beat annotation (N, A, V) in sample order; RR_i = (sample_(i+1) -
-    sample_i) / 360 Hz. An A or V label ends interval i and starts interval i+1.
-    """
-    import wfdb  # noqa: PLC0415 - only for --mitdb, not a dependency (bench/README.md)
-
-    ann = wfdb.rdann(str(folder / "100"), "atr")
-    beats = [(s, y) for s, y in zip(ann.sample, ann.symbol, strict=True) if y in "NAV"]
-    samples = np.array([s for s, _ in beats], dtype=np.float64)
-    labels = [y for _, y in beats][1:]
-    rr = np.diff(samples) / MITDB_FS_HZ * 1000.0
-    truth = tuple(Artifact(Injected.ECTOPIC, (i, i + 1)) for i, y in enumerate(labels) if y != "N")
-    return rr, truth
-
-
-def normal_stretches(
-    rr: NDArray[np.float64], truth: tuple[Artifact, ...], least: int = 100
-) -> list[NDArray[np.float64]]:
-    """The runs of only normal intervals of at least ``least`` beats."""
-    bad = np.zeros(len(rr), dtype=bool)
-    for a in truth:
-        bad[[i for i in a.indices if i < len(rr)]] = True
-    edges = np.flatnonzero(np.diff(np.concatenate(([1], bad.astype(int), [1]))))
-    runs = [(edges[k], edges[k + 1]) for k in range(0, len(edges) - 1, 2)]
-    return [rr[a:b] for a, b in runs if b - a >= least]
-
-
 def _repeat(name: str) -> Callable[[np.random.Generator], NDArray[np.float64]]:
     base: NDArray[np.float64] = corpus.base_series(name, BASE_BEATS)
     return lambda _rng: base
@@ -150,8 +118,7 @@ def _repeat(name: str) -> Callable[[np.random.Generator], NDArray[np.float64]]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--mitdb", type=Path, help="folder with MIT-BIH record 100")
-    args = parser.parse_args()
+    parser.parse_args()
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607 - git from PATH, as a user runs it
         capture_output=True, text=True, check=False, cwd=REPO,
@@ -163,17 +130,15 @@ def main() -> int:
           "hrvd live flagged | hrvd live RMSSD | nk2 flagged | nk2 RMSSD |")  # fmt: skip
     print("| :--- | :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for e in corpus.CORPUS:
-        if e.role == "clean":
+        if e.role in {"clean", "base"}:  # a base is a clean series too
             print(clean_row(e.name, e.split, corpus.load(e.name)))
-    mit = mitdb_100(args.mitdb) if args.mitdb else None
-    if mit is not None:
-        for k, part in enumerate(normal_stretches(*mit)):
-            print(clean_row(f"mitdb 100, N-only stretch {k + 1}", "held_out", part))
+    mit = corpus.mitdb_100()
+    for k, part in enumerate(corpus.normal_stretches(*mit)):
+        print(clean_row(f"mitdb 100, N-only stretch {k + 1}", "held_out", part))
     print("\n### Annotated real ectopic beats (goal: precision and recall >= 0.95)\n")
     print("| recording | split | beats | ectopic | hrvd P / R | hrvd live P / R | nk2 P / R |")
     print("| :--- | :--- | ---: | ---: | ---: | ---: | ---: |")
-    if mit is not None:
-        print(ectopic_row("mitdb 100 (A, V)", "held_out", *mit))
+    print(ectopic_row("mitdb 100 (A, V)", "held_out", *mit))
     for e in corpus.CORPUS:
         if e.role == "ectopic":
             rr = corpus.load(e.name)

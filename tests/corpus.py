@@ -7,9 +7,8 @@ with seeds). Every entry sits in the ``tune`` or the ``held_out`` split: thresho
 looked at against ``tune``; the numbers reported as final in BENCHMARKS.md are those of
 ``held_out``. Data sources and conversions: data/README.md.
 
-MIT-BIH Arrhythmia record 100 (cardiologist beat labels) is held out too, but ships with
-no registry package: bench/bench_corpus.py reads it from a folder the user gives
-(``--mitdb DIR``, PhysioNet's ``100.atr``), and nothing of it is committed.
+MIT-BIH Arrhythmia record 100 (cardiologist beat labels, data/mitdb-100) is held out too:
+its labelled premature beats score the ectopic goal, its runs of normal beats the clean one.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from hrvd.hrv.synthetic import Artifact, Injected
 from recordings import DATA, load_rr
 
 if TYPE_CHECKING:
@@ -48,6 +48,10 @@ TUNE_SEEDS = range(8)
 HELD_OUT_SEEDS = range(100, 108)
 """Seeds of injected artifacts in the held-out split."""
 PPG = DATA / "systole" / "ppg_rr.txt"
+MITDB_100 = DATA / "mitdb-100" / "100_beats.csv"
+MITDB_FS_HZ = 360.0
+MITDB_STRETCH_BEATS = 100
+"""Shortest run of normal beats of record 100 that counts as a clean recording."""
 
 
 def load(name: str) -> NDArray[np.float64]:
@@ -65,3 +69,31 @@ def base_series(name: str, beats: int) -> NDArray[np.float64]:
     """
     rr = load(name)
     return np.tile(rr, -(-beats // len(rr)))
+
+
+def mitdb_100() -> tuple[NDArray[np.float64], tuple[Artifact, ...]]:
+    """RR (ms) between consecutive beat labels of MIT-BIH record 100, and its ectopic beats.
+
+    Conversion (data/README.md): RR_i = (sample_(i+1) - sample_i) / 360 Hz; an A or V label
+    ends interval i and starts interval i+1, the pair a premature beat disturbs.
+    """
+    table = np.loadtxt(MITDB_100, delimiter=",", skiprows=1, dtype=str)
+    samples = table[:, 0].astype(np.float64)
+    rr = np.diff(samples) / MITDB_FS_HZ * 1000.0
+    labels = table[1:, 1]
+    truth = tuple(
+        Artifact(Injected.ECTOPIC, (i, i + 1)) for i in np.flatnonzero(labels != "N").tolist()
+    )
+    return rr, truth
+
+
+def normal_stretches(
+    rr: NDArray[np.float64], truth: tuple[Artifact, ...], least: int = MITDB_STRETCH_BEATS
+) -> list[NDArray[np.float64]]:
+    """The runs of only normal intervals of at least ``least`` beats."""
+    bad = np.zeros(len(rr), dtype=bool)
+    for a in truth:
+        bad[[i for i in a.indices if i < len(rr)]] = True
+    edges = np.flatnonzero(np.diff(np.concatenate(([1], bad.astype(int), [1]))))
+    runs = [(edges[k], edges[k + 1]) for k in range(0, len(edges) - 1, 2)]
+    return [rr[a:b] for a, b in runs if b - a >= least]

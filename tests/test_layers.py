@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 PURE = (
     "hrvd.daemon.pipeline",
@@ -45,3 +47,16 @@ def test_the_pipeline_and_the_core_load_no_ble_or_mqtt_library() -> None:
     loaded = {name.split(".")[0] for name in report["loaded"]}
     assert "hrvd" in loaded
     assert loaded.isdisjoint(IO_LIBRARIES), sorted(loaded & set(IO_LIBRARIES))
+
+
+def test_every_file_the_readme_layout_names_exists() -> None:
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    layout = readme.split("\n## Layout\n", 1)[1].split("\n## ", 1)[0]
+    named = set(re.findall(r"\b((?:[a-z_]+/)*[a-z_]+\.py)\b", layout))
+    named |= {d.rstrip("/") for d in re.findall(r"`((?:tests|bench)/[a-z_]*/?)`", layout)}
+    assert len(named) > 20  # the map names the files along a beat's way
+    missing = [
+        n for n in sorted(named) if not (root / "src/hrvd" / n).exists() and not (root / n).exists()
+    ]
+    assert missing == []

@@ -82,7 +82,7 @@ async def play(tmp_path: Path, *, stands: bool) -> tuple[ListSink, str, Config]:
     finished = asyncio.Event()
     run = OrthostaticRun(config, day=TODAY, now_s=0.0, repeat=False, sink=tee, store=store,
                          on_end=finished.set)  # fmt: skip
-    pipeline.beat_listeners.append(run.on_beats)
+    pipeline.subscribe_beats(run.on_beats)
     # The athlete stands 6 s after the prompt (60 s settling + 120 s measured).
     rr = orthostatic_rr(np.random.default_rng(11), lying_s=186.0, standing_s=150.0,
                         supine_hr_bpm=54.0, rise_bpm=30.0, stands=stands)  # fmt: skip

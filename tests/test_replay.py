@@ -15,12 +15,15 @@ from typing import TYPE_CHECKING
 import aiomqtt
 import numpy as np
 import pytest
+from structlog.testing import capture_logs
 
 from hrvd.cli import main
 from hrvd.cli.replay import notifications, run_replay
 from hrvd.config import load_config
+from hrvd.daemon.loops import LoopCrashedError
 from hrvd.errors import HrvdError, UsageError
 from hrvd.hrv.synthetic import ride_rr
+from hrvd.publish.outbox import Outbox
 
 if TYPE_CHECKING:
     from fixtures.mosquitto import Broker
@@ -58,9 +61,12 @@ def test_replay_prints_phases_one_alert_and_the_summary(ride_file, capsys):
     assert any(line.startswith("  3:00  warmup") for line in lines)
     assert any("Soreness fading?" in line for line in lines)
     alerts = [line for line in lines if "ALERT" in line]
-    assert len(alerts) == 1
     minutes = int(alerts[0].split(":")[0])
     assert 26 <= minutes <= 28  # the drift crosses 114 bpm near 26 min, plus 30 s sustained
+    assert "(hr_ceiling)" in alerts[0]
+    # One alert: later lines only change its reason (alpha1 of the hard block joins in).
+    assert all("dfa_alpha1" in line for line in alerts[1:])
+    assert sum("alert off" in line for line in lines) == 1
     assert any("alert off (back_in_zone)" in line for line in lines)
     assert lines[-2].startswith("ride summary: 45:01,")
     assert "1 alert(s)" in lines[-2]
@@ -106,7 +112,10 @@ async def test_replay_with_a_config_publishes_as_the_daemon_would(ride_file, bro
                 "hrvd/h10_garage/ride", "hrvd/h10_garage/availability"}  # fmt: skip
     assert expected <= topics
     alerts = [json.loads(p) for t, p in got if t == "hrvd/h10_garage/alert"]
-    assert [a["too_hard"] for a in alerts] == [True, False]
+    # One alert, on until the end; while on, only its reason may change (alpha1 of the
+    # hard block, about 0.6 by construction, joins the heart rate as evidence).
+    assert [a["too_hard"] for a in alerts][-1] is False
+    assert all(a["too_hard"] for a in alerts[:-1])
     assert alerts[0]["reason"] == "hr_ceiling"
     assert alerts[0]["ceiling_bpm"] == pytest.approx(114.0)
     session = json.loads(next(p for t, p in got if t == "hrvd/h10_garage/session"))
@@ -419,3 +428,46 @@ def test_absurd_hr_max_and_start_are_one_line_errors(ride_file, capsys, flags, m
     err = capsys.readouterr().err
     assert message in err
     assert err.count("\n") == 1
+
+
+class _LinkBugError(RuntimeError):
+    """A bug in the MQTT link task: not a broker error the link would retry."""
+
+
+async def _ack_raises(*_args: object, **_kwargs: object) -> None:
+    raise _LinkBugError
+
+
+async def test_a_replay_whose_mqtt_link_dies_ends_at_once_with_one_line(
+    broker, tmp_path, monkeypatch
+):
+    # The link dies at the first acknowledgement (the ride's start): before this, the
+    # replay played on and only said "not delivered" after its drain timeout.
+    monkeypatch.setattr(Outbox, "ack", _ack_raises)
+    config = load_config(_config(tmp_path, broker))
+    out = io.StringIO()
+    rr = ride_rr(SHORT_RIDE, np.random.default_rng(4))
+    with capture_logs() as logs, pytest.raises(LoopCrashedError) as err:
+        await asyncio.wait_for(
+            run_replay(rr, config=config, strap=None, speed=SHORT_SPEED / 10, start=START,
+                       force=True, out=out, drain_timeout_s=3600),
+            30,
+        )  # fmt: skip
+    assert str(err.value) == "the replay's mqtt loop crashed: see its traceback above"
+    assert err.value.exit_code == 1
+    crashed = [e for e in logs if e["event"] == "loop crashed; the replay stops"]
+    assert [e["loop"] for e in crashed] == ["mqtt"]  # once, with its traceback
+    assert crashed[0]["exc_info"] is True
+    assert "ride:" not in out.getvalue()  # ended mid-ride, not after it
+    assert "waiting up to" not in out.getvalue()
+
+
+def test_hrvd_replay_with_a_dead_link_exits_1_with_one_line(
+    ride_file, broker, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setattr(Outbox, "ack", _ack_raises)
+    args = ["replay", str(ride_file), "--config", str(_config(tmp_path, broker)), "--force",
+            "--speed", "0", "--drain-timeout", "3600"]  # fmt: skip
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert err.endswith("hrvd: error: the replay's mqtt loop crashed: see its traceback above\n")

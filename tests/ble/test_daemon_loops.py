@@ -10,6 +10,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from fixtures.mosquitto import free_port
+from hrvd.ble.events import Notification
 from hrvd.ble.session import StrapSession
 from hrvd.ble.timeline import TimedBeat
 from hrvd.config import load_config
@@ -18,6 +19,7 @@ from hrvd.daemon.loops import LoopCrashedError, Loops
 from hrvd.daemon.pipeline import StrapPipeline
 from hrvd.daemon.service import Daemon
 from hrvd.daemon.systemd import Notifier
+from hrvd.publish.messages import RideMessage
 from hrvd.publish.mqtt import MqttPublisher
 from hrvd.publish.outbox import Outbox
 from hrvd.store import Store
@@ -71,9 +73,11 @@ async def _raise_async(*_args: object, **_kwargs: object) -> None:
 def _work_for_the_writers(daemon: Daemon) -> None:
     """A ride message for the outbox and store writers, a batch of beats for the beat writer."""
     assert daemon._sink is not None  # noqa: SLF001 - the daemon's own sink, built by run()
-    daemon._sink.durable("hrvd/h10/ride", {"id": "r1", "active": True})  # noqa: SLF001
+    ride = RideMessage(id="r1", active=True, phase="start", elapsed_s=0.0, event="started (manual)",
+                       alpha1_guard=None)  # fmt: skip
+    daemon._sink.durable("hrvd/h10/ride", ride.payload())  # noqa: SLF001
     beats = tuple(TimedBeat(800, 781.25, k * 0.78, k * 0.78, gap_before=k == 0) for k in range(500))
-    daemon.pipelines["h10"].beat_listeners[0](beats, 400.0)
+    daemon.pipelines["h10"].on_event(Notification("H10", 400.0, 77, contact=True, beats=beats))
 
 
 async def _run_and_write(daemon: Daemon, built: asyncio.Event) -> None:
@@ -104,11 +108,8 @@ async def test_a_loop_that_raises_is_logged_and_ends_the_daemon(
         environ = {"NOTIFY_SOCKET": str(tmp_path / "notify"), "WATCHDOG_USEC": "200000"}
         daemon = _daemon(tmp_path, environ)
         FAULTS[loop](monkeypatch)
-        try:
-            with capture_logs() as logs, pytest.raises(LoopCrashedError, match=loop):
-                await asyncio.wait_for(_run_and_write(daemon, built), WITHIN_S)
-        finally:
-            daemon.notifier.close()
+        with capture_logs() as logs, pytest.raises(LoopCrashedError, match=loop):
+            await asyncio.wait_for(_run_and_write(daemon, built), WITHIN_S)
     crashed = [e for e in logs if e["event"] == "loop crashed; the daemon stops"]
     assert [e["loop"] for e in crashed] == [loop]
     assert crashed[0]["exc_info"] is True  # the traceback goes to the log
@@ -142,7 +143,6 @@ async def test_a_strap_session_that_raises_restarts_itself_and_says_so(
 
 
 async def test_stopping_cancels_every_loop_and_reports_nothing() -> None:
-    stop = asyncio.Event()
     ended: list[str] = []
     loops = Loops()
 
@@ -155,7 +155,54 @@ async def test_stopping_cancels_every_loop_and_reports_nothing() -> None:
     async def returns() -> None:
         return  # the watchdog's loop when systemd watches nothing
 
-    asyncio.get_running_loop().call_later(0.05, stop.set)
-    await loops.run({"a": forever("a"), "b": forever("b"), "c": returns()}, stop, lambda: None)
+    async with loops.running({"a": forever("a"), "b": forever("b"), "c": returns()}) as running:
+        assert await running.until(asyncio.sleep(0.05, "done")) == "done"
     assert sorted(ended) == ["a", "b"]
     assert loops.healthy()
+
+
+async def test_a_loop_that_raises_ends_its_owners_work_at_once() -> None:
+    work_ended = asyncio.Event()
+
+    async def work() -> None:
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            work_ended.set()
+
+    async def link() -> None:
+        await asyncio.sleep(0)
+        raise InjectedError
+
+    loops = Loops("replay")
+    with capture_logs() as logs, pytest.raises(LoopCrashedError) as err:
+        async with loops.running({"mqtt": link()}) as running:
+            await asyncio.wait_for(running.until(work()), WITHIN_S)
+    assert str(err.value) == "the replay's mqtt loop crashed: see its traceback above"
+    assert isinstance(err.value.__cause__, BaseExceptionGroup)
+    assert work_ended.is_set()
+    crashed = [e for e in logs if e["event"] == "loop crashed; the replay stops"]
+    assert [e["loop"] for e in crashed] == ["mqtt"]  # logged once, with its traceback
+    assert crashed[0]["exc_info"] is True
+
+
+async def test_a_loop_that_fails_while_stopping_is_reported_on_leaving() -> None:
+    async def fails_when_cancelled() -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            raise InjectedError from None
+
+    async def writer() -> None:
+        await asyncio.sleep(3600)
+
+    async def start_two_and_stop(loops: Loops) -> None:
+        async with loops.running({}) as running:
+            running.start("writer", fails_when_cancelled())
+            running.start("other", writer())
+            await running.until(asyncio.sleep(0))
+
+    loops = Loops("demo")
+    with capture_logs(), pytest.raises(LoopCrashedError, match="the demo's writer loop crashed"):
+        await start_two_and_stop(loops)
+    assert not loops.healthy()

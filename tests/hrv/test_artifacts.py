@@ -114,3 +114,24 @@ def test_every_input_beat_gets_a_class_and_correction_stays_sane(rr):
     assert np.all(c.rr_ms > 0)
     assert np.all(np.isfinite(c.rr_ms))
     assert not c.corrected[c.classes[c.origin] == BeatClass.NORMAL].any() or c.classes.any()
+
+
+def _calm_series_with(pair):
+    """A calm sinus series (quartile deviation of dRR ~10 ms) with ``pair`` at beats 150-151."""
+    rr = sinus_rr(300, np.random.default_rng(3), mean_ms=800.0, rsa_ms=8.0, noise_ms=6.0)
+    rr[150:152] = pair
+    return rr
+
+
+def test_a_breath_shaped_pair_displaced_less_than_15_percent_is_not_ectopic():
+    # 744 -> 831 ms between two breaths (MIT-BIH 100): far above Th1 on a calm recording,
+    # but the pair's intervals lie only 5.5 % from their mean.
+    classes = classify(_calm_series_with([744.0, 831.0]))
+    assert classes[151] != BeatClass.ECTOPIC
+    assert classes[150] != BeatClass.ECTOPIC
+
+
+def test_a_premature_beat_16_percent_early_is_ectopic():
+    # The least premature labelled beat of MIT-BIH 100: 642 ms, then 881 ms.
+    classes = classify(_calm_series_with([642.0, 881.0]))
+    assert BeatClass.ECTOPIC in classes[150:152]

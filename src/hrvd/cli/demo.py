@@ -28,6 +28,7 @@ from hrvd.cli.replay import wall_clock
 from hrvd.coach.baseline import Morning, Posture
 from hrvd.coach.rides import RideManager
 from hrvd.config import AthleteConfig, Config, MqttConfig, StoreConfig, StrapConfig
+from hrvd.daemon.loops import Loops
 from hrvd.daemon.morning import MorningPrinter, MorningRun
 from hrvd.daemon.pipeline import StrapPipeline
 from hrvd.hrv.synthetic import ride_rr, sinus_rr
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from hrvd.cli.args import Parser, Subparsers
-    from hrvd.store import Store
+
 
 CONNECT_WAIT_S = 5.0
 """The demo waits this long for its broker before it plays (and plays without it after)."""
@@ -95,64 +96,73 @@ async def run_demo(*, speed: float, broker: tuple[str, int] | None, console: Con
     """Play the demo ride at ``speed`` times real time (0: as fast as possible)."""
     strap = StrapConfig("Demo strap", role="ride")
     athlete = AthleteConfig(hr_max=DEMO_HR_MAX, hr_rest=DEMO_HR_REST)
-    async with _broker(broker) as (host, port):
-        with tempfile.TemporaryDirectory(prefix="hrvd-demo-") as tmp:
-            config = Config(
-                mqtt=MqttConfig(host=host, port=port, client_id=f"hrvd-demo-{os.getpid()}"),
-                straps=(strap,),
-                athlete=athlete,
-                store=StoreConfig(Path(tmp) / "hrvd.sqlite3"),
-            )
-            settings = config.ride_settings()
-            rr = ride_rr(demo_ride(settings.ceiling_bpm), np.random.default_rng())
-            console.print(
-                f"hrvd demo: a 45-minute recovery ride at {speed:g}x, ceiling "
-                f"{settings.ceiling_bpm:.0f} bpm (HRmax {DEMO_HR_MAX}).\n"
-                f"Watch it over MQTT:  mosquitto_sub -h {host} -p {port} -t 'hrvd/#' -v",
-                highlight=False,
-            )
-            outbox = Outbox(config.store.path)
-            try:
-                protocol = EMBEDDED_PROTOCOL if broker is None else aiomqtt.ProtocolVersion.V5
-                await _play(config, strap=strap, rr=rr, speed=speed, outbox=outbox,
-                            console=console, protocol=protocol)  # fmt: skip
-            finally:
-                outbox.close()
-
-
-async def _play(  # noqa: PLR0913 - the demo's parts
-    config: Config,
-    *,
-    strap: StrapConfig,
-    rr: NDArray[np.float64],
-    speed: float,
-    outbox: Outbox,
-    console: Console,
-    protocol: aiomqtt.ProtocolVersion,
-) -> None:
-    async with MqttPublisher(config.mqtt, outbox, protocol=protocol) as publisher:
-        announce(publisher, config)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(publisher.connected.wait(), CONNECT_WAIT_S)
+    # Left in reverse: the live view ends, the loops stop, the publisher says offline, the
+    # outbox closes, the temporary files go, the embedded broker stops.
+    async with contextlib.AsyncExitStack() as stack:
+        host, port = await stack.enter_async_context(_broker(broker))
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="hrvd-demo-"))
+        config = Config(
+            mqtt=MqttConfig(host=host, port=port, client_id=f"hrvd-demo-{os.getpid()}"),
+            straps=(strap,),
+            athlete=athlete,
+            store=StoreConfig(Path(tmp) / "hrvd.sqlite3"),
+        )
+        settings = config.ride_settings()
+        rr = ride_rr(demo_ride(settings.ceiling_bpm), np.random.default_rng())
+        console.print(
+            f"hrvd demo: a 45-minute recovery ride at {speed:g}x, ceiling "
+            f"{settings.ceiling_bpm:.0f} bpm (HRmax {DEMO_HR_MAX}).\n"
+            f"Watch it over MQTT:  mosquitto_sub -h {host} -p {port} -t 'hrvd/#' -v",
+            highlight=False,
+        )
+        outbox = stack.enter_context(Outbox(config.store.path))
+        protocol = EMBEDDED_PROTOCOL if broker is None else aiomqtt.ProtocolVersion.V5
+        publisher, loops = await _publishing(config, stack, outbox, protocol)
         start = wall_clock_now()
-        with LiveView(console, strap.name, start) as view:
-            async with MqttSink(publisher) as mqtt:
-                pipeline = StrapPipeline(
-                    strap_name=strap.name,
-                    base_topic=config.mqtt.base_topic,
-                    zones=config.athlete.heart_rate_zones(),
-                    rides=RideManager(config.ride_settings(), DEMO_HR_REST, auto_start=False),
-                    sink=TeeSink(mqtt, view),
-                    to_wall=wall_clock(start),
-                )
-                now = [0.0]
-                session = StrapSession(strap, pipeline.on_event, clock=lambda: now[0])
-                pipeline.command("start", 0.0)
-                for t, payload in measurements(rr):
-                    await asyncio.sleep((t - now[0]) / speed if speed > 0 else 0)
-                    now[0] = t
-                    session.feed(payload)
-                pipeline.command("stop", now[0])
+        view = stack.enter_context(LiveView(console, strap.name, start))
+        mqtt = await stack.enter_async_context(MqttSink(publisher))
+        loops.start("outbox writer", mqtt.wait())
+        pipeline = StrapPipeline(
+            strap_name=strap.name,
+            base_topic=config.mqtt.base_topic,
+            zones=config.athlete.heart_rate_zones(),
+            rides=RideManager(config.ride_settings(), DEMO_HR_REST, auto_start=False),
+            sink=TeeSink(mqtt, view),
+            to_wall=wall_clock(start),
+        )
+        await loops.until(_ride(pipeline, strap, rr, speed))
+
+
+async def _publishing(
+    config: Config,
+    stack: contextlib.AsyncExitStack,
+    outbox: Outbox,
+    protocol: aiomqtt.ProtocolVersion,
+) -> tuple[MqttPublisher, Loops]:
+    """The demo's publisher, its link a watched loop; waits a moment for the broker."""
+    publisher = await stack.enter_async_context(
+        MqttPublisher(config.mqtt, outbox, protocol=protocol)
+    )
+    announce(publisher, config)
+    # A link that dies (a bug) ends the demo at once, with one line.
+    loops = await stack.enter_async_context(Loops("demo").running({"mqtt": publisher.wait()}))
+    with contextlib.suppress(TimeoutError):
+        await loops.until(asyncio.wait_for(publisher.connected.wait(), CONNECT_WAIT_S))
+    return publisher, loops
+
+
+async def _ride(
+    pipeline: StrapPipeline, strap: StrapConfig, rr: NDArray[np.float64], speed: float
+) -> None:
+    """The virtual strap plays ``rr`` through the real session code, as one ride."""
+    now = [0.0]
+    session = StrapSession(strap, pipeline.on_event, clock=lambda: now[0])
+    pipeline.command("start", 0.0)
+    for t, payload in measurements(rr):
+        await asyncio.sleep((t - now[0]) / speed if speed > 0 else 0)
+        now[0] = t
+        session.feed(payload)
+    pipeline.command("stop", now[0])
 
 
 def wall_clock_now() -> datetime:
@@ -168,33 +178,48 @@ async def run_morning_demo(*, speed: float, broker: tuple[str, int] | None,
                            console: Console) -> None:  # fmt: skip
     """Seed a month of mornings, then play one morning measurement to a readiness score."""
     strap = StrapConfig("Demo strap", role="morning")
-    async with _broker(broker) as (host, port):
-        with tempfile.TemporaryDirectory(prefix="hrvd-demo-") as tmp:
-            config = Config(
-                mqtt=MqttConfig(host=host, port=port, client_id=f"hrvd-demo-{os.getpid()}"),
-                straps=(strap,),
-                athlete=AthleteConfig(hr_max=DEMO_HR_MAX, hr_rest=DEMO_HR_REST),
-                store=StoreConfig(Path(tmp) / "hrvd.sqlite3"),
-            )
-            rng = np.random.default_rng()
-            today = datetime.now().astimezone().date()
-            store = open_store(config.store.path)
-            outbox = Outbox(config.store.path)
-            try:
-                await store.add_mornings(_seed_history(today, rng), source="imported")
-                console.print(
-                    f"hrvd demo --morning: {SEED_DAYS} mornings of history, then this "
-                    f"morning's measurement at {speed:g}x (60 s settling, 120 s measured).\n"
-                    f"Watch it over MQTT:  mosquitto_sub -h {host} -p {port} -t 'hrvd/#' -v",
-                    highlight=False,
-                )
-                protocol = EMBEDDED_PROTOCOL if broker is None else aiomqtt.ProtocolVersion.V5
-                await _play_morning(config, strap=strap, store=store, outbox=outbox,
-                                    speed=speed, console=console, protocol=protocol,
-                                    today=today, rng=rng)  # fmt: skip
-            finally:
-                outbox.close()
-                store.close()
+    # Left in reverse: the measurement stops listening, the loops stop, the publisher says
+    # offline, the outbox and store close, the temporary files go, the broker stops.
+    async with contextlib.AsyncExitStack() as stack:
+        host, port = await stack.enter_async_context(_broker(broker))
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="hrvd-demo-"))
+        config = Config(
+            mqtt=MqttConfig(host=host, port=port, client_id=f"hrvd-demo-{os.getpid()}"),
+            straps=(strap,),
+            athlete=AthleteConfig(hr_max=DEMO_HR_MAX, hr_rest=DEMO_HR_REST),
+            store=StoreConfig(Path(tmp) / "hrvd.sqlite3"),
+        )
+        rng = np.random.default_rng()
+        today = datetime.now().astimezone().date()
+        store = stack.enter_context(open_store(config.store.path))
+        outbox = stack.enter_context(Outbox(config.store.path))
+        await store.add_mornings(_seed_history(today, rng), source="imported")
+        console.print(
+            f"hrvd demo --morning: {SEED_DAYS} mornings of history, then this "
+            f"morning's measurement at {speed:g}x (60 s settling, 120 s measured).\n"
+            f"Watch it over MQTT:  mosquitto_sub -h {host} -p {port} -t 'hrvd/#' -v",
+            highlight=False,
+        )
+        protocol = EMBEDDED_PROTOCOL if broker is None else aiomqtt.ProtocolVersion.V5
+        publisher, loops = await _publishing(config, stack, outbox, protocol)
+        mqtt = await stack.enter_async_context(MqttSink(publisher))
+        loops.start("outbox writer", mqtt.wait())
+        printer = MorningPrinter(console, config.athlete.language)
+        sink = TeeSink(mqtt, printer)
+        pipeline = StrapPipeline(
+            strap_name=strap.name, base_topic=config.mqtt.base_topic,
+            zones=config.athlete.heart_rate_zones(), rides=None, sink=sink,
+            to_wall=wall_clock(wall_clock_now()),
+        )  # fmt: skip
+        finished = asyncio.Event()
+        run = MorningRun(config, day=today, now_s=0.0, repeat=False, sink=sink, store=store,
+                         on_end=finished.set)  # fmt: skip
+        stack.callback(pipeline.subscribe_beats(run.on_beats))
+        await loops.until(
+            _morning(pipeline, strap, run=run, finished=finished, speed=speed, rng=rng)
+        )
+        async with asyncio.timeout(CONNECT_WAIT_S):
+            await loops.until(printer.readiness.wait())
 
 
 def _seed_history(today: date, rng: np.random.Generator) -> list[Morning]:
@@ -210,47 +235,27 @@ def _seed_history(today: date, rng: np.random.Generator) -> list[Morning]:
     ]
 
 
-async def _play_morning(  # noqa: PLR0913 - the demo's parts
-    config: Config,
-    *,
+async def _morning(  # noqa: PLR0913 - the measurement's parts
+    pipeline: StrapPipeline,
     strap: StrapConfig,
-    store: Store,
-    outbox: Outbox,
+    *,
+    run: MorningRun,
+    finished: asyncio.Event,
     speed: float,
-    console: Console,
-    protocol: aiomqtt.ProtocolVersion,
-    today: date,
     rng: np.random.Generator,
 ) -> None:
-    # A somewhat tired morning: RMSSD lower than usual, the heart a little faster.
-    rr = sinus_rr(240, rng, mean_ms=1110.0, rsa_ms=45.0, noise_ms=18.0)  # lnRMSSD about 3.85
-    async with MqttPublisher(config.mqtt, outbox, protocol=protocol) as publisher:
-        announce(publisher, config)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(publisher.connected.wait(), CONNECT_WAIT_S)
-        async with MqttSink(publisher) as mqtt:
-            printer = MorningPrinter(console, config.athlete.language)
-            sink = TeeSink(mqtt, printer)
-            pipeline = StrapPipeline(
-                strap_name=strap.name, base_topic=config.mqtt.base_topic,
-                zones=config.athlete.heart_rate_zones(), rides=None, sink=sink,
-                to_wall=wall_clock(wall_clock_now()),
-            )  # fmt: skip
-            now = [0.0]
-            session = StrapSession(strap, pipeline.on_event, clock=lambda: now[0])
-            finished = asyncio.Event()
-            run = MorningRun(config, day=today, now_s=0.0, repeat=False, sink=sink,
-                             store=store, on_end=finished.set)  # fmt: skip
-            pipeline.beat_listeners.append(run.on_beats)
-            for t, payload in measurements(rr):
-                await asyncio.sleep((t - now[0]) / speed if speed > 0 else 0)
-                now[0] = t
-                session.feed(payload)
-                run.tick(t)
-                if finished.is_set():
-                    break
-            async with asyncio.timeout(CONNECT_WAIT_S):
-                await printer.readiness.wait()
+    """The virtual strap plays a somewhat tired morning until the measurement ends."""
+    # RMSSD lower than usual, the heart a little faster: lnRMSSD about 3.85.
+    rr = sinus_rr(240, rng, mean_ms=1110.0, rsa_ms=45.0, noise_ms=18.0)
+    now = [0.0]
+    session = StrapSession(strap, pipeline.on_event, clock=lambda: now[0])
+    for t, payload in measurements(rr):
+        await asyncio.sleep((t - now[0]) / speed if speed > 0 else 0)
+        now[0] = t
+        session.feed(payload)
+        run.tick(t)
+        if finished.is_set():
+            break
 
 
 def register(sub: Subparsers[Parser]) -> None:

@@ -7,7 +7,6 @@ import contextlib
 import dataclasses
 import json
 import os
-import sqlite3
 import sys
 import time
 from datetime import datetime
@@ -25,6 +24,7 @@ from hrvd.cli.replay import DEFAULT_HR_MAX, daemon_online
 from hrvd.coach.morning_day import local_day
 from hrvd.coach.orthostatic_baseline import ortho_line
 from hrvd.config import slug
+from hrvd.daemon.loops import Loops
 from hrvd.daemon.morning import MorningPrinter, MorningRun
 from hrvd.daemon.orthostatic import OrthostaticRun
 from hrvd.daemon.pipeline import StrapPipeline
@@ -34,7 +34,7 @@ from hrvd.hrv.zones import ZoneModel, zones_for
 from hrvd.publish import topics
 from hrvd.publish.mqtt import MqttPublisher
 from hrvd.publish.mqtt_auth import resolve_password, tls_context
-from hrvd.publish.outbox import Outbox
+from hrvd.publish.outbox import open_outbox
 from hrvd.publish.sink import MqttSink, TeeSink
 from hrvd.setup import verdicts as v
 from hrvd.setup.doctor import bluetooth_problem
@@ -47,7 +47,6 @@ if TYPE_CHECKING:
     from hrvd.cli.args import Parser, Subparsers
     from hrvd.config import Config, StrapConfig
     from hrvd.publish.messages import Payload
-    from hrvd.store import Store
 
 
 def register(sub: Subparsers[Parser]) -> None:
@@ -169,79 +168,69 @@ async def standalone_morning(  # noqa: PLR0913 - the command's options, and a ti
         zones = zones_for(ZoneModel.HRMAX, hr_max=DEFAULT_HR_MAX)  # shown, not used here
     pipeline = StrapPipeline(strap_name=chosen.name, base_topic=config.mqtt.base_topic,
                              zones=zones, rides=None, sink=printer, to_wall=to_wall)  # fmt: skip
-    store = open_store(config.store.path)
     streaming = asyncio.Event()
 
     def on_event(event: StrapEvent) -> None:
         pipeline.on_event(event)
-        if pipeline.link is LinkState.STREAMING:
+        if pipeline.status().link is LinkState.STREAMING:
             streaming.set()
 
-    session = asyncio.create_task(StrapSession(chosen, on_event).run())
-    talk.write(f"no daemon running: connecting to {chosen.name} myself ...\n")
-    try:
-        await _wait_streaming(streaming, chosen, pipeline, connect_timeout_s)
-        # Only now: a strap held by a daemon never streams here, so two senders never
-        # drain the one outbox.
-        await _measure_and_publish(config, store, printer, pipeline, repeat=repeat,
-                                   posture=posture, orthostatic=orthostatic, out=talk)  # fmt: skip
-        if as_json and printer.result is not None:
-            write_json(out, printer.result)
-    except TimeoutError:
-        raise HrvdError("the measurement did not end in time: is the strap streaming?") from None
-    finally:
-        session.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await session
-        store.close()
-
-
-async def _measure_and_publish(  # noqa: PLR0913 - one measurement's parts
-    config: Config,
-    store: Store,
-    printer: MorningPrinter,
-    pipeline: StrapPipeline,
-    *,
-    repeat: bool,
-    posture: str | None,
-    orthostatic: bool,
-    out: TextIO,
-) -> None:
-    cfg = dataclasses.replace(config.mqtt, client_id=f"hrvd-morning-{os.getpid()}")
-    outbox = _open_outbox(config)
-    try:
-        publisher = MqttPublisher(cfg, outbox, password=resolve_password(cfg, config.source),
-                                  presence=False)  # fmt: skip
-        async with publisher, MqttSink(publisher) as mqtt:
+    # Left in reverse: the measurement stops listening, the publisher flushes, the strap's
+    # session ends, the store closes.
+    async with contextlib.AsyncExitStack() as stack:
+        store = stack.enter_context(open_store(config.store.path))
+        talk.write(f"no daemon running: connecting to {chosen.name} myself ...\n")
+        session = StrapSession(chosen, on_event).run()
+        loops = await stack.enter_async_context(Loops("morning").running({"strap": session}))
+        try:
+            await loops.until(_wait_streaming(streaming, chosen, pipeline, connect_timeout_s))
+            # Only now: a strap held by a daemon never streams here, so two senders never
+            # drain the one outbox.
+            publisher, mqtt = await _publishing(config, stack, loops)
             if not orthostatic:  # the test prints its own prompts
-                out.write("Lie still and breathe normally.\n")
+                talk.write("Lie still and breathe normally.\n")
             tz = ZoneInfo(config.athlete.timezone)
             finished = asyncio.Event()
             kind = OrthostaticRun if orthostatic else MorningRun
             run = kind(config, day=local_day(datetime.now(tz), tz), now_s=time.monotonic(),
                        repeat=repeat, sink=TeeSink(mqtt, printer), store=store,
                        on_end=finished.set, posture=posture)  # fmt: skip
-            pipeline.beat_listeners.append(run.on_beats)
-            async with asyncio.timeout(MORNING_TIMEOUT_S):
-                while not finished.is_set():
-                    await asyncio.sleep(1.0)
-                    run.tick(time.monotonic())
-                await run.settled()
-            await mqtt.drain()
-            if await publisher.flush(MORNING_DRAIN_S):
-                out.write(f"the broker {cfg.host}:{cfg.port} is away: the result waits in "
-                          "the store, and the daemon sends it when it next starts\n")  # fmt: skip
-    finally:
-        outbox.close()
+            stack.callback(pipeline.subscribe_beats(run.on_beats))
+            await loops.until(_measure(run, finished))
+            await loops.until(mqtt.drain())
+            if await loops.until(publisher.flush(MORNING_DRAIN_S)):
+                cfg = publisher.cfg
+                talk.write(f"the broker {cfg.host}:{cfg.port} is away: the result waits in "
+                           "the store, and the daemon sends it when it next starts\n")  # fmt: skip
+        except TimeoutError:
+            msg = "the measurement did not end in time: is the strap streaming?"
+            raise HrvdError(msg) from None
+    if as_json and printer.result is not None:
+        write_json(out, printer.result)
 
 
-def _open_outbox(config: Config) -> Outbox:
-    path = config.store.path
-    try:
-        return Outbox(path)
-    except (OSError, sqlite3.Error) as exc:
-        msg = f"cannot open the store {path}: {exc}"
-        raise HrvdError(msg) from None
+async def _publishing(
+    config: Config, stack: contextlib.AsyncExitStack, loops: Loops
+) -> tuple[MqttPublisher, MqttSink]:
+    """The daemon's outbox (in the store) and a publisher of the measurement's messages."""
+    cfg = dataclasses.replace(config.mqtt, client_id=f"hrvd-morning-{os.getpid()}")
+    outbox = stack.enter_context(open_outbox(config.store.path))
+    publisher = MqttPublisher(cfg, outbox, password=resolve_password(cfg, config.source),
+                              presence=False)  # fmt: skip
+    await stack.enter_async_context(publisher)
+    mqtt = await stack.enter_async_context(MqttSink(publisher))
+    loops.start("mqtt", publisher.wait())
+    loops.start("outbox writer", mqtt.wait())
+    return publisher, mqtt
+
+
+async def _measure(run: MorningRun, finished: asyncio.Event) -> None:
+    """Tick the measurement once a second until it ends and its result is kept."""
+    async with asyncio.timeout(MORNING_TIMEOUT_S):
+        while not finished.is_set():
+            await asyncio.sleep(1.0)
+            run.tick(time.monotonic())
+        await run.settled()
 
 
 async def _wait_streaming(
@@ -250,7 +239,7 @@ async def _wait_streaming(
     try:
         await asyncio.wait_for(streaming.wait(), timeout_s)
     except TimeoutError:
-        if pipeline.link in {LinkState.NO_CONTACT, LinkState.STALLED}:
+        if pipeline.status().link in {LinkState.NO_CONTACT, LinkState.STALLED}:
             msg = (f"{strap.name} is connected but sent no heart beat within {timeout_s:g} s "
                    "(fix: wet the electrodes and put the strap on)")  # fmt: skip
         else:

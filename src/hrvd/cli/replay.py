@@ -25,6 +25,7 @@ from hrvd.ble.protocol import RR_UNITS_PER_S
 from hrvd.ble.timeline import TimedBeat
 from hrvd.coach.recovery import RideSettings
 from hrvd.coach.rides import RideManager
+from hrvd.daemon.loops import Loops
 from hrvd.daemon.pipeline import StrapPipeline
 from hrvd.errors import HrvdError, UsageError
 from hrvd.hrv.zones import ZoneModel, Zones, zones_for
@@ -236,29 +237,37 @@ async def run_replay(  # noqa: PLR0913 - the command's options
             "or pass --force to publish beside it"
         )
     cfg = dataclasses.replace(config.mqtt, client_id=f"hrvd-replay-{os.getpid()}")
-    with tempfile.TemporaryDirectory(prefix="hrvd-replay-") as tmp:
-        outbox = Outbox(Path(tmp) / "outbox.sqlite3")
-        try:
-            async with MqttPublisher(cfg, outbox, password=password) as publisher:
-                # Before the first beat: live values are dropped while unconnected, and a
-                # short replay would end before its messages left the temporary outbox.
-                try:
-                    async with asyncio.timeout(CONNECT_WAIT_S):
-                        await publisher.connected.wait()
-                except TimeoutError:
-                    msg = (f"cannot reach the broker {cfg.host}:{cfg.port} "
-                           f"within {CONNECT_WAIT_S:g} s (see 'hrvd doctor')")  # fmt: skip
-                    raise HrvdError(msg) from None
-                announce(publisher, config)
-                async with MqttSink(publisher) as mqtt:
-                    sink = TeeSink(mqtt, console)
-                    pipeline = _pipeline(name=name, base=cfg.base_topic, zones=zones,
-                                         settings=config.ride_settings(), sink=sink,
-                                         start=start, ceilings=config.ceiling_policy())  # fmt: skip
-                    await replay(pipeline, rr_ms, speed=speed, gaps=gaps)
-                await _drain(publisher, drain_timeout_s, out)
-        finally:
-            outbox.close()
+    # Left in reverse: the loops stop, the publisher says offline, the temporary outbox goes.
+    async with contextlib.AsyncExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="hrvd-replay-"))
+        outbox = stack.enter_context(Outbox(Path(tmp) / "outbox.sqlite3"))
+        publisher = await stack.enter_async_context(MqttPublisher(cfg, outbox, password=password))
+        # A link that dies (a bug) ends the replay at once, not after the drain timeout.
+        loops = await stack.enter_async_context(Loops("replay").running({"mqtt": publisher.wait()}))
+        # Before the first beat: live values are dropped while unconnected, and a short
+        # replay would end before its messages left the temporary outbox.
+        await loops.until(_connected(publisher))
+        announce(publisher, config)
+        async with MqttSink(publisher) as mqtt:
+            loops.start("outbox writer", mqtt.wait())
+            sink = TeeSink(mqtt, console)
+            pipeline = _pipeline(name=name, base=cfg.base_topic, zones=zones,
+                                 settings=config.ride_settings(), sink=sink, start=start,
+                                 ceilings=config.ceiling_policy())  # fmt: skip
+            await loops.until(replay(pipeline, rr_ms, speed=speed, gaps=gaps))
+        await loops.until(_drain(publisher, drain_timeout_s, out))
+
+
+async def _connected(publisher: MqttPublisher) -> None:
+    """Wait for the broker, for at most :data:`CONNECT_WAIT_S`."""
+    try:
+        async with asyncio.timeout(CONNECT_WAIT_S):
+            await publisher.connected.wait()
+    except TimeoutError:
+        cfg = publisher.cfg
+        msg = (f"cannot reach the broker {cfg.host}:{cfg.port} "
+               f"within {CONNECT_WAIT_S:g} s (see 'hrvd doctor')")  # fmt: skip
+        raise HrvdError(msg) from None
 
 
 async def _drain(publisher: MqttPublisher, timeout_s: float, out: TextIO) -> None:

@@ -78,7 +78,7 @@ class CommandDesk:
         if pipeline is None:
             self._refused(now, "ride command for no ride strap", "no such ride strap", payload)
             return
-        riding = pipeline.rides is not None and pipeline.rides.ride is not None
+        riding = pipeline.status().riding
         if riding == (ride.action == "start"):
             return  # nothing to do (a start while riding, a stop with no ride), nothing to log
         if ride.action == "start":

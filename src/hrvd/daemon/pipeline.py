@@ -9,8 +9,9 @@ events, and ``to_wall`` maps them to wall-clock time for the payloads.
 
 from __future__ import annotations
 
-from dataclasses import asdict, replace
-from typing import TYPE_CHECKING
+import contextlib
+from dataclasses import asdict, dataclass, replace
+from typing import TYPE_CHECKING, TypeAlias
 
 import structlog
 
@@ -45,11 +46,34 @@ if TYPE_CHECKING:
     from hrvd.hrv.zones import Zones
     from hrvd.publish.messages import Payload, Sink
 
+    BeatListener: TypeAlias = Callable[[tuple[TimedBeat, ...], float], None]
+    """Called with each notification's raw timed beats and its time, s."""
+
 log = structlog.get_logger("hrvd.ride")
 
 HR_WINDOW_S = 5.0
 """Heart rate for the coach and the state message: mean of the corrected RR of the last
 5 s, so that replayed files (RR only) and straps are judged alike."""
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineStatus:
+    """What one strap's pipeline knows now (see :meth:`StrapPipeline.status`).
+
+    Attributes:
+        strap: the strap's configured name.
+        link: the strap's link; None before its first link event.
+        hr_bpm: the heart rate of the latest notification, bpm, as in its state message;
+            None before the first one, or when it had no skin contact.
+        battery_pct: the strap's last battery reading, %; None before one came.
+        riding: whether a ride is active on this strap.
+    """
+
+    strap: str
+    link: LinkState | None
+    hr_bpm: float | None
+    battery_pct: int | None
+    riding: bool
 
 
 class StrapPipeline:
@@ -91,10 +115,8 @@ class StrapPipeline:
         self._alert_count = 0
         self._ride_seq = 0
         self._last_start: tuple[str, int] = ("", 0)
-        self.beat_listeners: list[Callable[[tuple[TimedBeat, ...], float], None]] = []
-        """Called with each notification's raw timed beats (a morning measurement)."""
-        self.last_state: Payload | None = None
-        """The latest state payload (for a live view)."""
+        self._beat_listeners: list[BeatListener] = []
+        self._hr_bpm: float | None = None
         self._hrvt1 = Hrvt1Tracker()
         self.ceilings = ceilings
         if rides is not None and ceilings is None:
@@ -103,6 +125,25 @@ class StrapPipeline:
         self._ceiling: Ceiling | None = None
         if rides is not None:
             rides.settings_for = self._settings_for
+
+    def subscribe_beats(self, listener: BeatListener) -> Callable[[], None]:
+        """Hand each notification's raw timed beats to ``listener`` from now on.
+
+        The beat recorder and a morning measurement listen this way. Returns the call that
+        ends the subscription (calling it again does nothing).
+        """
+        self._beat_listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                self._beat_listeners.remove(listener)
+
+        return unsubscribe
+
+    def status(self) -> PipelineStatus:
+        """The strap's link, heart rate, battery and ride, as a value."""
+        riding = self.rides is not None and self.rides.ride is not None
+        return PipelineStatus(self.name, self.link, self._hr_bpm, self.battery, riding)
 
     def _settings_for(self, now_s: float) -> RideSettings:
         """A new ride's settings: the ceiling in force on its day (it may follow HRVT1)."""
@@ -142,7 +183,7 @@ class StrapPipeline:
             self.hr.push(b.rr_ms, b.t_s, gap_before=b.gap_before)
 
     def _on_notification(self, n: Notification) -> None:
-        for listener in list(self.beat_listeners):
+        for listener in list(self._beat_listeners):
             listener(n.beats, n.at_s)
         for beat in n.beats:
             if beat.gap_before:
@@ -150,6 +191,7 @@ class StrapPipeline:
             self._take_hr(self.hrv.push(beat.rr_ms, beat.t_s))
         snap = self.hrv.snapshot()
         hr = self._heart_rate(n, snap)
+        self._hr_bpm = _round(hr, 1)
         zone = self.zones.zone(hr).number if hr is not None else None
         message = StateMessage(
             ts=self._iso(n.at_s),
@@ -167,7 +209,6 @@ class StrapPipeline:
             battery_pct=self.battery,
         )
         payload = message.payload()
-        self.last_state = payload
         self.sink.state(message.topic(self.base, self.name), payload)
         if self.rides is not None:
             window = window_of(snap) if self.rides.ride is not None else None

@@ -1,14 +1,17 @@
 """`hrvd run`: straps -> HRV -> ride coach -> MQTT, until SIGTERM.
 
-The daemon composes one async context manager per outside resource (the MQTT publisher,
-its sink) with an AsyncExitStack, and runs the MQTT link, the strap sessions, a
-once-a-second ticker, the systemd watchdog and status lines as loops of one task group
-(:mod:`hrvd.daemon.loops`): a loop that raises is logged with its traceback and ends the daemon
-with exit code 1, for systemd to restart it, and the watchdog pings only while every
-loop lives and the ticker ticks. It tells systemd READY once the config
-is loaded, the store open and the tasks running: it never waits for the broker or a
-strap, either of which may be away for hours. On SIGTERM or SIGINT it ends open rides
-(their alerts turn off and their summaries go out), flushes, says offline, and exits 0.
+The daemon enters one context manager per outside resource (the systemd notifier, the
+store, the outbox, the MQTT publisher, its writers) on one AsyncExitStack, which also
+closes them, and runs the MQTT link, the strap sessions, a once-a-second ticker, the
+systemd watchdog and status lines as loops of one task group owned by one task
+(:mod:`hrvd.daemon.loops`): a loop that raises is logged with its traceback and ends the
+daemon with exit code 1, for systemd to restart it, and the watchdog pings only while
+every loop lives and the ticker ticks. It reads its straps' pipelines through their
+:meth:`~hrvd.daemon.pipeline.StrapPipeline.status` and subscribes to their beats.
+It tells systemd READY once the config is loaded, the store open and the tasks about to
+run: it never waits for the broker or a strap, either of which may be away for hours.
+On SIGTERM or SIGINT it ends open rides (their alerts turn off and their summaries go
+out), flushes, says offline, and exits 0.
 """
 
 from __future__ import annotations
@@ -40,23 +43,21 @@ from hrvd.daemon.orthostatic import OrthostaticRun
 from hrvd.daemon.pipeline import StrapPipeline, interrupted_messages
 from hrvd.daemon.record import StoreSink
 from hrvd.daemon.systemd import Notifier
-from hrvd.errors import ConfigError, HrvdError
+from hrvd.errors import ConfigError
 from hrvd.publish import topics
 from hrvd.publish.announce import announce
 from hrvd.publish.mqtt import MqttPublisher
 from hrvd.publish.mqtt_auth import password_file_warning, resolve_password
-from hrvd.publish.outbox import Outbox
+from hrvd.publish.outbox import open_outbox
 from hrvd.publish.sink import MqttSink, TeeSink
 from hrvd.store import StoreError, open_store
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from hrvd.ble.timeline import TimedBeat
     from hrvd.coach.hrvt1 import CeilingPolicy
     from hrvd.config import Config
     from hrvd.publish.commands import MorningCommand
     from hrvd.publish.messages import Sink
+    from hrvd.publish.outbox import Outbox
     from hrvd.store import Store
 
 log = structlog.get_logger("hrvd.daemon")
@@ -111,27 +112,54 @@ class Daemon:
         self._sink: Sink | None = None
         self._store: Store | None = None
 
-    def _open_outbox(self) -> Outbox:
-        path = self.config.store.path
-        try:
-            return Outbox(path)
-        except (OSError, sqlite3.Error) as exc:
-            msg = f"cannot open the store {path}: {exc}"
-            raise HrvdError(msg) from None
-
     async def run(self) -> None:
-        """Run until SIGTERM/SIGINT (or :attr:`stop` is set)."""
+        """Run until SIGTERM/SIGINT (or :attr:`stop` is set).
+
+        Raises:
+            LoopCrashedError: a loop raised (a bug, logged with its traceback).
+        """
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop.set)
-        # The store first: it refuses a second daemon and a damaged file (exit 2, not
-        # restarted) before the outbox writes to the same file.
-        store = self._store = open_store(self.config.store.path, exclusive=True)
-        try:
-            outbox = self._open_outbox()
-        except BaseException:
-            store.close()
-            raise
+        # Every resource on one stack, left in reverse: the rides end while the loops still
+        # run, the loops stop, the links say so, the writers flush, the publisher says
+        # offline, the files close.
+        async with contextlib.AsyncExitStack() as stack:
+            stack.enter_context(self.notifier)
+            # The store first: it refuses a second daemon and a damaged file (exit 2, not
+            # restarted) before the outbox writes to the same file.
+            store = self._store = stack.enter_context(
+                open_store(self.config.store.path, exclusive=True)
+            )
+            outbox = stack.enter_context(open_outbox(self.config.store.path))
+            publisher = await stack.enter_async_context(self._publisher(outbox))
+            mqtt = await stack.enter_async_context(MqttSink(publisher))
+            recorder = await stack.enter_async_context(StoreSink(store))
+            beats = await stack.enter_async_context(BeatRecorder(store, to_wall))
+            self._build(TeeSink(mqtt, recorder), beats, self._ceilings(store))
+            self._end_interrupted(store)
+            self._republish_readiness(store)
+            self._ticked_at = time.monotonic()
+            stack.callback(self._links_down)
+            running = {
+                "mqtt": publisher.wait(),
+                "outbox writer": mqtt.wait(),
+                "store writer": recorder.wait(),
+                "beat writer": beats.wait(),
+                "prune": self._prune(store),
+                "straps": run_straps(self.sessions),
+                "tick": self._tick(),
+                "watchdog": self.notifier.watchdog_loop(self._healthy),
+                "status": self._status(publisher),
+            }
+            self.notifier.ready(self._status_line(publisher))  # before the first ping
+            log.info("running", straps=[s.strap.name for s in self.sessions])
+            loops = await stack.enter_async_context(self.loops.running(running))
+            stack.callback(self._stopping)
+            await loops.until(self.stop.wait())
+
+    def _publisher(self, outbox: Outbox) -> MqttPublisher:
+        """The daemon's MQTT client, its discovery and retained values announced."""
         base = self.config.mqtt.base_topic
         publisher = MqttPublisher(
             self.config.mqtt,
@@ -141,36 +169,7 @@ class Daemon:
             command_topics=(topics.cmd_ride(base), topics.cmd_morning(base)),
         )
         announce(publisher, self.config)
-        try:
-            async with contextlib.AsyncExitStack() as stack:
-                await stack.enter_async_context(publisher)
-                mqtt = await stack.enter_async_context(MqttSink(publisher))
-                recorder = await stack.enter_async_context(StoreSink(store))
-                beats = await stack.enter_async_context(BeatRecorder(store, to_wall))
-                self._build(TeeSink(mqtt, recorder), beats, self._ceilings(store))
-                self._end_interrupted(store)
-                self._republish_readiness(store)
-                self._ticked_at = time.monotonic()
-                running = {
-                    "mqtt": publisher.wait(),
-                    "outbox writer": mqtt.wait(),
-                    "store writer": recorder.wait(),
-                    "beat writer": beats.wait(),
-                    "prune": self._prune(store),
-                    "straps": run_straps(self.sessions),
-                    "tick": self._tick(),
-                    "watchdog": self.notifier.watchdog_loop(self._healthy),
-                    "status": self._status(publisher),
-                }
-                self.notifier.ready(self._status_line(publisher))
-                log.info("running", straps=[s.strap.name for s in self.sessions])
-                try:
-                    await self.loops.run(running, self.stop, self._stopping)
-                finally:
-                    self._links_down()
-        finally:
-            outbox.close()
-            store.close()
+        return publisher
 
     def _ceilings(self, store: Store) -> CeilingPolicy:
         """The ride ceiling, with the HRVT1 estimates kept (read once, at start)."""
@@ -197,7 +196,7 @@ class Daemon:
             pipeline = StrapPipeline(strap_name=strap.name, base_topic=base, zones=self.zones,
                                      rides=rides, sink=sink, to_wall=to_wall,
                                      ceilings=ceilings)  # fmt: skip
-            pipeline.beat_listeners.append(beats.listener(strap.name))
+            pipeline.subscribe_beats(beats.listener(strap.name))  # for the daemon's life
             self.pipelines[strap.slug] = pipeline
             self.sessions.append(StrapSession(strap, pipeline.on_event))
 
@@ -298,15 +297,14 @@ class Daemon:
         """
         now = time.monotonic()
         for pipeline in self.pipelines.values():
-            if pipeline.link is not LinkState.DISCONNECTED:
+            if pipeline.status().link is not LinkState.DISCONNECTED:
                 pipeline.on_event(LinkChange(pipeline.name, LinkState.DISCONNECTED, now,
                                              "daemon stopped"))  # fmt: skip
 
     def _status_line(self, publisher: MqttPublisher) -> str:
         broker = "broker connected" if publisher.connected.is_set() else "broker away"
-        links = ", ".join(
-            f"{p.name} {(p.link or LinkState.CONNECTING).value}" for p in self.pipelines.values()
-        )
+        statuses = [p.status() for p in self.pipelines.values()]
+        links = ", ".join(f"{s.strap} {(s.link or LinkState.CONNECTING).value}" for s in statuses)
         return f"{broker}; {links or 'no strap configured'}"
 
     async def _status(self, publisher: MqttPublisher) -> None:
@@ -341,18 +339,15 @@ class Daemon:
             return
         tz = ZoneInfo(self.config.athlete.timezone)
         day = local_day(datetime.now(tz), tz)
-        listener: list[Callable[[tuple[TimedBeat, ...], float], None]] = []
 
         def ended() -> None:
             self.morning = None
-            for fn in listener:
-                pipeline.beat_listeners.remove(fn)
+            unsubscribe()  # bound below, before the run can end
 
         kind = OrthostaticRun if orthostatic else MorningRun
         run = kind(self.config, day=day, now_s=time.monotonic(), repeat=repeat,
                    sink=self._sink, store=self._store, on_end=ended, posture=posture)  # fmt: skip
-        listener.append(run.on_beats)
-        pipeline.beat_listeners.append(run.on_beats)
+        unsubscribe = pipeline.subscribe_beats(run.on_beats)
         self.morning = run
         log.info("morning measurement", strap=pipeline.name, day=str(day), repeat=repeat,
                  orthostatic=orthostatic)  # fmt: skip
@@ -369,18 +364,17 @@ class Daemon:
         tz = ZoneInfo(self.config.athlete.timezone)
         now = datetime.now(tz)
         for strap in self.config.straps:
-            pipeline = self.pipelines[strap.slug]
-            if strap.role not in {"morning", "both"} or pipeline.link is not LinkState.STREAMING:
+            status = self.pipelines[strap.slug].status()
+            if strap.role not in {"morning", "both"} or status.link is not LinkState.STREAMING:
                 self._auto_judged.discard(strap.slug)
                 continue
-            hr = (pipeline.last_state or {}).get("hr_bpm")
-            if strap.slug in self._auto_judged or not isinstance(hr, int | float):
+            hr = status.hr_bpm
+            if strap.slug in self._auto_judged or hr is None:
                 continue
             self._auto_judged.add(strap.slug)
-            riding = pipeline.rides is not None and pipeline.rides.ride is not None
             window = _window(self.config.morning.window)
             if not may_auto_start(now.time(), hr, self.config.athlete.hr_rest,
-                                  ride_active=riding, window=window):  # fmt: skip
+                                  ride_active=status.riding, window=window):  # fmt: skip
                 continue
             if self._store is not None:
                 kept = await asyncio.to_thread(self._store.mornings)

@@ -17,9 +17,11 @@ import sqlite3
 import threading
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 import structlog
+
+from hrvd.errors import HrvdError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -49,6 +51,19 @@ class OutboxMessage:
     retain: bool
 
 
+def open_outbox(path: Path) -> Outbox:
+    """The outbox in the store's file; a directory or file it cannot use is a one-line error.
+
+    Raises:
+        HrvdError: the file cannot be created or opened.
+    """
+    try:
+        return Outbox(path)
+    except (OSError, sqlite3.Error) as exc:
+        msg = f"cannot open the store {path}: {exc}"
+        raise HrvdError(msg) from None
+
+
 class Outbox:
     """A FIFO of durable messages in an SQLite file.
 
@@ -73,6 +88,14 @@ class Outbox:
         """Close the database (pending messages stay in it)."""
         with self._lock:
             self._db.close()
+
+    def __enter__(self) -> Self:
+        """The outbox itself; leaving the block closes it (see :meth:`close`)."""
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        """Close the database."""
+        self.close()
 
     async def put(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = True) -> None:
         """Store a message durably; it is on disk when this returns (unless the disk is full)."""

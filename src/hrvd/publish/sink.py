@@ -40,8 +40,15 @@ class MqttSink:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        """Write what is queued, give the broker a moment to take it, and stop."""
+        """Write what is queued, give the broker a moment to take it, and stop.
+
+        Left on an error (a loop of the owner crashed, its link perhaps), what is queued
+        still goes into the outbox, but no broker is waited for.
+        """
         if self._writer is None:
+            return
+        if exc_type is not None:
+            await self._writer.close(timeout_s=FLUSH_TIMEOUT_S)
             return
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(FLUSH_TIMEOUT_S):
