@@ -18,7 +18,7 @@ from rich.console import Console
 
 from hrvd.ble.events import LinkState
 from hrvd.ble.session import StrapSession
-from hrvd.cli.args import add_command
+from hrvd.cli.args import add_athlete, add_command
 from hrvd.cli.output import write_json
 from hrvd.cli.replay import DEFAULT_HR_MAX, daemon_online
 from hrvd.coach.morning_day import local_day
@@ -65,6 +65,7 @@ def register(sub: Subparsers[Parser]) -> None:
     morning.add_argument("--orthostatic", action="store_true",
                          help="lie, then stand when told: the orthostatic test")  # fmt: skip
     morning.add_argument("--config", metavar="FILE")
+    add_athlete(morning)  # or --strap: whoever wears it
     morning.add_argument("--format", choices=("text", "json"), default="text",
                          help="json: the readiness as JSON, the countdown on stderr")  # fmt: skip
 
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
 
     if args.orthostatic and args.posture not in {None, "lying"}:
         raise UsageError("--orthostatic lies first, then stands: leave out --posture")
-    config = load_config(find_config(args.config))
+    config = load_config(find_config(args.config)).for_command(args.athlete, args.strap)
     asyncio.run(morning_command(config, repeat=args.repeat, strap=args.strap, out=out,
                                 posture=args.posture, orthostatic=args.orthostatic,
                                 as_json=args.format == "json"))  # fmt: skip
@@ -91,6 +92,9 @@ async def morning_command(  # noqa: PLR0913 - the command's options
     orthostatic: bool = False, as_json: bool = False,
 ) -> None:  # fmt: skip
     """Start a morning measurement (or orthostatic test) on the running daemon, show it.
+
+    ``config`` is the athlete's (:meth:`~hrvd.config.Config.for_command`): the command goes
+    to their topic, and their strap is measured.
 
     ``as_json``: the result (the readiness, or why the measurement is not valid) is one
     JSON object on ``out``, the prompts and the countdown go to stderr.
@@ -115,9 +119,10 @@ async def morning_command(  # noqa: PLR0913 - the command's options
         cfg.host, cfg.port, username=cfg.username, password=password,
         tls_context=tls_context(cfg), identifier=f"hrvd-morning-{os.getpid()}",
     ) as client:  # fmt: skip
-        await client.subscribe(topics.morning(cfg.base_topic), qos=1)
-        await client.subscribe(topics.readiness(cfg.base_topic), qos=1)
-        await client.publish(topics.cmd_morning(cfg.base_topic), json.dumps(body).encode(), qos=1)
+        base = config.topic_base()
+        await client.subscribe(topics.morning(base), qos=1)
+        await client.subscribe(topics.readiness(base), qos=1)
+        await client.publish(topics.cmd_morning(base), json.dumps(body).encode(), qos=1)
         talk = sys.stderr if as_json else out
         talk.write("Lie still and breathe normally."
                    + (" You will be told when to stand.\n" if orthostatic else "\n"))  # fmt: skip
@@ -166,7 +171,7 @@ async def standalone_morning(  # noqa: PLR0913 - the command's options, and a ti
         zones = config.athlete.heart_rate_zones()
     except ValueError:
         zones = zones_for(ZoneModel.HRMAX, hr_max=DEFAULT_HR_MAX)  # shown, not used here
-    pipeline = StrapPipeline(strap_name=chosen.name, base_topic=config.mqtt.base_topic,
+    pipeline = StrapPipeline(strap_name=chosen.name, base_topic=config.topic_base(),
                              zones=zones, rides=None, sink=printer, to_wall=to_wall)  # fmt: skip
     streaming = asyncio.Event()
 

@@ -229,6 +229,7 @@ async def run_replay(  # noqa: PLR0913 - the command's options
     name = strap or next((s.name for s in config.straps if s.role in {"ride", "both"}), None)
     if name is None:
         raise UsageError("the config has no ride strap to publish as: pass --strap NAME")
+    household, config = config, config.for_command(None, name)  # the strap's wearer's
     zones = config.athlete.heart_rate_zones()
     password = resolve_password(config.mqtt, config.source)
     if not force and await daemon_online(config.mqtt, password):
@@ -247,11 +248,11 @@ async def run_replay(  # noqa: PLR0913 - the command's options
         # Before the first beat: live values are dropped while unconnected, and a short
         # replay would end before its messages left the temporary outbox.
         await loops.until(_connected(publisher))
-        announce(publisher, config)
+        announce(publisher, household)  # every device: announcing one would clear the rest
         async with MqttSink(publisher) as mqtt:
             loops.start("outbox writer", mqtt.wait())
             sink = TeeSink(mqtt, console)
-            pipeline = _pipeline(name=name, base=cfg.base_topic, zones=zones,
+            pipeline = _pipeline(name=name, base=config.topic_base(), zones=zones,
                                  settings=config.ride_settings(), sink=sink, start=start,
                                  ceilings=config.ceiling_policy())  # fmt: skip
             await loops.until(replay(pipeline, rr_ms, speed=speed, gaps=gaps))

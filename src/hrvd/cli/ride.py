@@ -9,7 +9,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, TextIO
 
-from hrvd.cli.args import add_actions, add_command
+from hrvd.cli.args import add_actions, add_athlete, add_command
 from hrvd.cli.output import ride_summary, write_json
 from hrvd.errors import EXIT_OK, HrvdError
 
@@ -35,6 +35,7 @@ def register(sub: Subparsers[Parser]) -> None:
         parser.add_argument("--strap", metavar="NAME",
                             help="the strap (default: the first ride strap)")  # fmt: skip
         parser.add_argument("--config", metavar="FILE")
+        add_athlete(parser)  # or --strap: whoever wears it
         parser.add_argument("--format", choices=("text", "json"), default="text",
                             help="json: the summary as JSON, the rest on stderr")  # fmt: skip
 
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     """Run the command; return its exit code."""
     from hrvd.config import find_config, load_config  # noqa: PLC0415
 
-    config = load_config(find_config(args.config))
+    config = load_config(find_config(args.config)).for_command(args.athlete, args.strap)
     as_json = args.format == "json"
     asyncio.run(ride_command(config, args.action, args.strap, out, as_json=as_json))
     return EXIT_OK
@@ -53,6 +54,9 @@ async def ride_command(
     config: Config, action: str, strap: str | None, out: TextIO, *, as_json: bool = False
 ) -> None:
     """Send a ride command to the running daemon and follow the ride's messages.
+
+    ``config`` is the athlete's (:meth:`~hrvd.config.Config.for_command`): the command goes
+    to their topic.
 
     Raises:
         HrvdError: no daemon is running (hrvd/status is not online).
@@ -75,10 +79,11 @@ async def ride_command(
         cfg.host, cfg.port, username=cfg.username, password=password,
         tls_context=tls_context(cfg), identifier=f"hrvd-ride-{os.getpid()}",
     ) as client:  # fmt: skip
-        await client.subscribe(f"{cfg.base_topic}/+/ride", qos=1)
-        await client.subscribe(f"{cfg.base_topic}/+/alert", qos=1)
-        await client.subscribe(f"{cfg.base_topic}/+/session", qos=1)
-        await client.publish(topics.cmd_ride(cfg.base_topic), payload.encode(), qos=1)
+        base = config.topic_base()
+        await client.subscribe(f"{base}/+/ride", qos=1)
+        await client.subscribe(f"{base}/+/alert", qos=1)
+        await client.subscribe(f"{base}/+/session", qos=1)
+        await client.publish(topics.cmd_ride(base), payload.encode(), qos=1)
         # With --format json the summary alone goes to stdout, the rest to stderr.
         talk = sys.stderr if as_json else out
         talk.write(f"ride {action} sent; following the ride (Ctrl-C to stop following)\n")

@@ -11,7 +11,8 @@ every loop lives and the ticker ticks. It reads its straps' pipelines through th
 It tells systemd READY once the config is loaded, the store open and the tasks about to
 run: it never waits for the broker or a strap, either of which may be away for hours.
 On SIGTERM or SIGINT it ends open rides (their alerts turn off and their summaries go
-out), flushes, says offline, and exits 0.
+out), flushes, says offline, and exits 0. Each athlete's pipelines, mornings and commands
+are their own :class:`~hrvd.daemon.athlete.AthleteDesk`: one, or a household's several.
 """
 
 from __future__ import annotations
@@ -23,28 +24,19 @@ import signal
 import sqlite3
 import time
 from datetime import datetime
-from datetime import time as dt_time
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 import structlog
 
 from hrvd.ble.events import LinkChange, LinkState
 from hrvd.ble.session import StrapSession, run_straps
-from hrvd.coach.morning_day import local_day, may_auto_start
-from hrvd.coach.rides import RideManager
-from hrvd.config import slug
+from hrvd.daemon.athlete import AthleteDesk, CommandRouter
 from hrvd.daemon.beats import BeatRecorder
 from hrvd.daemon.clock import read_clock
-from hrvd.daemon.commands import CommandDesk
 from hrvd.daemon.loops import Loops
-from hrvd.daemon.morning import MorningRun, stored_readiness
-from hrvd.daemon.orthostatic import OrthostaticRun
 from hrvd.daemon.pipeline import StrapPipeline, interrupted_messages
 from hrvd.daemon.record import StoreSink
 from hrvd.daemon.systemd import Notifier
-from hrvd.errors import ConfigError
-from hrvd.publish import topics
 from hrvd.publish.announce import announce
 from hrvd.publish.mqtt import MqttPublisher
 from hrvd.publish.mqtt_auth import password_file_warning, resolve_password
@@ -53,9 +45,7 @@ from hrvd.publish.sink import MqttSink, TeeSink
 from hrvd.store import StoreError, open_store
 
 if TYPE_CHECKING:
-    from hrvd.coach.hrvt1 import CeilingPolicy
     from hrvd.config import Config
-    from hrvd.publish.commands import MorningCommand
     from hrvd.publish.messages import Sink
     from hrvd.publish.outbox import Outbox
     from hrvd.store import Store
@@ -91,26 +81,20 @@ class Daemon:
     def __init__(self, config: Config, notifier: Notifier | None = None) -> None:
         self.config = config
         self.notifier = notifier or Notifier()
-        try:
-            self.zones = config.athlete.heart_rate_zones()
-            self.ride_settings = config.ride_settings()
-        except ValueError as exc:
-            raise ConfigError(config.source or "config", "athlete", f"{exc}") from None
+        # One desk per athlete (docs/household.md); each checks its athlete's zones.
+        self.athletes = [AthleteDesk(config.for_athlete(a.name), to_wall)
+                         for a in config.athletes]  # fmt: skip
         self.password = resolve_password(config.mqtt, config.source)
         if warning := password_file_warning(config.mqtt):
             log.warning("password file readable by every user", detail=warning)
         self.stop = asyncio.Event()
         self.pipelines: dict[str, StrapPipeline] = {}
         self.sessions: list[StrapSession] = []
-        self.morning: MorningRun | None = None
-        self._auto_judged: set[str] = set()
-        self.commands = CommandDesk(config.mqtt.base_topic, ride_pipeline=self._ride_pipeline,
-                                    start_morning=self._morning_command)  # fmt: skip
+        self.commands = CommandRouter(self.athletes)
         self.loops = Loops()
         self._ticked_at = time.monotonic()
         self._said_stuck = False
         self._sink: Sink | None = None
-        self._store: Store | None = None
 
     async def run(self) -> None:
         """Run until SIGTERM/SIGINT (or :attr:`stop` is set).
@@ -128,15 +112,13 @@ class Daemon:
             stack.enter_context(self.notifier)
             # The store first: it refuses a second daemon and a damaged file (exit 2, not
             # restarted) before the outbox writes to the same file.
-            store = self._store = stack.enter_context(
-                open_store(self.config.store.path, exclusive=True)
-            )
+            store = stack.enter_context(open_store(self.config.store.path, exclusive=True))
             outbox = stack.enter_context(open_outbox(self.config.store.path))
             publisher = await stack.enter_async_context(self._publisher(outbox))
             mqtt = await stack.enter_async_context(MqttSink(publisher))
-            recorder = await stack.enter_async_context(StoreSink(store))
+            recorder = await stack.enter_async_context(StoreSink(store, self._wearer))
             beats = await stack.enter_async_context(BeatRecorder(store, to_wall))
-            self._build(TeeSink(mqtt, recorder), beats, self._ceilings(store))
+            self._build(TeeSink(mqtt, recorder), store, beats)
             self._end_interrupted(store)
             self._republish_readiness(store)
             self._ticked_at = time.monotonic()
@@ -160,45 +142,26 @@ class Daemon:
 
     def _publisher(self, outbox: Outbox) -> MqttPublisher:
         """The daemon's MQTT client, its discovery and retained values announced."""
-        base = self.config.mqtt.base_topic
         publisher = MqttPublisher(
             self.config.mqtt,
             outbox,
             password=self.password,
             on_command=self.commands,
-            command_topics=(topics.cmd_ride(base), topics.cmd_morning(base)),
+            command_topics=self.commands.topics,
         )
         announce(publisher, self.config)
         return publisher
 
-    def _ceilings(self, store: Store) -> CeilingPolicy:
-        """The ride ceiling, with the HRVT1 estimates kept (read once, at start)."""
-        try:
-            estimates = store.hrvt1_estimates()
-        except sqlite3.Error as exc:
-            log.error("cannot read the HRVT1 estimates", error=str(exc))  # noqa: TRY400
-            estimates = []
-        return self.config.ceiling_policy(estimates)
+    def _wearer(self, strap: str) -> str:
+        """The name of the athlete who wears a strap."""
+        return self.config.athlete_of(strap).name
 
-    def _build(self, sink: Sink, beats: BeatRecorder, ceilings: CeilingPolicy) -> None:
+    def _build(self, sink: Sink, store: Store, beats: BeatRecorder) -> None:
+        """Every athlete's pipelines and sessions, on one sink."""
         self._sink = sink
-        base = self.config.mqtt.base_topic
-        if any(s.role in {"ride", "both"} for s in self.config.straps):
-            now = to_wall(time.monotonic())
-            payload = ceilings.payload(now.date())
-            payload["id"] = f"thresholds:{now.isoformat(timespec='seconds')}"
-            sink.durable(topics.thresholds(base), payload)
-        for strap in self.config.straps:
-            rides = None
-            if strap.role in {"ride", "both"}:
-                rides = RideManager(self.ride_settings, self.config.athlete.hr_rest,
-                                    auto_start=self.config.ride.auto_start)  # fmt: skip
-            pipeline = StrapPipeline(strap_name=strap.name, base_topic=base, zones=self.zones,
-                                     rides=rides, sink=sink, to_wall=to_wall,
-                                     ceilings=ceilings)  # fmt: skip
-            pipeline.subscribe_beats(beats.listener(strap.name))  # for the daemon's life
-            self.pipelines[strap.slug] = pipeline
-            self.sessions.append(StrapSession(strap, pipeline.on_event))
+        for desk in self.athletes:
+            self.sessions.extend(desk.build(sink, store, beats))
+            self.pipelines.update(desk.pipelines)
 
     async def _prune(self, store: Store) -> None:
         keep = self.config.store.keep_raw_days
@@ -223,12 +186,8 @@ class Daemon:
         while True:
             await asyncio.sleep(TICK_S)
             now = self._ticked_at = time.monotonic()
-            for pipeline in self.pipelines.values():
-                pipeline.tick(now)
-            if self.morning is not None:
-                self.morning.tick(now)
-            elif self.config.morning.auto_start:
-                await self._maybe_auto_start()
+            for desk in self.athletes:
+                await desk.tick(now)
 
     def _end_interrupted(self, store: Store) -> None:
         """End the rides a crash cut short, so the broker stops showing them as active.
@@ -251,24 +210,12 @@ class Daemon:
             self._sink.durable(topic, payload)
 
     def _republish_readiness(self, store: Store) -> None:
-        """Publish the latest stored readiness again, durably.
+        """Publish each athlete's latest stored readiness again, durably.
 
-        A morning measured by `hrvd morning` without the daemon, or while the broker was
-        away, or a retained message lost with a broker's data, reaches the broker this
-        way. Read on the loop (before any command can start a newer one), as above.
+        See :meth:`~hrvd.daemon.athlete.AthleteDesk.republish_readiness`.
         """
-        if self._sink is None:
-            return
-        try:
-            mornings = store.mornings()
-        except sqlite3.Error as exc:
-            log.error("cannot read the stored mornings", error=str(exc))  # noqa: TRY400
-            return
-        payload = stored_readiness(mornings, self.config.morning.posture,
-                                   self.config.athlete.language)  # fmt: skip
-        if payload is not None:
-            log.info("publishing the latest readiness again", id=payload["id"])
-            self._sink.durable(topics.readiness(self.config.mqtt.base_topic), payload)
+        for desk in self.athletes:
+            desk.republish_readiness(store)
 
     def _stopping(self) -> None:
         self.notifier.stopping()
@@ -315,93 +262,6 @@ class Daemon:
                 self.notifier.status(line)
                 last = line
             await asyncio.sleep(STATUS_EVERY_S)
-
-    def _morning_command(self, command: MorningCommand) -> str | None:
-        """A morning command: started, or why not."""
-        if self.morning is not None:
-            return "a morning measurement is already running"
-        if self._role_pipeline(command.strap, {"morning", "both"}) is None:
-            return "no such morning strap"
-        self._start_morning(command.strap, repeat=command.repeat, posture=command.posture,
-                            orthostatic=command.orthostatic)  # fmt: skip
-        return None
-
-    def _start_morning(
-        self, strap: str | None, *, repeat: bool, posture: str | None = None,
-        orthostatic: bool = False,
-    ) -> None:  # fmt: skip
-        if self.morning is not None:
-            log.info("a morning measurement is already running")
-            return
-        pipeline = self._role_pipeline(strap, {"morning", "both"})
-        if pipeline is None or self._sink is None or self._store is None:
-            log.warning("morning command for no morning strap", strap=strap)
-            return
-        tz = ZoneInfo(self.config.athlete.timezone)
-        day = local_day(datetime.now(tz), tz)
-
-        def ended() -> None:
-            self.morning = None
-            unsubscribe()  # bound below, before the run can end
-
-        kind = OrthostaticRun if orthostatic else MorningRun
-        run = kind(self.config, day=day, now_s=time.monotonic(), repeat=repeat,
-                   sink=self._sink, store=self._store, on_end=ended, posture=posture)  # fmt: skip
-        unsubscribe = pipeline.subscribe_beats(run.on_beats)
-        self.morning = run
-        log.info("morning measurement", strap=pipeline.name, day=str(day), repeat=repeat,
-                 orthostatic=orthostatic)  # fmt: skip
-        clock = read_clock()
-        if not clock.trusted:
-            why = "the clock is not synchronised: this morning may get the wrong date"
-            log.warning(why, day=str(day), clock=clock.now.isoformat(), fix="see hrvd doctor")
-
-    async def _maybe_auto_start(self) -> None:
-        """Start the morning measurement when a morning strap connects at rest, in the window.
-
-        Judged once per connection, on its first heart rate; never twice a day.
-        """
-        tz = ZoneInfo(self.config.athlete.timezone)
-        now = datetime.now(tz)
-        for strap in self.config.straps:
-            status = self.pipelines[strap.slug].status()
-            if strap.role not in {"morning", "both"} or status.link is not LinkState.STREAMING:
-                self._auto_judged.discard(strap.slug)
-                continue
-            hr = status.hr_bpm
-            if strap.slug in self._auto_judged or hr is None:
-                continue
-            self._auto_judged.add(strap.slug)
-            window = _window(self.config.morning.window)
-            if not may_auto_start(now.time(), hr, self.config.athlete.hr_rest,
-                                  ride_active=status.riding, window=window):  # fmt: skip
-                continue
-            if self._store is not None:
-                kept = await asyncio.to_thread(self._store.mornings)
-                if any(m.day == local_day(now, tz) for m in kept):
-                    continue  # today's morning is in; only a repeat replaces it
-            log.info("morning measurement starts by itself", strap=strap.name, hr_bpm=hr)
-            self._start_morning(strap.name, repeat=False)
-            return
-
-    def _role_pipeline(self, strap: str | None, roles: set[str]) -> StrapPipeline | None:
-        if strap is not None:
-            return self.pipelines.get(slug(strap))
-        for s in self.config.straps:
-            if s.role in roles:
-                return self.pipelines.get(s.slug)
-        return None
-
-    def _ride_pipeline(self, strap: str | None) -> StrapPipeline | None:
-        if strap is not None:
-            return self.pipelines.get(slug(strap))
-        return next((p for p in self.pipelines.values() if p.rides is not None), None)
-
-
-def _window(text: str) -> tuple[dt_time, dt_time]:
-    """``"05:00-10:00"`` (validated by the config) as two times."""
-    start, end = text.split("-")
-    return dt_time.fromisoformat(start), dt_time.fromisoformat(end)
 
 
 async def run_daemon(config: Config) -> None:
