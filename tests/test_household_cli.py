@@ -76,3 +76,12 @@ def test_thresholds_and_exports_are_the_athletes_own(household, tmp_path, capsys
     assert "wrote 14 morning(s)" in capsys.readouterr().out
     assert main(["export", "history", "--config", household]) == 2
     assert "name one with --athlete" in capsys.readouterr().err
+
+
+def test_config_check_gives_each_athletes_ceiling(household, capsys):
+    assert main(["config", "check", "--config", household]) == 0
+    out = capsys.readouterr().out
+    assert "[[athlete]]" in out
+    assert "# Anna: " in out
+    assert "# Ben: " in out
+    assert "150" in out.split("# Ben: ", 1)[1]  # his HRVT1 from his ride, not hers

@@ -41,11 +41,16 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     if warning := password_file_warning(config.mqtt):
         sys.stderr.write(f"{PROG}: warning: {warning}\n")
     effective = effective_config(config)
+    if config.household:  # each athlete's own ceiling, their name before it
+        ceiling = [f"{a.name}: {line}" for a in config.athletes
+                   for line in ceiling_lines(config.for_athlete(a.name))]  # fmt: skip
+    else:
+        ceiling = ceiling_lines(config)
     if args.format == "json":
         write_json(out, {"path": str(path), "valid": True, "config": tomllib.loads(effective),
-                         "ceiling": ceiling_lines(config)})  # fmt: skip
+                         "ceiling": ceiling})  # fmt: skip
         return EXIT_OK
     out.write(f"# {path}: valid. The effective config, defaults filled in:\n")
     out.write(effective)
-    out.writelines(f"# {line}\n" for line in ceiling_lines(config))
+    out.writelines(f"# {line}\n" for line in ceiling)
     return EXIT_OK
