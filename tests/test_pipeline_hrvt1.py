@@ -12,7 +12,7 @@ from hrvd.coach.hrvt1 import CeilingPolicy
 from hrvd.coach.recovery import RideSettings
 from hrvd.coach.rides import RideManager
 from hrvd.daemon.pipeline import StrapPipeline
-from hrvd.hrv.synthetic import step_test, steps_rr
+from hrvd.hrv.synthetic import inject, step_test, steps_rr
 from hrvd.hrv.zones import ZoneModel, zones_for
 from hrvt1_ref import quantise, reference_hrvt1
 
@@ -82,3 +82,21 @@ async def test_a_replayed_recovery_ride_gives_null_and_keeps_the_ceiling():
     assert session["ceiling_source"] == "zones"
     assert sink.last("/thresholds") == []
     assert policy.estimates == []
+
+
+@pytest.mark.parametrize(
+    ("threshold", "artifact_rate"), [(120.0, 0.0), (145.0, 0.01), (160.0, 0.0)]
+)
+async def test_a_live_step_test_gives_the_reference_hrvt1_within_the_validated_error(
+    threshold, artifact_rate
+):
+    # Through the live corrector and stream, as a strap's beats; the seed is the threshold,
+    # fixed before looking (the sweep over seeds is bench/bench_hrvt1.py).
+    rng = np.random.default_rng(int(threshold))
+    clean = steps_rr(step_test(threshold), threshold, rng)
+    rr = inject(clean, artifact_rate, rng).rr_ms if artifact_rate else clean
+    p, sink = pipeline(CeilingPolicy(114.0, "zones", "zone 1", follow=False, margin_bpm=20.0))
+    await replay(p, quantise(rr), speed=0)
+    (session,) = sink.last("/session")
+    assert session["hrvt1_reason"] == "ok"
+    assert session["hrvt1_bpm"] == pytest.approx(reference_hrvt1(clean), abs=5.0)
