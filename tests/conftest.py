@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import structlog
 
-from fixtures.mosquitto import Broker
+from harness.mosquitto import Broker
 from recordings import DATA
 
 if TYPE_CHECKING:

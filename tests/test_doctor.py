@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from fixtures.mosquitto import Broker, free_port, make_tls
+from harness.mosquitto import Broker, free_port, make_tls
 from hrvd import doctor_verdicts as v
 from hrvd.cli import main
 from hrvd.config import Config, MqttConfig, StrapConfig

@@ -25,8 +25,8 @@ import pytest
 from dbus_fast import Message, MessageType
 from dbus_fast.aio import MessageBus
 
-from fixtures.dbus import DbusStartError, private_dbus
-from fixtures.fake_bluez import FakeBluez, FakeStrap, reset_bleak_state
+from harness.dbus import DbusStartError, private_dbus
+from harness.fake_bluez import FakeBluez, FakeStrap, reset_bleak_state
 from hrvd.ble.session import Notification, StrapEvent, StrapSession, run_straps
 from hrvd.config import StrapConfig
 from hrvd.errors import UsageError

@@ -23,7 +23,7 @@ from hrvd.hrv.synthetic import ride_rr
 from hrvd.replay import notifications, run_replay
 
 if TYPE_CHECKING:
-    from fixtures.mosquitto import Broker
+    from harness.mosquitto import Broker
 
 EASY, HARD = 0.7, 0.2
 RIDE = [  # (s, HR from, HR to, correlation): warm-up, steady, a drift above 114, back down

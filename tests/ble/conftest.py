@@ -1,6 +1,6 @@
 """Fixtures for BLE tests: a private D-Bus standing in for the system bus, and a fake BlueZ.
 
-Real bleak talks to :class:`fixtures.fake_bluez.FakeBluez` over a ``dbus-daemon`` that each
+Real bleak talks to :class:`harness.fake_bluez.FakeBluez` over a ``dbus-daemon`` that each
 test starts for itself (a few ms), so no test can reach the host's system bus or its
 Bluetooth adapter.
 """
@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from fixtures.dbus import private_dbus
-from fixtures.fake_bluez import FakeBluez, reset_bleak_state
+from harness.dbus import private_dbus
+from harness.fake_bluez import FakeBluez, reset_bleak_state
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
