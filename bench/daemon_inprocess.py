@@ -24,22 +24,22 @@ import structlog
 
 from daemon_rig import SubscriberProcess
 from daemon_stats import Latency, square_heart
-from hrvd.ble.session import LinkChange, LinkState
+from hrvd.ble.events import LinkChange, LinkState
+from hrvd.cli.replay import notifications, wall_clock
 from hrvd.coach.recovery import RideSettings
 from hrvd.coach.rides import RideManager
 from hrvd.config import MqttConfig
+from hrvd.daemon.pipeline import StrapPipeline
 from hrvd.hrv.zones import ZoneModel, zones_for
-from hrvd.pipeline import StrapPipeline
 from hrvd.publish.mqtt import MqttPublisher
 from hrvd.publish.outbox import Outbox
 from hrvd.publish.sink import MqttSink, TeeSink
-from hrvd.replay import notifications, wall_clock
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from daemon_rig import Fixtures
-    from hrvd.pipeline import Payload
+    from hrvd.publish.messages import Payload
 
 STRAP = "Bench"
 PERIOD_S = 24.0

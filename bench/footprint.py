@@ -9,7 +9,7 @@ report; the results are in BENCHMARKS.md, section "Footprint (issue 15)".
   folder, with Debian's own Python where the machine has it (as bookworm on a Pi). Counted
   twice: all of the venv, and what the install adds to it (the venv minus the pip and
   setuptools that ``python3 -m venv`` puts in every venv).
-- **Import time**: in that venv, ``python -c "import hrvd.cli, hrvd.daemon"`` (what
+- **Import time**: in that venv, ``python -c "import hrvd.cli, hrvd.daemon.service"`` (what
   ``hrvd run`` imports before it reads its config) minus ``python -c pass``, best of 7 each;
   and ``hrvd --help`` as a whole.
 - **RSS after an hour**: ``hrvd run`` with one fake strap on a private D-Bus and mosquitto
@@ -33,7 +33,7 @@ import harness_path  # noqa: F401 - tests/ on sys.path, for harness
 from bench_daemon import FAST_RIDE, fast_plan, run_daemon
 from daemon_rig import load_fixtures
 from harness.machine import cpu_model, os_name
-from hrvd.install import render_unit
+from hrvd.setup.install_service import render_unit
 
 REPO = Path(__file__).resolve().parents[1]
 DEBIAN_PYTHON = Path("/usr/bin/python3")
@@ -88,7 +88,7 @@ def import_times(venv: Path) -> tuple[float, float]:
     """``hrvd run``'s imports net of the interpreter's start, and ``hrvd --help``, s."""
     py = str(venv / "bin" / "python")
     bare = _best_s([py, "-c", "pass"])
-    imports = _best_s([py, "-c", "import hrvd.cli, hrvd.daemon"])
+    imports = _best_s([py, "-c", "import hrvd.cli, hrvd.daemon.service"])
     help_s = _best_s([str(venv / "bin" / "hrvd"), "--help"])
     return imports - bare, help_s
 
@@ -138,7 +138,7 @@ def main() -> int:
     print("| :--- | ---: |")
     print(f"| runtime venv, all of it | {total_mb:.1f} MB |")
     print(f"| what the install adds (venv minus its own pip and setuptools) | {added_mb:.1f} MB |")
-    print(f"| `import hrvd.cli, hrvd.daemon`, net of the interpreter's start | "
+    print(f"| `import hrvd.cli, hrvd.daemon.service`, net of the interpreter's start | "
           f"{net_import_s * 1000:.0f} ms |")  # fmt: skip
     print(f"| `hrvd --help`, whole command | {help_s * 1000:.0f} ms |")
     what = "an hour" if notifications == HOUR_NOTIFICATIONS else f"{notifications} notifications"

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 MATCH_WINDOW_S = 3.5
 """A stored beat matches a sent one with the same RR sent at most this far from its time."""
 KILL_BATCH_S = 30.0
-"""The beat recorder writes at least this often (hrvd.beats.FLUSH_S): what kill -9 loses."""
+"""The beat recorder writes at least this often (hrvd.daemon.beats.FLUSH_S): what kill -9 loses."""
 EARLY_S = 0.1
 """A beat stamped this much before it ended was timed from a sum missing lost beats, s."""
 REDELIVERY_WINDOW_S = 60.0
@@ -200,7 +200,7 @@ def rides_of(queued: list[tuple[int, str, dict[str, object]]], raw: Raw) -> dict
             for (_, t), p in last.items()
             if topic_kind(t) == "alert" and p.get("too_hard") is True
         ),
-        # The next daemon ends those (hrvd.pipeline.interrupted_messages).
+        # The next daemon ends those (hrvd.daemon.pipeline.interrupted_messages).
         "ended_interrupted": sum(
             1 for _, t, p in queued if topic_kind(t) == "ride" and p.get("event") == INTERRUPTED
         ),

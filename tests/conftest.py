@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import structlog
+from hypothesis import HealthCheck, settings
 
 from harness.mosquitto import Broker
 from recordings import DATA
@@ -15,6 +16,12 @@ from recordings import DATA
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
+
+# Property tests judge behaviour, never speed: on a loaded two-core CI machine hypothesis's
+# deadline and its "input generation is slow" health check failed tests that were right.
+# Speed belongs in bench/.
+settings.register_profile("hrvd", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("hrvd")
 
 
 @pytest.fixture(scope="session")

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hrvd.analyze import summarise
 from hrvd.cli import main
+from hrvd.cli.analyze import summarise
 from hrvd.hrv.synthetic import step_test, steps_rr
 from hrvt1_ref import quantise, reference_hrvt1
 

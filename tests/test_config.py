@@ -159,7 +159,7 @@ def test_the_example_config_is_valid_and_names_every_key():
 def test_run_logs_a_warning_for_a_world_readable_password_file(tmp_path):
     from structlog.testing import capture_logs  # noqa: PLC0415
 
-    from hrvd.daemon import Daemon  # noqa: PLC0415
+    from hrvd.daemon.service import Daemon  # noqa: PLC0415
 
     secret = tmp_path / "pw"
     secret.write_text("s3cret-Pa55\n")

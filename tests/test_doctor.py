@@ -15,10 +15,16 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from harness.mosquitto import Broker, free_port, make_tls
-from hrvd import doctor_verdicts as v
 from hrvd.cli import main
 from hrvd.config import Config, MqttConfig, StrapConfig
-from hrvd.doctor import bluetoothctl_version, check_bluetooth, check_broker, check_store, read_clock
+from hrvd.setup import verdicts as v
+from hrvd.setup.doctor import (
+    bluetoothctl_version,
+    check_bluetooth,
+    check_broker,
+    check_store,
+    read_clock,
+)
 from hrvd.store import open_store
 
 if TYPE_CHECKING:
@@ -254,7 +260,7 @@ def test_a_store_that_is_not_a_database_fails_and_says_to_move_it_aside(tmp_path
 def test_a_store_locked_by_a_writer_that_never_finishes_fails(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    monkeypatch.setattr("hrvd.doctor.STORE_BUSY_S", 0.05)
+    monkeypatch.setattr("hrvd.setup.doctor.STORE_BUSY_S", 0.05)
     path = tmp_path / "hrvd.sqlite3"
     open_store(path).close()
     writer = sqlite3.connect(path)

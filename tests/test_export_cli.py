@@ -103,15 +103,31 @@ def test_an_export_never_replaces_a_file_without_force(stored, tmp_path, capsys)
     ("args", "message"),
     [
         (["export", "ride", "nope"], "no ride 'nope'"),
-        (["export", "ride"], "needs the ride's id"),
         (["export", "morning", "27/11/2026"], "is not a date"),
         (["export", "morning", "2026-11-25"], "no morning measurement"),
         (["export", "morning", "2026-10-01"], "no morning measurement"),  # imported: no RR
-        (["export", "history", "2026-10-01"], "takes no id or date"),
     ],
 )
 def test_export_mistakes_are_one_line_and_exit_2(stored, capsys, args, message):
     assert main([*args, "--config", str(stored)]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["export"], "required: ACTION"),
+        (["export", "ride"], "required: ID"),
+        (["export", "history", "2026-10-01"], "unrecognized arguments: 2026-10-01"),
+        (["export", "morning", "2026-11-25", "--format", "fit"], "unrecognized arguments"),
+    ],
+)
+def test_a_missing_or_stray_export_argument_is_a_one_line_usage_error(capsys, args, message):
+    with pytest.raises(SystemExit) as done:
+        main(args)
+    assert done.value.code == 2
     err = capsys.readouterr().err
     assert message in err
     assert err.count("\n") == 1

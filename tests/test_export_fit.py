@@ -70,8 +70,10 @@ def test_fit_needs_a_file_and_is_for_rides_only(ride, capsys):
     assert main(["export", "ride", "H10", "--format", "fit", "--config", str(config)]) == 2
     assert "name it with --output" in capsys.readouterr().err
     args = ["export", "history", "--format", "fit", "--config", str(config)]
-    assert main(args) == 2
-    assert "is for a ride" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as done:  # only a ride has --format
+        main(args)
+    assert done.value.code == 2
+    assert "unrecognized arguments: --format fit" in capsys.readouterr().err
 
 
 def test_hrvd_analyze_reads_the_exported_fit_as_the_stored_beats(tmp_path, ride, capsys):

@@ -117,7 +117,7 @@ def test_an_endless_history_file_stops_at_the_history_limit_in_its_own_words(
     tmp_path, monkeypatch, capsys
 ):
     # A text stream without end: read only up to the history's own limit, not the RR limit.
-    monkeypatch.setattr("hrvd.history_cli.MAX_HISTORY_BYTES", 1 << 20)
+    monkeypatch.setattr("hrvd.cli.history.MAX_HISTORY_BYTES", 1 << 20)
 
     class Endless(io.RawIOBase):
         def readable(self):

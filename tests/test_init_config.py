@@ -29,15 +29,11 @@ from hrvd.config import (
 )
 from hrvd.errors import UsageError
 from hrvd.hrv.zones import ZoneModel
-from hrvd.init_config import (
-    PASSWORD_NAME,
-    SERVICE_PASSWORD_FILE,
-    default_output,
-    run_init,
-)
-from hrvd.init_questions import system_timezone
-from hrvd.install import CREDENTIAL_FILE, DEFAULT_CONFIG, render_unit
-from hrvd.publish.mqtt import CREDENTIALS_PREFIX, resolve_password
+from hrvd.publish.mqtt_auth import CREDENTIALS_PREFIX, resolve_password
+from hrvd.setup.init import run_init
+from hrvd.setup.init_files import PASSWORD_NAME, SERVICE_PASSWORD_FILE, default_output
+from hrvd.setup.install_service import CREDENTIAL_FILE, DEFAULT_CONFIG, render_unit
+from hrvd.setup.questions import system_timezone
 
 ADDRESS = "AA:BB:CC:DD:EE:01"
 FLAGS = ["--strap", ADDRESS, "--hr-max", "185", "--timezone", "Europe/Brussels"]

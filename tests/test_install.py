@@ -27,10 +27,11 @@ from dbus_fast.aio import MessageBus
 
 from harness.dbus import DbusStartError, private_dbus
 from harness.fake_bluez import FakeBluez, FakeStrap, reset_bleak_state
-from hrvd.ble.session import Notification, StrapEvent, StrapSession, run_straps
+from hrvd.ble.events import Notification, StrapEvent
+from hrvd.ble.session import StrapSession, run_straps
 from hrvd.config import StrapConfig
 from hrvd.errors import UsageError
-from hrvd.install import (
+from hrvd.setup.install_service import (
     DBUS_POLICY_FILE,
     SYSUSERS_FILE,
     UNIT_FILE,

@@ -8,7 +8,7 @@ from datetime import date
 
 from hrvd.ble.timeline import TimedBeat
 from hrvd.config import AthleteConfig, Config, MorningConfig, StoreConfig
-from hrvd.morning_run import MorningRun
+from hrvd.daemon.morning import MorningRun
 from hrvd.store import open_store
 
 
@@ -59,7 +59,7 @@ async def test_an_invalid_measurement_is_kept_but_never_counts(tmp_path):
 
 def test_the_stored_readiness_is_the_latest_day_in_the_usual_posture_with_a_content_id():
     from hrvd.coach.baseline import Morning, Posture  # noqa: PLC0415
-    from hrvd.morning_run import stored_readiness  # noqa: PLC0415
+    from hrvd.daemon.morning import stored_readiness  # noqa: PLC0415
 
     assert stored_readiness([], "lying", "en") is None
     days = [Morning(date(2026, 11, d), Posture.LYING, 4.0 + d / 100, 50.0) for d in range(1, 21)]

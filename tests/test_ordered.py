@@ -2,7 +2,7 @@
 
 import asyncio
 
-from hrvd.ordered import cancel_and_wait
+from hrvd.daemon.ordered import cancel_and_wait
 
 
 async def test_a_task_that_swallows_its_first_cancellation_is_still_stopped():

@@ -14,17 +14,17 @@ from rich.console import Console
 
 from hrvd.ble.session import StrapSession
 from hrvd.ble.virtual import measurements
+from hrvd.cli.history import show_history
+from hrvd.cli.replay import wall_clock
 from hrvd.coach.baseline import Morning, Posture
 from hrvd.coach.orthostatic import OrthoOutcome, OrthoRecord
 from hrvd.config import AthleteConfig, Config, MorningConfig, StoreConfig, StrapConfig
-from hrvd.history_cli import show_history
+from hrvd.daemon.morning import MorningPrinter
+from hrvd.daemon.orthostatic import OrthostaticRun
+from hrvd.daemon.pipeline import StrapPipeline
 from hrvd.hrv.synthetic import orthostatic_rr
 from hrvd.hrv.zones import ZoneModel, zones_for
-from hrvd.morning_run import MorningPrinter
-from hrvd.orthostatic_run import OrthostaticRun
-from hrvd.pipeline import StrapPipeline
 from hrvd.publish.sink import TeeSink
-from hrvd.replay import wall_clock
 from hrvd.store import open_store
 
 if TYPE_CHECKING:

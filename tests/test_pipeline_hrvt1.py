@@ -7,13 +7,13 @@ from datetime import UTC, date, datetime
 import numpy as np
 import pytest
 
+from hrvd.cli.replay import replay, wall_clock
 from hrvd.coach.hrvt1 import CeilingPolicy
 from hrvd.coach.recovery import RideSettings
 from hrvd.coach.rides import RideManager
+from hrvd.daemon.pipeline import StrapPipeline
 from hrvd.hrv.synthetic import step_test, steps_rr
 from hrvd.hrv.zones import ZoneModel, zones_for
-from hrvd.pipeline import StrapPipeline
-from hrvd.replay import replay, wall_clock
 from hrvt1_ref import quantise, reference_hrvt1
 
 START = datetime(2026, 12, 4, 18, 0, tzinfo=UTC)

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from hrvd.pipeline import interrupted_messages
+from dataclasses import replace
+
+from hrvd.daemon.pipeline import interrupted_messages
+from hrvd.publish.messages import AlertMessage, RideMessage
 
 NOW = "2026-11-27T19:00:00+00:00"
-RIDE = {"id": "H10@2026-11-27T18:00:00+00:00:4:steady", "active": True, "phase": "steady",
-        "elapsed_s": 1260.0, "event": "steady", "alpha1_guard": "off"}  # fmt: skip
-ALERT_ON = {"id": "H10@2026-11-27T18:00:00+00:00:alert:2:on", "ts": "2026-11-27T18:20:00+00:00",
-            "too_hard": True, "reason": "hr_ceiling", "since": "2026-11-27T18:19:50+00:00",
-            "hr_bpm": 131.0, "ceiling_bpm": 118.0, "dfa_alpha1": 0.71}  # fmt: skip
+RIDE_MESSAGE = RideMessage(id="H10@2026-11-27T18:00:00+00:00:4:steady", active=True,
+                           phase="steady", elapsed_s=1260.0, event="steady",
+                           alpha1_guard="off")  # fmt: skip
+ALERT_MESSAGE = AlertMessage(id="H10@2026-11-27T18:00:00+00:00:alert:2:on",
+                             ts="2026-11-27T18:20:00+00:00", too_hard=True, reason="hr_ceiling",
+                             since="2026-11-27T18:19:50+00:00", hr_bpm=131.0, ceiling_bpm=118.0,
+                             dfa_alpha1=0.71)  # fmt: skip
+RIDE, ALERT_ON = RIDE_MESSAGE.payload(), ALERT_MESSAGE.payload()
 
 
 def test_an_active_ride_and_an_alert_on_are_ended_alert_first():
@@ -17,6 +23,14 @@ def test_an_active_ride_and_an_alert_on_are_ended_alert_first():
     out = interrupted_messages(last, NOW)
     assert [t for t, _ in out] == ["hrvd/h10/alert", "hrvd/h10/ride"]
     alert, ride = out[0][1], out[1][1]
+    assert AlertMessage.from_payload(alert) == replace(
+        ALERT_MESSAGE, id=f"{ALERT_MESSAGE.id}:interrupted", ts=NOW, too_hard=False,
+        reason="interrupted", since=None, hr_bpm=None, dfa_alpha1=None,
+    )  # fmt: skip
+    assert RideMessage.from_payload(ride) == replace(
+        RIDE_MESSAGE, id=f"{RIDE_MESSAGE.id}:interrupted", active=False, phase="complete",
+        event="ended (interrupted)", alpha1_guard=None,
+    )  # fmt: skip
     assert alert == {**ALERT_ON, "id": f"{ALERT_ON['id']}:interrupted", "ts": NOW,
                      "too_hard": False, "reason": "interrupted", "since": None,
                      "hr_bpm": None, "dfa_alpha1": None}  # fmt: skip
@@ -45,3 +59,8 @@ def test_each_strap_is_judged_on_its_own():
 def test_what_it_sends_needs_nothing_more_at_the_next_start():
     last = {"hrvd/h10/ride": RIDE, "hrvd/h10/alert": ALERT_ON}
     assert interrupted_messages(dict(interrupted_messages(last, NOW)), NOW) == []
+
+
+def test_a_stored_message_this_version_cannot_read_is_left_and_the_others_ended():
+    last = {"hrvd/a/ride": {"active": True}, "hrvd/b/ride": RIDE}  # "a": no id, no phase
+    assert [t for t, _ in interrupted_messages(last, NOW)] == ["hrvd/b/ride"]

@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 
 from hrvd.cli import main
+from hrvd.cli.replay import notifications, run_replay
 from hrvd.config import load_config
 from hrvd.errors import HrvdError, UsageError
 from hrvd.hrv.synthetic import ride_rr
-from hrvd.replay import notifications, run_replay
 
 if TYPE_CHECKING:
     from harness.mosquitto import Broker
@@ -62,7 +62,7 @@ def test_replay_prints_phases_one_alert_and_the_summary(ride_file, capsys):
     minutes = int(alerts[0].split(":")[0])
     assert 26 <= minutes <= 28  # the drift crosses 114 bpm near 26 min, plus 30 s sustained
     assert any("alert off (back_in_zone)" in line for line in lines)
-    assert lines[-2].startswith("ride: 2701 s")
+    assert lines[-2].startswith("ride summary: 45:01,")
     assert "1 alert(s)" in lines[-2]
     # A recovery ride that drifts over its ceiling does not cross alpha1 0.75 cleanly.
     assert lines[-1].startswith("HRVT1 (alpha1 = 0.75): none from this ride")
@@ -161,11 +161,11 @@ class _Durable:
 
 
 async def test_every_durable_message_of_a_ride_has_its_own_id():
+    from hrvd.cli.replay import replay, wall_clock  # noqa: PLC0415
     from hrvd.coach.recovery import GuardEvent, RideSettings  # noqa: PLC0415
     from hrvd.coach.rides import RideManager, RideStarted  # noqa: PLC0415
+    from hrvd.daemon.pipeline import StrapPipeline  # noqa: PLC0415
     from hrvd.hrv.zones import ZoneModel, zones_for  # noqa: PLC0415
-    from hrvd.pipeline import StrapPipeline  # noqa: PLC0415
-    from hrvd.replay import replay, wall_clock  # noqa: PLC0415
 
     sink = _Durable()
     zones = zones_for(ZoneModel.HRMAX, hr_max=190)
@@ -187,9 +187,9 @@ async def test_every_durable_message_of_a_ride_has_its_own_id():
 async def test_replay_with_an_unreachable_broker_says_so_in_one_line(
     ride_file, broker, tmp_path, monkeypatch
 ):
-    import hrvd.replay  # noqa: PLC0415
+    import hrvd.cli.replay  # noqa: PLC0415
 
-    monkeypatch.setattr(hrvd.replay, "CONNECT_WAIT_S", 0.5)
+    monkeypatch.setattr(hrvd.cli.replay, "CONNECT_WAIT_S", 0.5)
     config = load_config(_config(tmp_path, broker))
     broker.stop()
     with pytest.raises(HrvdError, match=r"cannot reach the broker 127.0.0.1:\d+ within 0.5 s"):
@@ -260,14 +260,14 @@ class _Watch(_Durable):
 
 
 async def test_a_strap_hovering_around_the_artifact_limit_announces_only_lasting_changes():
+    from hrvd.cli.demo import demo_ride  # noqa: PLC0415
+    from hrvd.cli.replay import replay, wall_clock  # noqa: PLC0415
     from hrvd.coach.alpha1 import GUARD_HOLD_S  # noqa: PLC0415
     from hrvd.coach.recovery import RideSettings  # noqa: PLC0415
     from hrvd.coach.rides import RideManager  # noqa: PLC0415
-    from hrvd.demo import demo_ride  # noqa: PLC0415
+    from hrvd.daemon.pipeline import StrapPipeline  # noqa: PLC0415
     from hrvd.hrv.synthetic import Injected, inject  # noqa: PLC0415
     from hrvd.hrv.zones import ZoneModel, zones_for  # noqa: PLC0415
-    from hrvd.pipeline import StrapPipeline  # noqa: PLC0415
-    from hrvd.replay import replay, wall_clock  # noqa: PLC0415
 
     zones = zones_for(ZoneModel.HRMAX, hr_max=190)
     rng = np.random.default_rng(2)
@@ -321,7 +321,8 @@ def _durable_lines(out: io.StringIO) -> int:
     the summary; not the lines that explain them."""
     lines = out.getvalue().splitlines()
     return sum(
-        bool(re.match(r"\s*\d+:\d\d  ", line)) or line.startswith("ride: ") for line in lines
+        bool(re.match(r"\s*\d+:\d\d  ", line)) or line.startswith("ride summary: ")
+        for line in lines
     )
 
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 from rich.console import Console
 
-from hrvd.live import LiveView
-from hrvd.spark import BLOCKS, band_marks, sparkline
+from hrvd.cli.live import LiveView
+from hrvd.cli.spark import BLOCKS, band_marks, sparkline
 
 
 def test_a_sparkline_runs_from_the_lowest_block_to_the_highest():

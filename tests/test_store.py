@@ -1,3 +1,5 @@
+import csv
+import io
 import json
 import sqlite3
 
@@ -50,10 +52,14 @@ async def test_sessions_lists_and_shows_rides(tmp_path, capsys):
     store.close()
     config = tmp_path / "hrvd.toml"
     config.write_text(f'[store]\npath = "{store_path}"\n')
-    assert main(["sessions", "--config", str(config)]) == 0
+    assert main(["sessions", "--config", str(config)]) == 0  # into a pipe: CSV
+    (row,) = csv.DictReader(io.StringIO(capsys.readouterr().out))
+    assert row["ID"] == "H10@2026-11-27T17:00:00+00:00"
+    assert row["IN_ZONE_PCT"] == "81"
+    assert main(["sessions", "--config", str(config), "--format", "table"]) == 0
     out = capsys.readouterr().out
     assert "H10@2026-11-27T17:00:00+00:00" in out
-    assert "81 %" in out
+    assert out.splitlines()[0].split()[:3] == ["STARTED", "STRAP", "MIN"]
     assert main(["sessions", "show", "H10@", "--config", str(config), "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["alerts"] == 1
     assert main(["sessions", "show", "zzz", "--config", str(config)]) == 2
@@ -84,6 +90,6 @@ async def test_each_ride_keeps_its_hrvt1_and_the_estimates_come_back_by_day(tmp_
     config = tmp_path / "hrvd.toml"
     config.write_text(f'[store]\npath = "{path}"\n')
     assert main(["sessions", "--config", str(config)]) == 0
-    rows = {line.split()[-1]: line for line in capsys.readouterr().out.splitlines()[1:]}
-    assert "  148  " in rows[SUMMARY["id"]]
-    assert "  -  " in rows["H10@none"]
+    rows = {row["ID"]: row for row in csv.DictReader(io.StringIO(capsys.readouterr().out))}
+    assert rows[SUMMARY["id"]]["HRVT1_BPM"] == "148"
+    assert rows["H10@none"]["HRVT1_BPM"] == ""

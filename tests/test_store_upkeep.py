@@ -10,9 +10,9 @@ import pytest
 import structlog
 
 from hrvd import store as store_module
-from hrvd.beats import BeatRecorder
 from hrvd.ble.timeline import TimedBeat
 from hrvd.coach.baseline import Morning, Posture
+from hrvd.daemon.beats import BeatRecorder
 from hrvd.store import MIGRATIONS, StoredBeat, StoreError, open_store
 
 T0 = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)

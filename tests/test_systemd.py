@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from hrvd.systemd import Notifier, notify_address, watchdog_interval_s
+from hrvd.daemon.systemd import Notifier, notify_address, watchdog_interval_s
 
 
 class FakeSystemd:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -13,12 +14,13 @@ import numpy as np
 import pytest
 from rich.console import Console
 
+from hrvd.cli.live import STALE_AFTER_S, LiveView
+from hrvd.cli.replay import run_replay
+from hrvd.cli.watch import _show, watch
 from hrvd.config import load_config
 from hrvd.errors import UsageError
 from hrvd.hrv.synthetic import ride_rr
-from hrvd.live import STALE_AFTER_S, LiveView
-from hrvd.replay import run_replay
-from hrvd.watch import watch
+from hrvd.publish.messages import AlertMessage, Payload, StateMessage
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -65,10 +67,11 @@ async def test_watch_refuses_a_strap_that_is_not_configured(broker, tmp_path):
         await watch(config, "nope", Console(file=io.StringIO()))
 
 
-ALERT_LEFT_ON = (
-    b'{"too_hard":true,"reason":"hr_ceiling","since":"2026-11-27T17:20:00+00:00",'
-    b'"ts":"2026-11-27T17:20:30+00:00"}'
-)
+ALERT_LEFT_ON = AlertMessage(
+    id="H10 Garage@2026-11-27T17:00:00+00:00:alert:1:on", ts="2026-11-27T17:20:30+00:00",
+    too_hard=True, reason="hr_ceiling", since="2026-11-27T17:20:00+00:00", hr_bpm=131.0,
+    ceiling_bpm=118.0, dfa_alpha1=0.7,
+)  # fmt: skip
 
 
 async def test_watch_shows_what_a_killed_daemon_left_as_the_past(broker, tmp_path):
@@ -79,7 +82,7 @@ async def test_watch_shows_what_a_killed_daemon_left_as_the_past(broker, tmp_pat
         for topic, payload in [
             ("hrvd/h10_garage/link", b"streaming"),
             ("hrvd/h10_garage/availability", b"online"),
-            ("hrvd/h10_garage/alert", ALERT_LEFT_ON),
+            ("hrvd/h10_garage/alert", json.dumps(ALERT_LEFT_ON.payload()).encode()),
             ("hrvd/status", b"offline"),
         ]:  # fmt: skip
             await client.publish(topic, payload, qos=1, retain=True)
@@ -103,6 +106,24 @@ def _view(now: list[float]) -> tuple[LiveView, io.StringIO]:
     return view, out
 
 
+def _state(hr_bpm: float) -> Payload:
+    return StateMessage(
+        ts="2026-11-27T00:00:10+00:00",
+        hr_bpm=hr_bpm,
+        rr_ms=[60000 / hr_bpm],
+        rmssd_ms=None,
+        ln_rmssd=None,
+        sdnn_ms=None,
+        dfa_alpha1=None,
+        artifact_rate=None,
+        quality="reject",
+        quality_reasons=[],
+        zone=2,
+        contact=True,
+        battery_pct=None,
+    ).payload()
+
+
 def _picture(view: LiveView) -> str:
     out = io.StringIO()
     Console(file=out, width=100).print(view.render())
@@ -115,9 +136,11 @@ def test_live_values_older_than_a_few_seconds_are_marked_stale():
     view.retained("hrvd/status", "online")
     view.retained("hrvd/h10/link", "streaming")
     view.retained("hrvd/h10/availability", "online")
-    view.state("hrvd/h10/state", {"hr_bpm": 131})
-    view.durable("hrvd/h10/alert", {"too_hard": True, "ts": "2026-11-27T00:00:10+00:00",
-                                    "hr_bpm": 131, "ceiling_bpm": 114})  # fmt: skip
+    view.state("hrvd/h10/state", _state(131))
+    view.durable("hrvd/h10/alert", AlertMessage(
+        id="H10:alert:1:on", ts="2026-11-27T00:00:10+00:00", too_hard=True,
+        reason="hr_ceiling", since="2026-11-27T00:00:05+00:00", hr_bpm=131,
+        ceiling_bpm=114, dfa_alpha1=None).payload())  # fmt: skip
     now[0] += STALE_AFTER_S - 1
     view.tick()
     assert view.live
@@ -130,7 +153,7 @@ def test_live_values_older_than_a_few_seconds_are_marked_stale():
     assert "unknown (not live)" in picture
     assert "TOO HARD" not in picture
     assert "the values shown are stale" in out.getvalue()
-    view.state("hrvd/h10/state", {"hr_bpm": 120})
+    view.state("hrvd/h10/state", _state(120))
     assert view.live
     assert out.getvalue().splitlines()[-1] == "live values again"
 
@@ -138,10 +161,32 @@ def test_live_values_older_than_a_few_seconds_are_marked_stale():
 def test_a_strap_offline_or_a_stopped_daemon_is_never_shown_live():
     now = [0.0]
     view, _ = _view(now)
-    view.state("hrvd/h10/state", {"hr_bpm": 131})
+    view.state("hrvd/h10/state", _state(131))
     view.retained("hrvd/h10/link", "disconnected")
     view.retained("hrvd/h10/availability", "offline")
     assert not view.live
     assert "hrvd - H10 (disconnected)" in _picture(view)
     view.retained("hrvd/status", "offline")
     assert "hrvd - H10 (daemon stopped)" in _picture(view)
+
+
+def test_a_malformed_message_is_a_logged_fault_not_a_traceback(capsys):
+    now = [0.0]
+    view, out = _view(now)
+    _show(view, "hrvd/h10/state", b"not json")
+    _show(view, "hrvd/h10/alert", b"[1, 2]")
+    _show(
+        view, "hrvd/h10/alert", json.dumps({**ALERT_LEFT_ON.payload(), "too_hard": "yes"}).encode()
+    )
+    _show(view, "hrvd/h10/ride", b'{"phase": "steady"}')
+    assert view.alert is None
+    assert view.phase == "-"
+    assert out.getvalue() == ""
+    logged = capsys.readouterr()
+    text = logged.out + logged.err
+    assert "not JSON" in text
+    assert "not a JSON object" in text
+    assert "alert message: too_hard = 'yes' is not bool" in text
+    assert "ride message without 'id'" in text
+    _show(view, "hrvd/h10/alert", json.dumps(ALERT_LEFT_ON.payload()).encode())
+    assert view.alert == ALERT_LEFT_ON

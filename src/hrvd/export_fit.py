@@ -95,7 +95,7 @@ def write_ride_fit(config: Config, ride_id: str, target: str | None, *, force: b
     Raises:
         UsageError: no such ride, no beats kept, no file named, or the file exists.
     """
-    from hrvd.export_cli import ride_beats  # noqa: PLC0415
+    from hrvd.cli.export import ride_beats  # noqa: PLC0415
     from hrvd.files import write_atomically  # noqa: PLC0415
 
     if target in {None, "-"}:

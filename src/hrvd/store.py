@@ -30,7 +30,7 @@ from hrvd.store_files import StoreNeedsHandsError as StoreNeedsHandsError  # noq
 from hrvd.store_files import connect, connect_readonly, take_lock
 
 if TYPE_CHECKING:
-    from hrvd.pipeline import Payload
+    from hrvd.publish.messages import Payload
 
 MIGRATIONS = (
     # 1: ride summaries (the session message, as published) and mornings.

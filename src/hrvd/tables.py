@@ -15,6 +15,11 @@ from hrvd.errors import InputFileError
 
 DELIMITERS = ",;\t"
 """Separators recognised, in order of preference when a header holds none."""
+SNIFF_LINES = 10
+"""The header and the rows after it that the delimiter is guessed from."""
+SNIFF_CHARS = 2048
+"""At most this much of them: the sniffer's regular expressions take time quadratic in
+the sample where quotes abound, so a hostile file cannot make it slow."""
 MAX_LINE_CHARS = 4096
 """Longest line accepted, characters. An RR or history row is a few dozen characters;
 a longer line is not one of them (a binary file, a minified export), and refusing it early
@@ -50,13 +55,24 @@ def content_lines(text: str, source: str) -> list[tuple[int, str]]:
 def split_header(lines: list[tuple[int, str]]) -> tuple[str, list[tuple[int, str]]]:
     """The delimiter and the lines from the header on.
 
-    An Excel ``sep=;`` first line names the delimiter and is dropped; otherwise the
-    delimiter is the one the header holds most often (``,`` when it holds none).
+    An Excel ``sep=;`` first line names the delimiter and is dropped; otherwise
+    :class:`csv.Sniffer` finds it in the header and the first rows (the one of
+    :data:`DELIMITERS` they all hold as often, so a decimal comma in a row is not taken
+    for one); when it finds none, it is the one the header holds most often (``,`` when
+    it holds none).
     """
     first = lines[0][1].strip() if lines else ""
     if first.lower().startswith("sep=") and len(first) > len("sep="):
         return first[4], lines[1:]
-    return max(DELIMITERS, key=first.count) if first else ",", lines
+    sample = first
+    for _, line in lines[1:SNIFF_LINES]:
+        if len(sample) + len(line) > SNIFF_CHARS:
+            break
+        sample += "\n" + line
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter, lines
+    except csv.Error:  # one column, or rows that disagree: the header decides
+        return max(DELIMITERS, key=first.count) if first else ",", lines
 
 
 def split_row(line: str, delimiter: str, source: str, number: int) -> list[str]:

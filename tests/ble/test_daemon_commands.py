@@ -9,10 +9,10 @@ from structlog.testing import capture_logs
 
 from harness.mosquitto import free_port
 from hrvd.config import load_config
-from hrvd.daemon import Daemon
+from hrvd.daemon.service import Daemon
+from hrvd.daemon.systemd import Notifier
 from hrvd.publish.commands import RIDE_STARTS_BURST
 from hrvd.store import Store, open_store
-from hrvd.systemd import Notifier
 
 if TYPE_CHECKING:
     from pathlib import Path

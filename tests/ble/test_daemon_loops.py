@@ -10,17 +10,17 @@ import pytest
 from structlog.testing import capture_logs
 
 from harness.mosquitto import free_port
-from hrvd import daemon as daemon_module
 from hrvd.ble.session import StrapSession
 from hrvd.ble.timeline import TimedBeat
 from hrvd.config import load_config
-from hrvd.daemon import Daemon
-from hrvd.loops import LoopCrashedError, Loops
-from hrvd.pipeline import StrapPipeline
+from hrvd.daemon import service as daemon_module
+from hrvd.daemon.loops import LoopCrashedError, Loops
+from hrvd.daemon.pipeline import StrapPipeline
+from hrvd.daemon.service import Daemon
+from hrvd.daemon.systemd import Notifier
 from hrvd.publish.mqtt import MqttPublisher
 from hrvd.publish.outbox import Outbox
 from hrvd.store import Store
-from hrvd.systemd import Notifier
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -19,8 +19,9 @@ import pytest
 
 from harness.daemon import DaemonProcess, StrapEntry, write_config
 from harness.fake_bluez import FakeBluez, FakeStrap, steady_rr
+from hrvd.cli.morning import morning_command
+from hrvd.cli.ride import ride_command
 from hrvd.config import load_config
-from hrvd.rides_cli import morning_command, ride_command
 from hrvd.store import open_store
 
 if TYPE_CHECKING:
@@ -331,6 +332,8 @@ async def test_a_ride_started_over_mqtt_is_stopped_by_hrvd_ride_and_kept(
         out = io.StringIO()
         await ride_command(load_config(config_path), "stop", None, out)
         assert "ride over" in out.getvalue()
+        assert "\nride summary: " in out.getvalue()  # the one formatter's lines
+        assert "\nHRVT1 (alpha1 = 0.75): " in out.getvalue()
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(proc.wait(), 10) == 0
     store = open_store(tmp_path / "store.sqlite3")
@@ -422,9 +425,9 @@ async def test_a_resting_morning_strap_starts_the_measurement_by_itself(
 async def test_hrvd_morning_without_a_daemon_measures_itself_and_its_readiness_reaches_the_broker(
     fake_bluez: FakeBluez, broker: Broker, tmp_path: Path, notify: NotifySocket, monkeypatch
 ):
-    import hrvd.rides_cli  # noqa: PLC0415
+    import hrvd.cli.morning  # noqa: PLC0415
 
-    monkeypatch.setattr(hrvd.rides_cli, "MORNING_DRAIN_S", 0.5)
+    monkeypatch.setattr(hrvd.cli.morning, "MORNING_DRAIN_S", 0.5)
     strap = FakeStrap(address="AA:BB:CC:DD:EE:46", notify_interval_s=1.0,
                       rr_ms=steady_rr(1000.0, seed=6))  # fmt: skip
     await fake_bluez.add_strap(strap)

@@ -19,8 +19,8 @@ from harness.daemon import StrapEntry
 from harness.daemon import write_config as harness_config
 from harness.dbus import SESSION_CONFIG, private_dbus
 from harness.fake_bluez import FakeBluez, FakeStrap, reset_bleak_state
-from hrvd import doctor_verdicts as v
-from hrvd.doctor import diagnose
+from hrvd.setup import verdicts as v
+from hrvd.setup.doctor import diagnose
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator

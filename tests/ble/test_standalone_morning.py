@@ -17,9 +17,9 @@ import pytest
 from harness.fake_bluez import FakeBluez, reset_bleak_state
 from harness.mosquitto import free_port
 from hrvd.ble.scan import scan_or_explain
+from hrvd.cli.morning import morning_command, standalone_morning
 from hrvd.config import load_config
 from hrvd.errors import HrvdError
-from hrvd.rides_cli import morning_command, standalone_morning
 
 if TYPE_CHECKING:
     from pathlib import Path

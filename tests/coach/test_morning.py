@@ -8,19 +8,10 @@ import pytest
 
 from hrvd.ble.timeline import BeatTimeline
 from hrvd.coach.baseline import Posture
-from hrvd.coach.morning import (
-    InvalidReason,
-    MorningMeasurement,
-    MorningResult,
-    MorningSettings,
-    MorningState,
-    invalid_advice,
-    local_day,
-    may_auto_start,
-    measure,
-    replaces,
-    select_mornings,
-)
+from hrvd.coach.morning import MorningMeasurement, measure
+from hrvd.coach.morning_day import local_day, may_auto_start, replaces, select_mornings
+from hrvd.coach.morning_quality import invalid_advice
+from hrvd.coach.morning_values import InvalidReason, MorningResult, MorningSettings, MorningState
 from hrvd.hrv.metrics import time_domain
 from recordings import load_rr
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hrvd.coach.morning import InvalidReason, MorningSettings, MorningState
+from hrvd.coach.morning_values import InvalidReason, MorningSettings, MorningState
 from hrvd.coach.orthostatic import STAND_RISE_BPM, OrthoOutcome, OrthoRecord, detect_stand
 from hrvd.coach.orthostatic_baseline import (
     MIN_BASELINE_TESTS,

@@ -8,7 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hrvd.coach.baseline import Baseline, Morning, Posture, Quality
-from hrvd.coach.morning import InvalidReason, MorningResult, local_day, select_mornings
+from hrvd.coach.morning_day import local_day, select_mornings
+from hrvd.coach.morning_values import InvalidReason, MorningResult
 from hrvd.coach.readiness import (
     Recommendation,
     Signs,

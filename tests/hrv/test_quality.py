@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from hrvd.analyze import summarise
+from hrvd.cli.analyze import summarise
 from hrvd.hrv.quality import (
     IRREGULAR_DEVIATION,
     MAX_GAP_S,

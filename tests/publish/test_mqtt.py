@@ -20,7 +20,8 @@ from harness.mosquitto import make_tls
 from harness.subscriber import Subscriber
 from hrvd.config import MqttConfig
 from hrvd.errors import ConfigError
-from hrvd.publish.mqtt import MqttPublisher, password_file_warning, resolve_password, tls_context
+from hrvd.publish.mqtt import MqttPublisher
+from hrvd.publish.mqtt_auth import password_file_warning, resolve_password, tls_context
 from hrvd.publish.outbox import Outbox
 
 if TYPE_CHECKING:

@@ -56,8 +56,8 @@ def scan_or_explain(timeout_s: float, hint: str = "") -> list[FoundStrap]:
         # No system D-Bus, or no permission to use it: BlueZ cannot be asked at all.
         msg = f"cannot reach BlueZ over D-Bus: {exc.strerror or exc} (is bluetoothd running?)"
     # The doctor's verdict and fix, when its checks find the cause (as `hrvd morning` says).
-    from hrvd.doctor import bluetooth_problem  # noqa: PLC0415 - only on this failure
-    from hrvd.doctor_verdicts import one_line  # noqa: PLC0415
+    from hrvd.setup.doctor import bluetooth_problem  # noqa: PLC0415 - only on this failure
+    from hrvd.setup.verdicts import one_line  # noqa: PLC0415
 
     problem = asyncio.run(bluetooth_problem())
     if problem is not None:

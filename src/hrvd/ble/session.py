@@ -19,8 +19,6 @@ import asyncio
 import contextlib
 import random
 import time
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
 import structlog
@@ -30,6 +28,7 @@ from bleak_retry_connector import close_stale_connections_by_address, establish_
 from dbus_fast import BusType, Message, MessageType
 from dbus_fast.aio import MessageBus
 
+from hrvd.ble.events import BatteryLevel, LinkChange, LinkState, Notification, StrapEvent
 from hrvd.ble.policy import RESET_AFTER_STREAMING_S, backoff_s
 from hrvd.ble.protocol import (
     BATTERY_LEVEL_UUID,
@@ -37,7 +36,7 @@ from hrvd.ble.protocol import (
     parse_battery_level,
     parse_measurement,
 )
-from hrvd.ble.timeline import MAX_DRIFT_S, BeatTimeline, TimedBeat
+from hrvd.ble.timeline import MAX_DRIFT_S, BeatTimeline
 from hrvd.errors import MalformedPayloadError
 
 if TYPE_CHECKING:
@@ -45,6 +44,7 @@ if TYPE_CHECKING:
 
     from bleak.backends.device import BLEDevice
 
+    from hrvd.ble.timeline import TimedBeat
     from hrvd.config import StrapConfig
 
 log = structlog.get_logger("hrvd.ble")
@@ -57,53 +57,6 @@ CONNECT_ATTEMPTS = 2
 """Attempts inside bleak-retry-connector before our own backoff takes over."""
 MALFORMED_LOG_EVERY = 100
 """After the first malformed payload, log one in this many (a broken strap sends many)."""
-
-
-class LinkState(StrEnum):
-    """The state of the link with one strap."""
-
-    CONNECTING = "connecting"
-    STREAMING = "streaming"
-    STALLED = "stalled"
-    NO_CONTACT = "no_contact"
-    DISCONNECTED = "disconnected"
-
-
-@dataclass(frozen=True, slots=True)
-class LinkChange:
-    """The link with ``strap`` entered ``state`` at ``at_s`` (monotonic s)."""
-
-    strap: str
-    state: LinkState
-    at_s: float
-    reason: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Notification:
-    """One Heart Rate Measurement from ``strap``, received at ``at_s`` (monotonic s).
-
-    ``beats`` holds its RR intervals with reconstructed times; empty while there is no
-    skin contact.
-    """
-
-    strap: str
-    at_s: float
-    hr_bpm: int
-    contact: bool | None
-    beats: tuple[TimedBeat, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class BatteryLevel:
-    """The strap's battery, percent."""
-
-    strap: str
-    at_s: float
-    percent: int
-
-
-StrapEvent = LinkChange | Notification | BatteryLevel
 
 
 class _Stalled(Exception):  # noqa: N818 - a signal inside the session, not an error

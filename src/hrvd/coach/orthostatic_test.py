@@ -24,11 +24,11 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from hrvd.coach.baseline import Posture
-from hrvd.coach.morning import (
+from hrvd.coach.morning import MorningMeasurement
+from hrvd.coach.morning_values import (
     MAX_ARTIFACT_RATE,
     MAX_GAP_S,
     InvalidReason,
-    MorningMeasurement,
     MorningProgress,
     MorningSettings,
     MorningState,
@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from datetime import date
 
-    from hrvd.coach.morning import MorningResult, TimedRr
+    from hrvd.coach.morning_values import MorningResult, TimedRr
 
 
 class OrthoPhase(StrEnum):

@@ -269,9 +269,10 @@ def assess(today: Morning, history: Iterable[Morning]) -> ReadinessResult:
 
     Args:
         today: the morning being judged.
-        history: valid mornings, one a day per posture (:func:`~hrvd.coach.morning.select_mornings`
-            picks it), measured and imported alike; other postures, later days and any
-            morning on ``today.day`` itself are ignored.
+        history: valid mornings, one a day per posture
+            (:func:`~hrvd.coach.morning_day.select_mornings` picks it), measured and
+            imported alike; other postures, later days and any morning on ``today.day``
+            itself are ignored.
 
     Raises:
         ValueError: two different mornings of one posture share a day in ``history``.

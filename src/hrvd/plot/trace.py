@@ -1,6 +1,6 @@
 """A ride's trace: what the live pipeline shows, second by second, kept for a plot.
 
-The RR series goes through the same :class:`~hrvd.pipeline.StrapPipeline` as a replay (the
+The RR series goes through the same :class:`~hrvd.daemon.pipeline.StrapPipeline` as a replay (the
 same notifications, the same coach), into a sink that keeps the values instead of
 publishing them, so a plot shows exactly the alerts, phases and alpha1 guard the daemon
 showed. No matplotlib here: the trace is data, tested without drawing.
@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from hrvd.ble.session import LinkChange, LinkState
+from hrvd.ble.events import LinkChange, LinkState
+from hrvd.cli.replay import notifications, wall_clock
 from hrvd.coach.recovery import WARMUP_CEILING_DROP_BPM
 from hrvd.coach.rides import RideManager
-from hrvd.pipeline import StrapPipeline
-from hrvd.replay import notifications, wall_clock
+from hrvd.daemon.pipeline import StrapPipeline
 
 if TYPE_CHECKING:
     import numpy as np
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from hrvd.coach.recovery import RideSettings
     from hrvd.hrv.zones import Zones
-    from hrvd.pipeline import Payload
+    from hrvd.publish.messages import Payload
 
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 

@@ -1,4 +1,4 @@
-"""The pipeline's messages onto MQTT: a :class:`~hrvd.pipeline.Sink` over the publisher."""
+"""The pipeline's messages onto MQTT: a :class:`~hrvd.publish.messages.Sink` over the publisher."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import asyncio
 import contextlib
 from typing import TYPE_CHECKING, Self
 
-from hrvd.ordered import OrderedWriter
+from hrvd.daemon.ordered import OrderedWriter
 
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from hrvd.pipeline import Payload, Sink
+    from hrvd.publish.messages import Payload, Sink
     from hrvd.publish.mqtt import MqttPublisher
 
 FLUSH_TIMEOUT_S = 5.0

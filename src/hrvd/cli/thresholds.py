@@ -1,0 +1,119 @@
+"""`hrvd thresholds`: the personal first threshold (HRVT1) and the ride ceiling it sets."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, TextIO
+from zoneinfo import ZoneInfo
+
+from hrvd.cli.args import add_command
+from hrvd.cli.output import write_json
+from hrvd.errors import EXIT_OK, UsageError
+from hrvd.store import StoreError, open_store
+
+if TYPE_CHECKING:
+    import argparse
+    from datetime import date
+
+    from hrvd.cli.args import Parser, Subparsers
+    from hrvd.coach.hrvt1 import CeilingPolicy
+    from hrvd.config import Config
+
+
+def _today(config: Config) -> date:
+    return datetime.now(ZoneInfo(config.athlete.timezone)).date()
+
+
+def _policy(config: Config) -> tuple[CeilingPolicy, str | None]:
+    """The ceiling policy with the stored estimates, and a note when the store was unread.
+
+    Raises:
+        ValueError: no ceiling and no heart rates for zones in the config.
+    """
+    estimates: list[tuple[date, float]] = []
+    note = None
+    if not config.store.path.exists():
+        note = "no store yet: no ride has given an estimate"
+    else:
+        try:
+            store = open_store(config.store.path, readonly=True)
+        except StoreError as exc:
+            note = f"estimates not read: {exc}"
+        else:
+            try:
+                estimates = store.hrvt1_estimates()
+            finally:
+                store.close()
+    return config.ceiling_policy(estimates), note
+
+
+def ceiling_lines(config: Config) -> list[str]:
+    """Which ride ceiling holds and why, for `hrvd config check` (never raises)."""
+    try:
+        policy, note = _policy(config)
+    except ValueError as exc:
+        return [f"ride ceiling: none ({exc})"]
+    today = _today(config)
+    ceiling = policy.ceiling(today)
+    lines = [f"ride ceiling: {ceiling.bpm:.0f} bpm ({ceiling.source}): {ceiling.why}"]
+    if not policy.follow:
+        lines.append("it does not follow HRVT1 ([athlete] ceiling_follows_hrvt1 = false)")
+    if note:
+        lines.append(note)
+    return lines
+
+
+def show_thresholds(config: Config, *, as_json: bool, out: TextIO) -> None:
+    """The personal HRVT1 (median of recent estimates, how many, their days) and the ceiling.
+
+    Raises:
+        UsageError: the config has neither a ride ceiling nor heart rates for zones.
+    """
+    try:
+        policy, note = _policy(config)
+    except ValueError as exc:
+        msg = f"no ride ceiling: {exc} (set [athlete] hr_max or lthr, or [ride] ceiling_bpm)"
+        raise UsageError(msg) from None
+    today = _today(config)
+    payload = policy.payload(today)
+    if as_json:
+        write_json(out, {**payload, "note": note})
+        return
+    personal = policy.personal(today)
+    if personal is None:
+        hrvt1 = "none: no ride crossed alpha1 0.75 in the last 6 weeks (docs/thresholds.md)"
+    else:
+        days = ", ".join(d.isoformat() for d in personal.dates)
+        hrvt1 = f"{personal.hrvt1_bpm:.0f} bpm, the median of {personal.n} ride(s): {days}"
+    follows = (f"yes, {policy.margin_bpm:g} bpm below HRVT1 when that is lower"
+               if policy.follow else "no ([athlete] ceiling_follows_hrvt1 = false)")  # fmt: skip
+    ceiling = f"{payload['ceiling_bpm']} bpm ({payload['ceiling_source']})"
+    rows = [
+        ("personal HRVT1", hrvt1),
+        ("ride ceiling", f"{ceiling}: {payload['ceiling_why']}"),
+        ("follows HRVT1", follows),
+    ]
+    if note:
+        rows.append(("note", note))
+    out.writelines(f"{label:<16}{value}\n" for label, value in rows)
+
+
+def register(sub: Subparsers[Parser]) -> None:
+    """Add the command's parser to ``sub``."""
+    thresholds = add_command(
+        sub,
+        "thresholds",
+        "The median of the recent HRVT1 estimates (alpha1 = 0.75) kept from "
+        "rides, how many it rests on and their days, and which ride ceiling holds and why.",
+    )
+    thresholds.add_argument("--config", metavar="FILE")
+    thresholds.add_argument("--format", choices=("table", "json"), default="table")
+
+
+def run(args: argparse.Namespace, out: TextIO) -> int:
+    """Run the command; return its exit code."""
+    from hrvd.config import find_config, load_config  # noqa: PLC0415
+
+    config = load_config(find_config(args.config))
+    show_thresholds(config, as_json=args.format == "json", out=out)
+    return EXIT_OK

@@ -1,0 +1,277 @@
+"""A morning measurement in the daemon: beats in, countdown and readiness out.
+
+The pure measurement (:mod:`hrvd.coach.morning`) decides; this module feeds it the strap's
+beats, publishes its progress on ``hrvd/morning`` (QoS 0, once a second) and its end
+(durable), keeps a valid morning in the store (one a day: a later one replaces it only
+when started as a repeat), and publishes the day's readiness retained on ``hrvd/readiness``.
+The daemon publishes the latest stored readiness again at every start
+(:func:`stored_readiness`): a readiness measured while the broker was away, or without
+the daemon, reaches the broker all the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+import structlog
+
+from hrvd.coach.baseline import Posture
+from hrvd.coach.morning import MorningMeasurement
+from hrvd.coach.morning_quality import invalid_advice
+from hrvd.coach.morning_values import InvalidReason, MorningSettings, MorningState
+from hrvd.coach.orthostatic_baseline import ortho_line
+from hrvd.coach.readiness import assess, readiness_payload
+from hrvd.publish import topics
+from hrvd.store import StoreError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import date
+
+    from rich.console import Console
+
+    from hrvd.ble.timeline import TimedBeat
+    from hrvd.coach.baseline import Morning
+    from hrvd.coach.morning_values import MorningResult
+    from hrvd.config import Config
+    from hrvd.publish.messages import Payload, Sink
+    from hrvd.store import Store
+
+log = structlog.get_logger("hrvd.morning")
+
+
+class Progress(Protocol):
+    """A measurement's progress: :class:`~hrvd.coach.morning_values.MorningProgress` or a test's."""
+
+    @property
+    def state(self) -> MorningState:
+        """The measurement's state."""
+        ...
+
+    def payload(self) -> dict[str, object]:
+        """The ``hrvd/morning`` JSON object."""
+        ...
+
+
+class Measurement(Protocol):
+    """What a run feeds: a morning measurement, or an orthostatic test."""
+
+    day: date
+    posture: Posture
+
+    @property
+    def result(self) -> MorningResult | None:
+        """The (lying) result once it is over."""
+        ...
+
+    def add(self, beats: tuple[TimedBeat, ...], now_s: float) -> Progress:
+        """Take beats and the time."""
+        ...
+
+    def tick(self, now_s: float) -> Progress:
+        """Take the time."""
+        ...
+
+
+class MorningRun:
+    """One measurement, from the command to the published readiness.
+
+    Args:
+        config: for the timing, posture, language and topics.
+        day: the local date when the measurement starts.
+        now_s: when it starts, s (monotonic, as the beats).
+        repeat: a repeat replaces the day's valid morning.
+        sink: where messages go.
+        store: where the morning is kept.
+        on_end: called when the measurement is over (valid or not).
+        posture: lying, sitting or standing; default: ``[morning] posture``.
+    """
+
+    def __init__(  # noqa: PLR0913 - one measurement's collaborators
+        self,
+        config: Config,
+        *,
+        day: date,
+        now_s: float,
+        repeat: bool,
+        sink: Sink,
+        store: Store,
+        on_end: Callable[[], None],
+        posture: str | None = None,
+    ) -> None:
+        self.config = config
+        m = config.morning
+        settings = MorningSettings(stabilise_s=m.stabilise_s, measure_s=m.measure_s,
+                                   hr_rest_bpm=config.athlete.hr_rest)  # fmt: skip
+        self.measurement: Measurement = self._measurement(
+            settings, day=day, now_s=now_s, repeat=repeat, posture=Posture(posture or m.posture)
+        )
+        self.sink = sink
+        self.store = store
+        self.on_end = on_end
+        self.topic = topics.morning(config.mqtt.base_topic)
+        self._done = False
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def settled(self) -> None:
+        """Wait until the end's store writes and readiness are done."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _measurement(
+        self, settings: MorningSettings, *, day: date, now_s: float, repeat: bool,
+        posture: Posture,
+    ) -> Measurement:  # fmt: skip
+        """What this run measures: a morning measurement (an orthostatic run: its test)."""
+        return MorningMeasurement(started_at_s=now_s, day=day, posture=posture,
+                                  settings=settings, repeat=repeat)  # fmt: skip
+
+    async def _readiness_extras(self) -> dict[str, object]:
+        """More for the readiness message (an orthostatic run: the test's values)."""
+        return {}
+
+    def on_beats(self, beats: tuple[TimedBeat, ...], now_s: float) -> None:
+        """The strap's beats of one notification."""
+        self._progress(self.measurement.add(beats, now_s))
+
+    def tick(self, now_s: float) -> None:
+        """Once a second: the countdown, and the end of a strap gone quiet."""
+        self._progress(self.measurement.tick(now_s))
+
+    def _progress(self, progress: Progress) -> None:
+        if self._done:
+            return
+        payload = progress.payload()
+        if progress.state in {MorningState.DONE, MorningState.INVALID}:
+            self._done = True
+            m = self.measurement
+            ended = datetime.now().astimezone().isoformat(timespec="seconds")
+            payload["id"] = f"morning:{m.day.isoformat()}:{m.posture.value}:{ended}"
+            self.sink.durable(self.topic, payload)
+            result = self.measurement.result
+            if result is not None:
+                task = asyncio.create_task(self._finish(result))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            self.on_end()
+        else:
+            self.sink.state(self.topic, payload)
+
+    async def _finish(self, result: MorningResult) -> None:
+        try:
+            await self.store.add_measurement(
+                result.day, result.posture.value, valid=result.valid,
+                reason=None if result.reason is None else str(result.reason),
+                raw_rr=[b.rr_ms for b in result.raw],
+            )  # fmt: skip
+        except StoreError as exc:
+            log.error("measurement not stored", error=str(exc))  # noqa: TRY400 - reported, not a bug
+        morning = result.morning()
+        if morning is None:
+            log.info("morning measurement invalid", reason=result.reason, detail=result.detail)
+            return
+        try:
+            written = await self.store.add_mornings(
+                [morning], source="measured", raw_rr=[b.rr_ms for b in result.raw],
+                replace=result.repeat,
+            )  # fmt: skip
+            history = await asyncio.to_thread(self.store.mornings)
+        except StoreError as exc:
+            log.error("morning not stored", error=str(exc))  # noqa: TRY400 - reported, not a bug
+            return
+        if not written:
+            log.info(
+                "a valid morning already counts today; repeat to replace it", day=str(result.day)
+            )
+            return
+        readiness = assess(morning, history)
+        payload = readiness_payload(readiness, self.config.athlete.language)
+        payload.update(await self._readiness_extras())
+        # A repeat gives the day a new score: its own id, so that a consumer that drops
+        # redeliveries by id does not drop it.
+        ended = datetime.now().astimezone().isoformat(timespec="seconds")
+        payload["id"] = f"readiness:{result.day.isoformat()}:{result.posture.value}:{ended}"
+        log.info("readiness", status=readiness.status.value, score=readiness.score)
+        self.sink.durable(topics.readiness(self.config.mqtt.base_topic), payload)
+
+
+def stored_readiness(
+    mornings: list[Morning], posture: str, language: str
+) -> dict[str, object] | None:
+    """The readiness of the latest stored morning, as published, or None without one.
+
+    Of the latest day's mornings, the one in ``posture`` (``[morning] posture``) if any.
+    Its ``id`` comes from its content: the same readiness published again has the same
+    id (a consumer may drop it), a different one (a repeat) has its own.
+    """
+    if not mornings:
+        return None
+    latest = max(m.day for m in mornings)
+    days = [m for m in mornings if m.day == latest]
+    morning = next((m for m in days if m.posture.value == posture), days[-1])
+    payload = readiness_payload(assess(morning, mornings), language)
+    digest = hashlib.blake2s(json.dumps(payload, sort_keys=True).encode(), digest_size=6)
+    payload["id"] = f"readiness:{morning.day.isoformat()}:{morning.posture.value}:stored:" + (
+        digest.hexdigest()
+    )
+    return payload
+
+
+class MorningPrinter:
+    """Prints the countdown now and then, and the day's readiness."""
+
+    def __init__(self, console: Console, language: str) -> None:
+        self.console = console
+        self.language = language
+        self.readiness = asyncio.Event()
+        self._last = ""
+        self._prompt: object = None
+
+    def state(self, topic: str, payload: Payload) -> None:
+        """The countdown: a line when the state changes and every 30 s."""
+        if not topic.endswith("/morning"):
+            return
+        prompt = payload.get("prompt")
+        if prompt and prompt != self._prompt:  # an orthostatic test's "stand up now"
+            self.console.print(str(prompt), highlight=False)
+        self._prompt = prompt
+        remaining = payload.get("remaining_s")
+        line = f"{payload.get('state')}: {remaining} s left"
+        changed = not self._last.startswith(str(payload.get("state")))
+        due = isinstance(remaining, int) and not remaining % 30
+        if line != self._last and (changed or due):
+            self.console.print(line, highlight=False)
+            self._last = line
+
+    def retained(self, topic: str, payload: str) -> None:
+        """Link states are not shown."""
+
+    def durable(self, topic: str, payload: Payload) -> None:
+        """The end of the measurement and the readiness."""
+        if topic.endswith("/morning"):
+            line = f"measurement {payload.get('state')}"
+            reason = payload.get("reason")
+            if isinstance(reason, str) and reason in set(InvalidReason):
+                # Refused: say why and what to do, in the athlete's language.
+                line += f" ({reason}): {invalid_advice(InvalidReason(reason), self.language)}"
+            self.console.print(line, highlight=False)
+            if payload.get("outcome") == "did_not_stand":
+                self.console.print("orthostatic test: you did not stand (no heart-rate jump)",
+                                   highlight=False)  # fmt: skip
+        elif topic.endswith("/readiness"):
+            score = payload.get("score")
+            normal = f"{payload.get('normal_low')}-{payload.get('normal_high')}"
+            self.console.print(
+                f"readiness: {payload.get('status')}, score {score}, lnRMSSD "
+                f"{payload.get('ln_rmssd')} (normal {normal})\n"
+                f"{payload.get('recommendation_text')}",
+                highlight=False,
+            )
+            ortho = payload.get("orthostatic")
+            if isinstance(ortho, dict):
+                self.console.print(ortho_line(ortho), highlight=False)
+            self.readiness.set()

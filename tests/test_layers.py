@@ -1,0 +1,47 @@
+"""The layers hold: the pure core and the strap pipeline load no BLE or MQTT library."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+PURE = (
+    "hrvd.daemon.pipeline",
+    "hrvd.ble.protocol",
+    "hrvd.ble.events",
+    "hrvd.ble.timeline",
+    "hrvd.ble.policy",
+    "hrvd.publish.messages",
+    "hrvd.publish.topics",
+    "hrvd.publish.discovery",
+    "hrvd.publish.commands",
+    "hrvd.publish.policy",
+)
+"""Modules that do no I/O of their own; with them, every module of hrvd.hrv and hrvd.coach."""
+
+IO_LIBRARIES = ("bleak", "bleak_retry_connector", "dbus_fast", "aiomqtt", "paho")
+
+PROBE = """
+import importlib, json, pkgutil, sys
+import hrvd.coach, hrvd.hrv
+names = {pure!r}
+for pkg in (hrvd.hrv, hrvd.coach):
+    names += tuple(pkg.__name__ + "." + m.name for m in pkgutil.iter_modules(pkg.__path__))
+for name in names:
+    importlib.import_module(name)
+print(json.dumps({{"imported": names, "loaded": sorted(sys.modules)}}))
+"""
+
+
+def test_the_pipeline_and_the_core_load_no_ble_or_mqtt_library() -> None:
+    # A fresh interpreter: this test process has long since imported everything.
+    probe = PROBE.format(pure=PURE)
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    report = json.loads(done.stdout)
+    assert len(report["imported"]) > len(PURE)  # hrv/ and coach/ were found and imported
+    loaded = {name.split(".")[0] for name in report["loaded"]}
+    assert "hrvd" in loaded
+    assert loaded.isdisjoint(IO_LIBRARIES), sorted(loaded & set(IO_LIBRARIES))
