@@ -2,7 +2,7 @@
 
 The daemon here is a stand-in on a real mosquitto that speaks the topic contract: status
 online, and on ``cmd/morning`` a countdown and a readiness. The measurement itself is
-tested with the real daemon in tests/ble/test_daemon_run.py.
+tested with the real daemon in tests/daemon/test_daemon_run.py.
 """
 
 from __future__ import annotations
