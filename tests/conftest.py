@@ -34,8 +34,6 @@ settings.register_profile("hrvd", deadline=None, suppress_health_check=[HealthCh
 settings.load_profile("hrvd")
 
 
-
-
 @pytest.fixture(scope="session")
 def reference() -> dict[str, Any]:
     """Reference values by pyhrv, neurokit2 and plain numpy (see data/README.md)."""
