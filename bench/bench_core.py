@@ -25,25 +25,22 @@ Imports (neurokit2's included) are done and warmed up before anything is timed.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gc
 import importlib
 import json
 import math
 import os
-import platform
 import statistics
 import sys
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
-from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, cast
 
 import numpy as np
 
-import hrvd
+import harness_path  # noqa: F401 - tests/ on sys.path, for harness
+from harness.machine import machine as describe_machine
 from hrvd.hrv.artifacts import LOOKAHEAD_BEATS, StreamingCorrector, classify, correct_batch
 from hrvd.hrv.dfa import dfa_alpha1
 from hrvd.hrv.metrics import time_domain
@@ -121,8 +118,7 @@ class NeurokitRef(Protocol):
 
 
 def load_neurokit_ref() -> NeurokitRef:
-    """Import tests/neurokit_ref.py (tests/ is not a package)."""
-    sys.path.insert(0, str(REPO / "tests"))
+    """Import tests/neurokit_ref.py (outside mypy's files; it needs neurokit2)."""
     return cast("NeurokitRef", importlib.import_module("neurokit_ref"))
 
 
@@ -714,16 +710,6 @@ class Report:
     trials: list[Trial]
 
 
-def os_name() -> str:
-    """The distribution's name from /etc/os-release, if there is one."""
-    release = Path("/etc/os-release")
-    if release.exists():
-        for line in release.read_text(encoding="utf-8").splitlines():
-            if line.startswith("PRETTY_NAME="):
-                return line.split("=", 1)[1].strip().strip('"')
-    return platform.system()
-
-
 def no_nan(value: object) -> object:
     """``value`` with every NaN float replaced by None (strict JSON has no NaN)."""
     if isinstance(value, float) and math.isnan(value):
@@ -735,27 +721,9 @@ def no_nan(value: object) -> object:
     return value
 
 
-def cpu_model() -> str:
-    """The CPU's model name from /proc/cpuinfo, or "unknown"."""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return "unknown"
-
-
-def machine() -> dict[str, str | int | float | bool]:
+def machine() -> dict[str, str | int]:
     """CPU, cores, OS and package versions (no host name, no paths)."""
-    return {
-        "date_utc": datetime.now(UTC).strftime("%Y-%m-%d"),
-        "cpu": cpu_model(),
-        "logical_cpus": os.cpu_count() or 0,
-        "os": f"{os_name()}, {platform.system()} {platform.release()} {platform.machine()}",
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "neurokit2": version("neurokit2"),
-        "hrvd": hrvd.__version__,
-    }
+    return describe_machine(("numpy", "neurokit2"))
 
 
 def render_speed(r: SpeedResult) -> str:
@@ -998,7 +966,7 @@ def render(report: Report) -> str:
     head = (
         f"# hrvd core benchmark ({mode} run, {m['date_utc']})\n\n"
         f"{m['cpu']}, {m['logical_cpus']} logical CPUs, {m['os']}; Python {m['python']}, "
-        f"numpy {m['numpy']}, neurokit2 {m['neurokit2']}, hrvd {m['hrvd']}. "
+        f"{m['packages']}, hrvd {m['hrvd']}. "
         f"Seeds per setting: {m['seeds']}; synthetic series of {SYNTHETIC_BEATS} beats. "
         f"1-minute load average {m['load_before']:.2f} before the run, "
         f"{m['load_after']:.2f} after.\n"

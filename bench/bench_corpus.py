@@ -26,7 +26,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bench_core import cpu_model, load_neurokit_ref
+import harness_path  # noqa: F401 - tests/ on sys.path, for harness
+from bench_core import load_neurokit_ref
+from harness.machine import cpu_model
 from hrvd.hrv.artifacts import StreamingCorrector, classify, correct_batch
 from hrvd.hrv.metrics import time_domain
 from hrvd.hrv.quality import irregular
@@ -38,8 +40,7 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
-corpus = importlib.import_module("corpus")  # tests/ is not a package
+corpus = importlib.import_module("corpus")  # tests/corpus.py, outside mypy's files
 fixpeaks = load_neurokit_ref().fixpeaks
 
 RATES = (0.01, 0.03, 0.05)

@@ -7,8 +7,8 @@ Run from the repository root::
     python bench/bench_daemon.py --json results.json
 
 Real parts only: `python -m hrvd.cli run --config FILE` as a subprocess, bleak on a private
-dbus-daemon talking to the fake BlueZ of tests/fixtures/fake_bluez.py (run here, in this
-process), a real mosquitto on a free loopback port (tests/fixtures/mosquitto.py), and an
+dbus-daemon talking to the fake BlueZ of tests/harness/fake_bluez.py (run here, in this
+process), a real mosquitto on a free loopback port (tests/harness/mosquitto.py), and an
 MQTT subscriber in a process of its own that timestamps what it receives. It prints a
 Markdown report to stdout and measures:
 
@@ -31,7 +31,6 @@ import asyncio
 import contextlib
 import json
 import os
-import platform
 import random
 import re
 import subprocess
@@ -39,39 +38,36 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
-from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import aiomqtt
 import numpy as np
 
-import hrvd
-from bench_core import cpu_model, no_nan, os_name
+import harness_path  # noqa: F401 - tests/ on sys.path, for harness
+from bench_core import no_nan
 from daemon_inprocess import InProcessAlerts, run_inprocess_alerts
 from daemon_report import render
 from daemon_rig import (
-    REPO,
-    DaemonProcess,
-    FakeBluez,
-    FakeStrap,
     Fixtures,
-    Subscriber,
+    SubscriberProcess,
     cpu_seconds,
     load_fixtures,
     memory_kb,
-    private_bus,
     record_sends,
     threads,
-    write_config,
 )
 from daemon_stats import Latency, Received, Sent, match_alerts, match_states, square_heart
+from harness.daemon import DaemonProcess, StrapEntry, write_config
+from harness.dbus import private_dbus
+from harness.machine import machine as describe_machine
 from hrvd.hrv.synthetic import sinus_rr
 from hrvd.publish import topics
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+
+    from harness.fake_bluez import FakeBluez, FakeStrap
 
 HOUR_NOTIFICATIONS = 3600
 """An hour of data: a strap notifies about once a second."""
@@ -85,6 +81,7 @@ FAST_INTERVAL_S = 0.25
 FAST_RIDE = {"ceiling_bpm": 250, "sustain_s": 5.0, "hysteresis_bpm": 3.0,
              "warmup_min": 5.0, "target_min": 30.0}  # fmt: skip
 REAL_INTERVAL_S = 1.0
+ATHLETE = {"hr_max": 190, "hr_rest": 50}
 REAL_MEAN_RR_MS = 900.0
 """The real cadence: one notification a second, a heart of about 67 bpm."""
 
@@ -272,11 +269,13 @@ async def run_daemon(  # noqa: PLR0913 - one run's parts, all named at the call
     broker = fx.new_broker(workdir / "mosquitto")
     broker.start()
     try:
-        with private_bus() as bus:
+        with private_dbus() as bus:
             config = workdir / "hrvd.toml"
-            write_config(config, port=broker.port, straps=[(p.name, p.address) for p in plans],
-                         store=workdir / "hrvd.sqlite3", ride=ride)  # fmt: skip
-            sub = Subscriber(broker.port, workdir / "messages.jsonl", ["hrvd/#"])
+            tables = {"athlete": ATHLETE} | ({"ride": ride} if ride else {})
+            write_config(config, port=broker.port, store=workdir / "hrvd.sqlite3",
+                         straps=[StrapEntry(p.name, p.address, "ride") for p in plans],
+                         tables=tables)  # fmt: skip
+            sub = SubscriberProcess(broker.port, workdir / "messages.jsonl", ["hrvd/#"])
             async with sub, fx.new_bluez(bus.address) as bluez:
                 sends = record_sends(bluez)
                 straps = [fx.new_strap(p.address, p.interval_s, p.rr_ms) for p in plans]
@@ -532,8 +531,9 @@ async def run_replays(fx: Fixtures, cfg: Config, workdir: Path) -> list[ReplayRu
     broker.start()
     try:
         config = workdir / "hrvd.toml"
-        write_config(config, port=broker.port, straps=[("Replay", "AA:BB:CC:DD:EE:99")],
-                     store=workdir / "hrvd.sqlite3")  # fmt: skip
+        write_config(config, port=broker.port, store=workdir / "hrvd.sqlite3",
+                     straps=[StrapEntry("Replay", "AA:BB:CC:DD:EE:99", "ride")],
+                     tables={"athlete": ATHLETE})  # fmt: skip
         publish = ["--config", str(config), "--force"]
         variants: list[tuple[float, list[str]]] = [(0.0, []), (0.0, publish),
                                                    (REPLAY_SPEED, publish)]  # fmt: skip
@@ -541,7 +541,7 @@ async def run_replays(fx: Fixtures, cfg: Config, workdir: Path) -> list[ReplayRu
         for speed, extra in variants:
             base = [sys.executable, "-m", "hrvd.cli", "replay", "--speed", f"{speed:g}", *extra]
             path = workdir / f"messages-{len(runs)}.jsonl"
-            async with Subscriber(broker.port, path, ["hrvd/+/state"]) as sub:
+            async with SubscriberProcess(broker.port, path, ["hrvd/+/state"]) as sub:
                 full = await _replays([*base, str(data)], log_path, cfg.replay_s, speed,
                                       cfg.replay_repeats)  # fmt: skip
                 await asyncio.sleep(0.5)
@@ -571,42 +571,11 @@ async def run_replays(fx: Fixtures, cfg: Config, workdir: Path) -> list[ReplayRu
 # --- machine and main ---------------------------------------------------------------------
 
 
-def _command_output(args: list[str]) -> str:
-    try:
-        done = subprocess.run(args, capture_output=True, text=True, check=False, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return "unknown"
-    return (done.stdout or done.stderr).strip()
-
-
 def machine() -> dict[str, object]:
     """CPU, cores, OS, versions, commit (no host name)."""
-    mosquitto = _command_output(["mosquitto", "-h"]).splitlines()
-    dirty = _command_output(["git", "-C", str(REPO), "status", "--porcelain", "--", "src"])
-    return {
-        "date_utc": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "cpu": cpu_model(),
-        "logical_cpus": os.cpu_count() or 0,
-        "os": f"{os_name()}, {platform.system()} {platform.release()} {platform.machine()}",
-        "python": platform.python_version(),
-        "packages": ", ".join(
-            f"{p} {version(p)}"
-            for p in (
-                "bleak",
-                "bleak-retry-connector",
-                "dbus-fast",
-                "aiomqtt",
-                "paho-mqtt",
-                "numpy",
-                "structlog",
-            )
-        ),
-        "mosquitto": mosquitto[0] if mosquitto else "unknown",
-        "dbus": _command_output(["dbus-daemon", "--version"]).splitlines()[0],
-        "hrvd": hrvd.__version__,
-        "commit": _command_output(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"]),
-        "src_changes": len(dirty.splitlines()) if dirty != "unknown" else -1,
-    }
+    packages = ("bleak", "bleak-retry-connector", "dbus-fast", "aiomqtt", "paho-mqtt", "numpy",
+                "structlog")  # fmt: skip
+    return {**describe_machine(packages, tools=True)}
 
 
 async def run_all(cfg: Config, workdir: Path) -> Report:

@@ -28,8 +28,11 @@ from pathlib import Path
 
 import aiomqtt
 
-from bench_core import cpu_model
-from daemon_rig import DaemonProcess, load_fixtures, memory_kb, private_bus, write_config
+import harness_path  # noqa: F401 - tests/ on sys.path, for harness
+from daemon_rig import load_fixtures, memory_kb
+from harness.daemon import DaemonProcess, StrapEntry, write_config
+from harness.dbus import private_dbus
+from harness.machine import cpu_model
 
 SETTLE_S = 5.0
 SAMPLE_S = 0.25
@@ -73,7 +76,7 @@ async def _flood(port: int, seconds: float, rate: int) -> int:
 async def run(seconds: float, rate: int) -> str:
     """The flood against a real daemon; the report as Markdown."""
     fx = load_fixtures()
-    with tempfile.TemporaryDirectory(prefix="hrvd-flood-") as tmp, private_bus() as bus:
+    with tempfile.TemporaryDirectory(prefix="hrvd-flood-") as tmp, private_dbus() as bus:
         work = Path(tmp)
         broker = fx.new_broker(work / "mosquitto")
         broker.start()
@@ -82,9 +85,9 @@ async def run(seconds: float, rate: int) -> str:
                 await bluez.add_strap(fx.new_strap(ADDRESS, 1.0, fx.steady_rr(800.0, 1)))
                 config = work / "hrvd.toml"
                 store = work / "store.sqlite3"
-                write_config(config, port=broker.port, straps=[("H10", ADDRESS)], store=store)
-                text = config.read_text(encoding="utf-8").replace('"ride"', '"both"')
-                config.write_text(text, encoding="utf-8")
+                write_config(config, port=broker.port, store=store,
+                             straps=[StrapEntry("H10", ADDRESS, "both")],
+                             tables={"athlete": {"hr_max": 190, "hr_rest": 50}})  # fmt: skip
                 counts: dict[str, int] = {}
                 async with (
                     aiomqtt.Client("127.0.0.1", broker.port) as sub,

@@ -20,12 +20,13 @@ import argparse
 import importlib
 import json
 import statistics
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, cast
 
 import numpy as np
 
+import harness_path  # noqa: F401 - tests/ on sys.path, for hrvt1_ref
+from bench_core import machine
 from hrvd.coach.hrvt1 import Alpha1Window, estimate_hrvt1, recording_windows
 from hrvd.hrv.dfa import dfa_alpha1
 from hrvd.hrv.synthetic import inject, step_test, steps_rr
@@ -46,9 +47,7 @@ class Reference(Protocol):
 
 
 def load_reference() -> Reference:
-    """Import tests/hrvt1_ref.py (tests/ is not a package)."""
-    sys.path.insert(0, str(REPO / "tests"))
-    sys.path.insert(0, str(REPO / "bench"))
+    """Import tests/hrvt1_ref.py (outside mypy's files)."""
     return cast("Reference", importlib.import_module("hrvt1_ref"))
 
 
@@ -138,7 +137,6 @@ def main() -> None:
     parser.add_argument("--json", metavar="FILE")
     args = parser.parse_args()
     ref = load_reference()
-    from bench_core import machine  # noqa: PLC0415 - bench/ is on the path only now
 
     thresholds = [120.0, 140.0, 160.0] if args.quick else [120.0 + 5 * k for k in range(9)]
     seeds = 2 if args.quick else 10

@@ -28,8 +28,9 @@ from typing import TYPE_CHECKING
 
 import aiomqtt
 
-from bench_core import cpu_model, os_name
+import harness_path  # noqa: F401 - tests/ on sys.path, for harness
 from daemon_rig import load_fixtures
+from harness.machine import cpu_model, os_name
 from hrvd.ble.policy import backoff_s
 from hrvd.config import MqttConfig
 from hrvd.logging import configure_logging
@@ -40,7 +41,7 @@ from hrvd.publish.policy import reconnect_wait_s
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from daemon_rig import Broker
+    from harness.mosquitto import Broker
 
 GOAL_S = 5.0
 TOPIC = "hrvd/h10/alert"

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import structlog
 
-from daemon_rig import Subscriber
+from daemon_rig import SubscriberProcess
 from daemon_stats import Latency, square_heart
 from hrvd.ble.events import LinkChange, LinkState
 from hrvd.cli.replay import notifications, wall_clock
@@ -111,7 +111,7 @@ async def run_inprocess_alerts(
     clock = _AlertClock()
     fed = 0
     try:
-        sub = Subscriber(broker.port, workdir / "alerts.jsonl", ["hrvd/+/alert"])
+        sub = SubscriberProcess(broker.port, workdir / "alerts.jsonl", ["hrvd/+/alert"])
         outbox = Outbox(workdir / "outbox.sqlite3")
         try:
             async with sub, MqttPublisher(MqttConfig("127.0.0.1", broker.port), outbox) as pub:

@@ -23,7 +23,7 @@ import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING
 
 from bench_core import md_table
 from bench_daemon import REAL_INTERVAL_S, log, real_plans, run_daemon
@@ -34,7 +34,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from bench_daemon import DaemonRun
-    from daemon_rig import Broker, Fixtures
+    from daemon_rig import Fixtures
+    from harness.mosquitto import Broker
 
 SITECUSTOMIZE = '''\
 """bench/daemon_nodelay.py: TCP_NODELAY on paho's sockets, as socket_options would set it."""
@@ -55,23 +56,11 @@ _paho.Client._create_socket_connection = _nodelay
 '''
 
 
-class _ConfiguredBroker(Protocol):
-    """``fixtures.mosquitto.Broker`` with the method that writes its config."""
-
-    port: int
-
-    def _config(self) -> Path: ...
-
-    def start(self) -> None: ...
-
-    def stop(self) -> None: ...
-
-
 def nodelay_fixtures(fx: Fixtures) -> Fixtures:
     """The fixtures, with mosquitto's ``set_tcp_nodelay true``."""
 
     def new_broker(workdir: Path) -> Broker:
-        broker = cast("_ConfiguredBroker", fx.new_broker(workdir))
+        broker = fx.new_broker(workdir)
         write = broker._config  # noqa: SLF001 - the fixture's one place for the config
 
         def config() -> Path:

@@ -29,9 +29,10 @@ import tempfile
 import time
 from pathlib import Path, PurePosixPath
 
-from bench_core import cpu_model, os_name
+import harness_path  # noqa: F401 - tests/ on sys.path, for harness
 from bench_daemon import FAST_RIDE, fast_plan, run_daemon
 from daemon_rig import load_fixtures
+from harness.machine import cpu_model, os_name
 from hrvd.setup.install_service import render_unit
 
 REPO = Path(__file__).resolve().parents[1]

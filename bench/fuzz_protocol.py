@@ -33,12 +33,10 @@ import traceback
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from bench_core import cpu_model
+import harness_path  # noqa: F401 - tests/ on sys.path, for harness
+from harness.machine import cpu_model
 from hrvd.ble.protocol import (
     encode_measurement,
     parse_battery_level,

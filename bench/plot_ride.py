@@ -13,7 +13,6 @@ import os
 import resource
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -21,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from bench_core import cpu_model
+import harness_path  # noqa: F401 - tests/ on sys.path, for harness
+from harness.machine import cpu_model
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDING = ROOT / "tests" / "data" / "rhenanbartels-hrv" / "exercise_rri.txt"

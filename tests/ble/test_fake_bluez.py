@@ -13,7 +13,7 @@ from bleak.exc import BleakBluetoothNotAvailableError, BleakDBusError, BleakErro
 from dbus_fast import BusType, Message, MessageType
 from dbus_fast.aio import MessageBus
 
-from fixtures.fake_bluez import FakeBluez, FakeStrap, rr_ms_to_raw
+from harness.fake_bluez import FakeBluez, FakeStrap, rr_ms_to_raw
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -1,10 +1,5 @@
 """The short form of bench/fuzz_protocol.py: the parser's contract on 100,000 inputs."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).parents[2] / "bench"))
-
 from fuzz_protocol import fuzz
 from hrvd.ble.protocol import parse_measurement
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.dbus import SESSION_CONFIG, DbusStartError, private_dbus
+from harness.dbus import SESSION_CONFIG, DbusStartError, private_dbus
 
 
 def test_it_listens_on_a_socket_of_its_own_and_is_gone_afterwards():

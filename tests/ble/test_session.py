@@ -13,7 +13,7 @@ import time
 import pytest
 from structlog.testing import capture_logs
 
-from fixtures.fake_bluez import FakeBluez, FakeStrap
+from harness.fake_bluez import FakeBluez, FakeStrap
 from hrvd.ble.events import BatteryLevel, LinkChange, LinkState, Notification, StrapEvent
 from hrvd.ble.scan import scan
 from hrvd.ble.session import StrapSession, run_straps, supervise

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from fixtures.mosquitto import Broker, make_tls
+from harness.mosquitto import Broker, make_tls
 from hrvd.publish.outbox import Outbox
 
 if TYPE_CHECKING:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import signal
@@ -17,7 +16,8 @@ import aiomqtt
 import pytest
 from structlog.testing import capture_logs
 
-from fixtures.mosquitto import make_tls
+from harness.mosquitto import make_tls
+from harness.subscriber import Subscriber
 from hrvd.config import MqttConfig
 from hrvd.errors import ConfigError
 from hrvd.publish.mqtt import MqttPublisher
@@ -25,59 +25,14 @@ from hrvd.publish.mqtt_auth import password_file_warning, resolve_password, tls_
 from hrvd.publish.outbox import Outbox
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
-
-    from fixtures.mosquitto import Broker
+    from harness.mosquitto import Broker
 
 WAIT_S = 15.0
 
 
-class Subscriber:
-    """A plain aiomqtt client that records what it receives."""
-
-    def __init__(self, client: aiomqtt.Client) -> None:
-        self.client = client
-        self.messages: list[tuple[str, bytes, bool]] = []
-        self._changed = asyncio.Event()
-
-    async def _collect(self) -> None:
-        async for m in self.client.messages:
-            payload = m.payload if isinstance(m.payload, bytes) else b""
-            self.messages.append((str(m.topic), payload, bool(m.retain)))
-            self._changed.set()
-
-    def on(self, topic: str) -> list[bytes]:
-        return [p for t, p, _ in self.messages if t == topic]
-
-    async def until(self, predicate, within_s: float = WAIT_S) -> None:
-        async with asyncio.timeout(within_s):
-            while not predicate():
-                self._changed.clear()
-                await self._changed.wait()
-
-
-@contextlib.asynccontextmanager
-async def subscriber(
-    broker: Broker, *topics: str, client_id: str | None = None, **kwargs
-) -> AsyncIterator[Subscriber]:
-    persistent = client_id is not None
-    async with aiomqtt.Client(
-        "127.0.0.1",
-        broker.port,
-        identifier=client_id,
-        clean_session=not persistent if persistent else None,
-        **kwargs,
-    ) as client:
-        for t in topics:
-            await client.subscribe(t, qos=1)
-        sub = Subscriber(client)
-        task = asyncio.create_task(sub._collect())  # noqa: SLF001
-        try:
-            yield sub
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
-                await task
+def subscriber(broker: Broker, *topics: str, client_id: str | None = None, **options) -> Subscriber:
+    """Subscribed when entered; with a ``client_id``, a persistent session."""
+    return Subscriber(broker.port, topics, client_id=client_id, **options)
 
 
 def cfg(broker: Broker, **kwargs) -> MqttConfig:
@@ -350,7 +305,7 @@ async def test_discovery_is_announced_and_a_removed_strap_is_cleared(broker, out
 
 
 async def test_a_broker_that_only_speaks_mqtt_3_1_1_is_used_with_3_1_1(outbox):
-    from fixtures.mosquitto import free_port  # noqa: PLC0415
+    from harness.mosquitto import free_port  # noqa: PLC0415
 
     # amqtt, in a process of its own: it leaves the connection of the MQTT 5 CONNECT it
     # never answered open at shutdown, which would otherwise surface in a later test.

@@ -26,7 +26,7 @@ from hrvd.hrv.synthetic import ride_rr
 from hrvd.publish.outbox import Outbox
 
 if TYPE_CHECKING:
-    from fixtures.mosquitto import Broker
+    from harness.mosquitto import Broker
 
 EASY, HARD = 0.7, 0.2
 RIDE = [  # (s, HR from, HR to, correlation): warm-up, steady, a drift above 114, back down
@@ -206,8 +206,8 @@ async def test_replay_with_an_unreachable_broker_says_so_in_one_line(
                          start=START, force=True, out=io.StringIO())  # fmt: skip
 
 
-ROOT = Path(__file__).parent.parent
-DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).parents[2]
+DATA = Path(__file__).parents[1] / "data"
 AT_REST = [  # recordings of people sitting or lying still, and one of easy cycling
     ROOT / "examples" / "resting.txt",
     DATA / "pyhrv" / "SampleNNISeriesShort.txt",

@@ -1,6 +1,6 @@
 """`hrvd init` without Bluetooth: flags, questions, the files it writes and what it refuses.
 
-Every test here gives --strap, so none scans; the scan paths are in tests/ble/test_init_ble.py.
+Every test here gives --strap, so none scans; the scan paths are in tests/setup/test_init_ble.py.
 """
 
 from __future__ import annotations

@@ -14,14 +14,14 @@ import aiomqtt
 import pytest
 from test_daemon_run import WAIT_S, NotifySocket, daemon, fast_strap
 
-from fixtures.fake_bluez import FakeBluez, FakeStrap
+from harness.fake_bluez import FakeBluez, FakeStrap
 from hrvd.cli import main
 from hrvd.config import StrapConfig, load_config
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from fixtures.mosquitto import Broker
+    from harness.mosquitto import Broker
 
 SCAN = ["--timeout", "1"]
 HEART = ["--hr-max", "185", "--hr-rest", "50", "--timezone", "UTC"]

@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import faulthandler
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parents[2] / "bench"))
-
 from soak import report, run_soak, short_plan
 
 if TYPE_CHECKING:
-    from fixtures.fake_bluez import FakeBluez
-    from fixtures.mosquitto import Broker
+    from pathlib import Path
+
+    from harness.fake_bluez import FakeBluez
+    from harness.mosquitto import Broker
 
 SOAK_STACK_DUMP_S = 400
 """The plan lasts about 235 s: dump the stacks only if it runs far past that."""
@@ -45,7 +44,7 @@ async def test_every_message_and_beat_survives_drops_stalls_garbage_broker_resta
     result = await run_soak(
         short_plan(),
         bus_address=private_system_bus,
-        bluez=fake_bluez,  # type: ignore[arg-type]
+        bluez=fake_bluez,
         broker=broker,
         workdir=tmp_path,
     )

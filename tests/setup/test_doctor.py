@@ -1,6 +1,6 @@
 """`hrvd doctor` without Bluetooth: the config, bluetoothctl, the broker, the store, the clock.
 
-The checks that need BlueZ on a bus are in tests/ble/test_doctor_ble.py. Here the system
+The checks that need BlueZ on a bus are in tests/setup/test_doctor_ble.py. Here the system
 bus is a dead address, so nothing can reach the host's BlueZ.
 """
 
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from fixtures.mosquitto import Broker, free_port, make_tls
+from harness.mosquitto import Broker, free_port, make_tls
 from hrvd.cli import main
 from hrvd.config import Config, MqttConfig, StrapConfig
 from hrvd.setup import verdicts as v
@@ -101,7 +101,7 @@ async def test_no_bluetoothctl_fails_and_says_to_install_bluez(bluetoothctl):
     assert check.fix == "sudo apt install bluez"
 
 
-# --- D-Bus (the BlueZ side is in tests/ble/test_doctor_ble.py) -------------------------
+# --- D-Bus (the BlueZ side is in tests/setup/test_doctor_ble.py) -------------------------
 
 
 async def test_without_a_system_bus_dbus_fails_and_the_adapter_and_straps_are_not_checked(

@@ -15,15 +15,17 @@ from typing import TYPE_CHECKING
 import pytest
 from bleak import BleakClient, BleakScanner
 
-from fixtures.dbus import SESSION_CONFIG, private_dbus
-from fixtures.fake_bluez import FakeBluez, FakeStrap, reset_bleak_state
+from harness.daemon import StrapEntry
+from harness.daemon import write_config as harness_config
+from harness.dbus import SESSION_CONFIG, private_dbus
+from harness.fake_bluez import FakeBluez, FakeStrap, reset_bleak_state
 from hrvd.setup import verdicts as v
 from hrvd.setup.doctor import diagnose
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
 
-    from fixtures.mosquitto import Broker
+    from harness.mosquitto import Broker
 
 SYNCHRONISED = v.ClockReading(datetime(2026, 3, 1, 6, 30, tzinfo=UTC), synchronised=True)
 H10 = "AA:BB:CC:DD:EE:61"
@@ -42,15 +44,13 @@ def _bluetoothctl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def write_config(tmp_path: Path, broker_port: int, *straps: tuple[str, str | None]) -> str:
-    lines = [f'[mqtt]\nhost = "127.0.0.1"\nport = {broker_port}\n',
-             f'[store]\npath = "{tmp_path / "store" / "hrvd.sqlite3"}"\n']  # fmt: skip
-    for name, address in straps:
-        lines.append(f'[[strap]]\nname = "{name}"\n')
-        if address:
-            lines.append(f'address = "{address}"\n')
-    path = tmp_path / "hrvd.toml"
-    path.write_text("".join(lines))
-    return str(path)
+    config = harness_config(
+        tmp_path / "hrvd.toml",
+        port=broker_port,
+        store=tmp_path / "store" / "hrvd.sqlite3",
+        straps=[StrapEntry(name, address) for name, address in straps],
+    )
+    return str(config)
 
 
 def by_name(checks: list[v.Check]) -> dict[str, v.Check]:

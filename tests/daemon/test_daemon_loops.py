@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 from structlog.testing import capture_logs
 
-from fixtures.mosquitto import free_port
+from harness.mosquitto import free_port
 from hrvd.ble.events import Notification
 from hrvd.ble.session import StrapSession
 from hrvd.ble.timeline import TimedBeat

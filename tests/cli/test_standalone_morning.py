@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from fixtures.fake_bluez import FakeBluez, reset_bleak_state
-from fixtures.mosquitto import free_port
+from harness.fake_bluez import FakeBluez, reset_bleak_state
+from harness.mosquitto import free_port
 from hrvd.ble.scan import scan_or_explain
 from hrvd.cli.morning import morning_command, standalone_morning
 from hrvd.config import load_config

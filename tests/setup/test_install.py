@@ -1,7 +1,7 @@
 """``hrvd install-service``: golden renders, the writer, and the files checked by the real tools.
 
 Golden files live in tests/golden/. After an intended change, regenerate them (and the
-copies under systemd/) with ``HRVD_UPDATE_GOLDEN=1 .venv/bin/pytest tests/test_install.py``
+copies under systemd/) with ``HRVD_UPDATE_GOLDEN=1 .venv/bin/pytest tests/setup/test_install.py``
 and review the diff.
 """
 
@@ -25,8 +25,8 @@ import pytest
 from dbus_fast import Message, MessageType
 from dbus_fast.aio import MessageBus
 
-from fixtures.dbus import DbusStartError, private_dbus
-from fixtures.fake_bluez import FakeBluez, FakeStrap, reset_bleak_state
+from harness.dbus import DbusStartError, private_dbus
+from harness.fake_bluez import FakeBluez, FakeStrap, reset_bleak_state
 from hrvd.ble.events import Notification, StrapEvent
 from hrvd.ble.session import StrapSession, run_straps
 from hrvd.config import StrapConfig
@@ -44,8 +44,8 @@ from hrvd.setup.install_service import (
     run_install_service,
 )
 
-REPO = Path(__file__).parents[1]
-GOLDEN = Path(__file__).parent / "golden"
+REPO = Path(__file__).parents[2]
+GOLDEN = Path(__file__).parents[1] / "golden"
 UPDATE = os.environ.get("HRVD_UPDATE_GOLDEN") == "1"
 MAX_EXPOSURE = 2.0
 CUSTOM_HRVD = PurePosixPath("/srv/hrvd 2%/venv/bin/hrvd")

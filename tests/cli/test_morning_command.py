@@ -2,7 +2,7 @@
 
 The daemon here is a stand-in on a real mosquitto that speaks the topic contract: status
 online, and on ``cmd/morning`` a countdown and a readiness. The measurement itself is
-tested with the real daemon in tests/ble/test_daemon_run.py.
+tested with the real daemon in tests/daemon/test_daemon_run.py.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
     from pathlib import Path
 
-    from fixtures.mosquitto import Broker
+    from harness.mosquitto import Broker
 
 READINESS = {"status": "green", "score": 82, "recommendation_text": "Train as planned."}
 

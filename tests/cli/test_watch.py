@@ -25,7 +25,7 @@ from hrvd.publish.messages import AlertMessage, Payload, StateMessage
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from fixtures.mosquitto import Broker
+    from harness.mosquitto import Broker
 
 RIDE = [(900, 100, 100, 0.7), (300, 106, 124, 0.5), (300, 124, 108, 0.5)]
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from structlog.testing import capture_logs
 
-from fixtures.mosquitto import free_port
+from harness.mosquitto import free_port
 from hrvd.config import load_config
 from hrvd.daemon.service import Daemon
 from hrvd.daemon.systemd import Notifier

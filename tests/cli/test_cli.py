@@ -10,7 +10,7 @@ from hrvd import __version__
 from hrvd.cli import main
 from hrvd.hrv.synthetic import sinus_rr
 
-EXAMPLE = Path(__file__).parent.parent / "examples" / "resting.txt"
+EXAMPLE = Path(__file__).parents[2] / "examples" / "resting.txt"
 JSON_KEYS = {
     "n_beats", "duration_s", "artifact_rate", "artifacts", "mean_rr_ms", "mean_hr_bpm",
     "rmssd_ms", "ln_rmssd", "sdnn_ms", "pnn50", "dfa_alpha1",

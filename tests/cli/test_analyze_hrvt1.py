@@ -13,7 +13,7 @@ from hrvd.cli.analyze import summarise
 from hrvd.hrv.synthetic import step_test, steps_rr
 from hrvt1_ref import quantise, reference_hrvt1
 
-EXAMPLE = Path(__file__).parent.parent / "examples" / "resting.txt"
+EXAMPLE = Path(__file__).parents[2] / "examples" / "resting.txt"
 
 
 def test_a_step_test_file_gives_its_hrvt1_in_json_and_in_the_table(tmp_path, capsys):

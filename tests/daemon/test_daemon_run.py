@@ -11,14 +11,14 @@ import os
 import signal
 import socket
 import sqlite3
-import sys
 import time
 from typing import TYPE_CHECKING
 
 import aiomqtt
 import pytest
 
-from fixtures.fake_bluez import FakeBluez, FakeStrap, steady_rr
+from harness.daemon import DaemonProcess, StrapEntry, write_config
+from harness.fake_bluez import FakeBluez, FakeStrap, steady_rr
 from hrvd.cli.morning import morning_command
 from hrvd.cli.ride import ride_command
 from hrvd.config import load_config
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterator
     from pathlib import Path
 
-    from fixtures.mosquitto import Broker
+    from harness.mosquitto import Broker
 
 WATCHDOG_S = 2.0
 WAIT_S = 20.0
@@ -68,29 +68,27 @@ def notify(tmp_path: Path) -> Iterator[NotifySocket]:
 
 
 def _config(tmp_path: Path, broker: Broker, strap: FakeStrap) -> Path:
-    f = tmp_path / "hrvd.toml"
-    f.write_text(
-        f'[mqtt]\nhost = "127.0.0.1"\nport = {broker.port}\n'
-        f'[[strap]]\nname = "H10 Garage"\naddress = "{strap.address}"\nrole = "ride"\n'
-        f'[athlete]\nhr_max = 190\nhr_rest = 50\n[store]\npath = "{tmp_path / "store.sqlite3"}"\n'
+    return write_config(
+        tmp_path / "hrvd.toml",
+        port=broker.port,
+        store=tmp_path / "store.sqlite3",
+        straps=[StrapEntry("H10 Garage", strap.address, "ride")],
+        tables={"athlete": {"hr_max": 190, "hr_rest": 50}},
     )
-    return f
 
 
 @contextlib.asynccontextmanager
 async def daemon(config: Path, notify: NotifySocket) -> AsyncIterator[asyncio.subprocess.Process]:
-    env = dict(os.environ)
-    env.update(NOTIFY_SOCKET=str(notify.path), WATCHDOG_USEC=str(int(WATCHDOG_S * 1e6)))
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "hrvd.cli", "run", "--config", str(config),
-        env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        yield proc
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+    """`hrvd run` on the test's private bus, with the test's notify socket as systemd's."""
+    env = {"NOTIFY_SOCKET": str(notify.path), "WATCHDOG_USEC": str(int(WATCHDOG_S * 1e6))}
+    bus = os.environ["DBUS_SYSTEM_BUS_ADDRESS"]  # the private_system_bus fixture's
+    log = config.with_name("daemon.log")  # every start of the test's daemon adds to it
+    async with DaemonProcess(config, bus, log, env=env) as run:
+        assert run.proc is not None
+        try:
+            yield run.proc
+        finally:
+            await run.kill()
 
 
 def fast_strap(address: str) -> FakeStrap:
@@ -497,8 +495,6 @@ async def test_hostile_commands_and_floods_leave_the_daemon_streaming_and_answer
         await sub.publish("hrvd/cmd/ride", b"[" * 1000, qos=1, retain=True)
         await sub.publish("hrvd/cmd/morning", b"start", qos=1, retain=True)
         async with daemon(config_path, notify) as proc:
-            assert proc.stderr is not None
-            stderr = asyncio.create_task(proc.stderr.read())  # read, or a full pipe blocks it
             await sub.subscribe("hrvd/status", qos=1)
             await _online(sub)
             for payload in hostile:
@@ -519,7 +515,7 @@ async def test_hostile_commands_and_floods_leave_the_daemon_streaming_and_answer
                         break
             proc.send_signal(signal.SIGTERM)
             assert await asyncio.wait_for(proc.wait(), 10) == 0
-            log = (await stderr).decode()
+    log = (tmp_path / "daemon.log").read_text()
     assert "Traceback" not in log
     assert len(log) < 50_000  # 14,000 refused commands, a few lines of log
     assert "h" * 100 not in log
