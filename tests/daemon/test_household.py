@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import aiomqtt
 import pytest
 
-from fixtures.fake_bluez import FakeBluez, FakeStrap, steady_rr
+from harness.fake_bluez import FakeBluez, FakeStrap, steady_rr
 from hrvd.cli import main
 from hrvd.cli.ride import ride_command
 from hrvd.config import load_config
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
     from pathlib import Path
 
-    from fixtures.mosquitto import Broker
+    from harness.mosquitto import Broker
 
 WAIT_S = 20.0
 MORNING_S = 150.0
