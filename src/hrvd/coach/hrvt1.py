@@ -62,11 +62,11 @@ PERSONAL_LAST = 5
 threshold moves with fitness over a training block of 3-6 weeks; the median of up to five
 values ignores up to two odd ones. This project's choice."""
 HRVT1_MARGIN_BPM = 20.0
-"""Default distance of the recovery ceiling below the personal HRVT1, bpm. In the five-zone
-scale that Seiler's three zones map onto, zone 1 (recovery) ends at 72 % HRmax and the first
-threshold lies near the top of zone 2 (82 %): 10 % of HRmax, 18-20 bpm for an HRmax of
-180-200 (Seiler 2010, Int J Sports Physiol Perform 5:276-291; the percentages are quoted from
-that mapping and were not re-checked against the paper)."""
+"""Default distance of the recovery ceiling below the personal HRVT1, bpm. On Olympiatoppen's
+five-zone scale zone 1 (recovery) is 60-72 % HRmax and zone 2 72-82 % (lactate 1.5-2.5
+mmol/L), so the first threshold lies near 82 %: 10 % of HRmax, 18-20 bpm for an HRmax of
+180-200 (Seiler, "Training Intensity Distribution", in Mujika (ed.), Endurance Training:
+Science and Practice, 2012; Haugen et al. 2021, Sports Med, Table 4; docs/thresholds.md)."""
 
 
 @dataclass(frozen=True, slots=True)
