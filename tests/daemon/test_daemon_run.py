@@ -7,9 +7,7 @@ import contextlib
 import io
 import itertools
 import json
-import os
 import signal
-import socket
 import sqlite3
 import time
 from typing import TYPE_CHECKING
@@ -17,7 +15,15 @@ from typing import TYPE_CHECKING
 import aiomqtt
 import pytest
 
-from harness.daemon import DaemonProcess, StrapEntry, write_config
+from harness.daemon import (
+    WAIT_S,
+    WATCHDOG_S,
+    NotifySocket,
+    StrapEntry,
+    daemon,
+    fast_strap,
+    write_config,
+)
 from harness.fake_bluez import FakeBluez, FakeStrap, steady_rr
 from hrvd.cli.morning import morning_command
 from hrvd.cli.ride import ride_command
@@ -25,38 +31,10 @@ from hrvd.config import load_config
 from hrvd.store import open_store
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Iterator
+    from collections.abc import Callable, Iterator
     from pathlib import Path
 
     from harness.mosquitto import Broker
-
-WATCHDOG_S = 2.0
-WAIT_S = 20.0
-
-
-class NotifySocket:
-    """A datagram socket standing in for systemd's NOTIFY_SOCKET."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(str(path))
-        self.sock.setblocking(False)  # noqa: FBT003 - socket's own API
-        self.received: list[tuple[float, str]] = []
-
-    async def until(self, word: str, within_s: float = WAIT_S) -> None:
-        loop = asyncio.get_running_loop()
-        async with asyncio.timeout(within_s):
-            while not any(word in m for _, m in self.received):
-                data = await loop.sock_recv(self.sock, 4096)
-                self.received.append((time.monotonic(), data.decode()))
-
-    def close(self) -> None:
-        self.sock.close()
-
-    async def drain(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await self.until("never-sent", within_s=seconds)
 
 
 @pytest.fixture
@@ -75,25 +53,6 @@ def _config(tmp_path: Path, broker: Broker, strap: FakeStrap) -> Path:
         straps=[StrapEntry("H10 Garage", strap.address, "ride")],
         tables={"athlete": {"hr_max": 190, "hr_rest": 50}},
     )
-
-
-@contextlib.asynccontextmanager
-async def daemon(config: Path, notify: NotifySocket) -> AsyncIterator[asyncio.subprocess.Process]:
-    """`hrvd run` on the test's private bus, with the test's notify socket as systemd's."""
-    env = {"NOTIFY_SOCKET": str(notify.path), "WATCHDOG_USEC": str(int(WATCHDOG_S * 1e6))}
-    bus = os.environ["DBUS_SYSTEM_BUS_ADDRESS"]  # the private_system_bus fixture's
-    log = config.with_name("daemon.log")  # every start of the test's daemon adds to it
-    async with DaemonProcess(config, bus, log, env=env) as run:
-        assert run.proc is not None
-        try:
-            yield run.proc
-        finally:
-            await run.kill()
-
-
-def fast_strap(address: str) -> FakeStrap:
-    # A fast real-time heart (about 200 bpm): many beats in little time, no drift.
-    return FakeStrap(address=address, rr_ms=lambda: 300.0, notify_interval_s=0.25)
 
 
 async def test_run_streams_to_mqtt_tells_systemd_and_stops_cleanly(
@@ -290,10 +249,16 @@ async def test_an_alert_left_on_by_a_crash_is_turned_off_at_start(
     strap = fast_strap("AA:BB:CC:DD:EE:46")
     await fake_bluez.add_strap(strap)
     config_path = _config(tmp_path, broker, strap)
-    on = {"id": "H10 Garage@2026-11-27T18:00:00+00:00:alert:1:on",
-          "ts": "2026-11-27T18:05:00+00:00", "too_hard": True, "reason": "hr_ceiling",
-          "since": "2026-11-27T18:04:50+00:00", "hr_bpm": 131.0, "ceiling_bpm": 118.0,
-          "dfa_alpha1": None}  # fmt: skip
+    on = {
+        "id": "H10 Garage@2026-11-27T18:00:00+00:00:alert:1:on",
+        "ts": "2026-11-27T18:05:00+00:00",
+        "too_hard": True,
+        "reason": "hr_ceiling",
+        "since": "2026-11-27T18:04:50+00:00",
+        "hr_bpm": 131.0,
+        "ceiling_bpm": 118.0,
+        "dfa_alpha1": None,
+    }
     store = open_store(tmp_path / "store.sqlite3")
     try:
         await store.keep_ride_state("hrvd/h10_garage/alert", on)
@@ -350,8 +315,9 @@ async def test_a_morning_measurement_on_command_publishes_its_countdown_and_read
     fake_bluez: FakeBluez, broker: Broker, tmp_path: Path, notify: NotifySocket
 ):
     # A resting heart of 60 bpm; a 60 s measurement without settling, to keep the test short.
-    strap = FakeStrap(address="AA:BB:CC:DD:EE:44", notify_interval_s=1.0,
-                      rr_ms=steady_rr(1000.0, seed=4))  # fmt: skip
+    strap = FakeStrap(
+        address="AA:BB:CC:DD:EE:44", notify_interval_s=1.0, rr_ms=steady_rr(1000.0, seed=4)
+    )
     await fake_bluez.add_strap(strap)
     config_path = _config(tmp_path, broker, strap)
     text = config_path.read_text().replace('role = "ride"', 'role = "both"')
@@ -399,8 +365,9 @@ async def test_a_morning_measurement_on_command_publishes_its_countdown_and_read
 async def test_a_resting_morning_strap_starts_the_measurement_by_itself(
     fake_bluez: FakeBluez, broker: Broker, tmp_path: Path, notify: NotifySocket
 ):
-    strap = FakeStrap(address="AA:BB:CC:DD:EE:45", notify_interval_s=1.0,
-                      rr_ms=steady_rr(1000.0, seed=5))  # fmt: skip
+    strap = FakeStrap(
+        address="AA:BB:CC:DD:EE:45", notify_interval_s=1.0, rr_ms=steady_rr(1000.0, seed=5)
+    )
     await fake_bluez.add_strap(strap)
     config_path = _config(tmp_path, broker, strap)
     text = config_path.read_text().replace('role = "ride"', 'role = "morning"')
@@ -428,8 +395,9 @@ async def test_hrvd_morning_without_a_daemon_measures_itself_and_its_readiness_r
     import hrvd.cli.morning  # noqa: PLC0415
 
     monkeypatch.setattr(hrvd.cli.morning, "MORNING_DRAIN_S", 0.5)
-    strap = FakeStrap(address="AA:BB:CC:DD:EE:46", notify_interval_s=1.0,
-                      rr_ms=steady_rr(1000.0, seed=6))  # fmt: skip
+    strap = FakeStrap(
+        address="AA:BB:CC:DD:EE:46", notify_interval_s=1.0, rr_ms=steady_rr(1000.0, seed=6)
+    )
     await fake_bluez.add_strap(strap)
     config_path = tmp_path / "hrvd.toml"
     config_path.write_text(

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import socket
 import sys
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Self
 
+from harness.fake_bluez import FakeStrap
 from harness.process import die_with_parent, stop_process
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import AsyncIterator, Mapping, Sequence
     from pathlib import Path
     from types import TracebackType
 
@@ -66,8 +69,11 @@ def write_config(
     lines = ["[mqtt]", *(f"{k} = {_toml(v)}" for k, v in mqtt.items())]
     for strap in straps:
         lines += ["[[strap]]", f"name = {_toml(strap.name)}"]
-        keys = {"address": strap.address, "role": strap.role,
-                "stall_timeout_s": strap.stall_timeout_s}  # fmt: skip
+        keys = {
+            "address": strap.address,
+            "role": strap.role,
+            "stall_timeout_s": strap.stall_timeout_s,
+        }
         lines += [f"{k} = {_toml(v)}" for k, v in keys.items() if v is not None]
     for table, values in (tables or {}).items():
         lines += [f"[{table}]", *(f"{k} = {_toml(v)}" for k, v in values.items())]
@@ -127,10 +133,18 @@ class DaemonProcess:
         level = ["--log-level", self.log_level] if self.log_level else []
         with self.log.open("ab") as err:  # a restart adds to the log
             self.proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "hrvd.cli", "run", "--config", str(self.config), *level,
-                env=env, stdout=asyncio.subprocess.DEVNULL, stderr=err,
+                sys.executable,
+                "-m",
+                "hrvd.cli",
+                "run",
+                "--config",
+                str(self.config),
+                *level,
+                env=env,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=err,
                 preexec_fn=die_with_parent,
-            )  # fmt: skip
+            )
 
     async def kill(self) -> None:
         """SIGKILL (``kill -9``) and wait for it to be gone."""
@@ -156,3 +170,51 @@ class DaemonProcess:
         """Stop it if it still runs."""
         if self.running:
             await self.stop()
+
+
+WATCHDOG_S = 2.0
+WAIT_S = 20.0
+
+
+class NotifySocket:
+    """A datagram socket standing in for systemd's NOTIFY_SOCKET."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(str(path))
+        self.sock.setblocking(False)  # noqa: FBT003 - socket's own API
+        self.received: list[tuple[float, str]] = []
+
+    async def until(self, word: str, within_s: float = WAIT_S) -> None:
+        loop = asyncio.get_running_loop()
+        async with asyncio.timeout(within_s):
+            while not any(word in m for _, m in self.received):
+                data = await loop.sock_recv(self.sock, 4096)
+                self.received.append((time.monotonic(), data.decode()))
+
+    def close(self) -> None:
+        self.sock.close()
+
+    async def drain(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await self.until("never-sent", within_s=seconds)
+
+
+@contextlib.asynccontextmanager
+async def daemon(config: Path, notify: NotifySocket) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`hrvd run` on the test's private bus, with the test's notify socket as systemd's."""
+    env = {"NOTIFY_SOCKET": str(notify.path), "WATCHDOG_USEC": str(int(WATCHDOG_S * 1e6))}
+    bus = os.environ["DBUS_SYSTEM_BUS_ADDRESS"]  # the private_system_bus fixture's
+    log = config.with_name("daemon.log")  # every start of the test's daemon adds to it
+    async with DaemonProcess(config, bus, log, env=env) as run:
+        assert run.proc is not None
+        try:
+            yield run.proc
+        finally:
+            await run.kill()
+
+
+def fast_strap(address: str) -> FakeStrap:
+    """A fast real-time heart (about 200 bpm): many beats in little time, no drift."""
+    return FakeStrap(address=address, rr_ms=lambda: 300.0, notify_interval_s=0.25)

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 import aiomqtt
 import pytest
-from test_daemon_run import WAIT_S, NotifySocket, daemon, fast_strap
 
+from harness.daemon import WAIT_S, NotifySocket, daemon, fast_strap
 from harness.fake_bluez import FakeBluez, FakeStrap
 from hrvd.cli import main
 from hrvd.config import StrapConfig, load_config
@@ -36,10 +36,16 @@ async def hrvd_init(
     if typed:
         master, stdin = pty.openpty()
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "hrvd.cli", "init", *argv, env=env,
+        sys.executable,
+        "-m",
+        "hrvd.cli",
+        "init",
+        *argv,
+        env=env,
         stdin=stdin if typed else asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         if master is not None:
             os.close(stdin)
@@ -63,9 +69,17 @@ async def test_on_a_terminal_the_user_picks_the_second_strap_of_the_scan(
     f = tmp_path / "hrvd.toml"
     # Asked: which strap (2), its name (Enter: as advertised), LTHR (skip), user name (none).
     code, out, err = await hrvd_init(
-        tmp_path, "--output", str(f), *SCAN, *HEART, "--role", "ride", "--broker", "localhost",
+        tmp_path,
+        "--output",
+        str(f),
+        *SCAN,
+        *HEART,
+        "--role",
+        "ride",
+        "--broker",
+        "localhost",
         typed=b"2\n\n\n\n",
-    )  # fmt: skip
+    )
     assert (code, err) == (0, "")
     assert "1) Polar H10 51" in out
     assert "2) HRM-Pro 52" in out
@@ -148,8 +162,19 @@ async def test_from_hrvd_init_to_a_running_daemon_without_editing_a_file(
     strap = fast_strap("AA:BB:CC:DD:EE:56")
     await fake_bluez.add_strap(strap)
     f = tmp_path / "hrvd.toml"
-    argv = ["init", "--yes", "--output", str(f), "--strap", strap.address, "--strap-name",
-            "H10 Garage", *HEART, "--broker", f"127.0.0.1:{broker.port}"]  # fmt: skip
+    argv = [
+        "init",
+        "--yes",
+        "--output",
+        str(f),
+        "--strap",
+        strap.address,
+        "--strap-name",
+        "H10 Garage",
+        *HEART,
+        "--broker",
+        f"127.0.0.1:{broker.port}",
+    ]
     assert main(argv) == 0
     assert main(["config", "check", "--config", str(f)]) == 0
     notify = NotifySocket(tmp_path / "notify")
