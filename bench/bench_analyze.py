@@ -93,8 +93,9 @@ rusage of the child: Linux carries the forking parent's peak (neurokit2 loaded) 
 def peak_rss_kib(path: Path) -> int:
     """Peak resident memory of `hrvd analyze FILE` as its own process, KiB."""
     cmd = [sys.executable, "-c", PEAK_PROBE, "analyze", str(path), "--format", "json"]
-    run = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                         check=True)  # fmt: skip
+    run = subprocess.run(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=True
+    )
     return int(run.stderr.split()[-1])
 
 
@@ -125,9 +126,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             h += timed_runs(functools.partial(run_hrvd, path), hrvd_runs)
             speedup = statistics.median(n) / statistics.median(h)
             speedups.append(speedup)
-            rows.append([label, f"{len(day)}", f"{min(h) * 1e3:.0f} ms",
-                         f"{statistics.median(h) * 1e3:.0f} ms", f"{min(n):.2f} s",
-                         f"{statistics.median(n):.2f} s", f"{speedup:.0f}\u00d7"])  # fmt: skip
+            rows.append(
+                [
+                    label,
+                    f"{len(day)}",
+                    f"{min(h) * 1e3:.0f} ms",
+                    f"{statistics.median(h) * 1e3:.0f} ms",
+                    f"{min(n):.2f} s",
+                    f"{statistics.median(n):.2f} s",
+                    f"{speedup:.0f}\u00d7",
+                ]
+            )
         memory = []
         base = peak_rss_kib(small)
         sizes = [("24 h", whole, len(day))]
@@ -140,16 +149,37 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         for label, path, beats in sizes:
             peak = peak_rss_kib(path)
-            memory.append([label, f"{beats}", f"{base / 1024:.0f} MiB", f"{peak / 1024:.0f} MiB",
-                           f"{(peak - base) * 1024 / beats:.0f} B"])  # fmt: skip
+            memory.append(
+                [
+                    label,
+                    f"{beats}",
+                    f"{base / 1024:.0f} MiB",
+                    f"{peak / 1024:.0f} MiB",
+                    f"{(peak - base) * 1024 / beats:.0f} B",
+                ]
+            )
     m = machine()
     print(f"# hrvd analyze benchmark ({'quick' if args.quick else 'full'} run, {m['date_utc']})\n")
-    print(f"{m['cpu']}, {m['logical_cpus']} logical CPUs, {m['os']}; Python {m['python']}, "
-          f"numpy {m['numpy']}, neurokit2 {m['neurokit2']}, hrvd {m['hrvd']}. 1-minute load "
-          f"average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after.\n")  # fmt: skip
+    print(
+        f"{m['cpu']}, {m['logical_cpus']} logical CPUs, {m['os']}; Python {m['python']}, "
+        f"numpy {m['numpy']}, neurokit2 {m['neurokit2']}, hrvd {m['hrvd']}. 1-minute load "
+        f"average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after.\n"
+    )
     print("## Speed: the whole command minus its start-up, 24-hour file\n")
-    print(md_table(["file holds", "beats", "hrvd best", "hrvd median", "neurokit2 best",
-                    "neurokit2 median", "speed-up (median)"], rows))  # fmt: skip
+    print(
+        md_table(
+            [
+                "file holds",
+                "beats",
+                "hrvd best",
+                "hrvd median",
+                "neurokit2 best",
+                "neurokit2 median",
+                "speed-up (median)",
+            ],
+            rows,
+        )
+    )
     met = "met" if min(speedups) >= TARGET_SPEEDUP else "**missed**"
     print(f"\nTarget >= {TARGET_SPEEDUP:.0f}\u00d7: {met} ({min(speedups):.0f}\u00d7 at worst).\n")
     print("## Memory: peak RSS of `hrvd analyze` as a process\n")

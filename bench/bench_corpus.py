@@ -122,13 +122,20 @@ def main() -> int:
     parser.parse_args()
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607 - git from PATH, as a user runs it
-        capture_output=True, text=True, check=False, cwd=REPO,
-    ).stdout.strip()  # fmt: skip
-    print(f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {cpu_model()}, Python "
-          f"{platform.python_version()}, {os.cpu_count()} cores, commit {commit}\n")  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+    ).stdout.strip()
+    print(
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {cpu_model()}, Python "
+        f"{platform.python_version()}, {os.cpu_count()} cores, commit {commit}\n"
+    )
     print("### Clean sinus rhythm (goal: <= 0.30 % flagged, |RMSSD change| <= 2 %)\n")
-    print("| recording | split | beats | RMSSD raw | hrvd flagged | hrvd RMSSD | "
-          "hrvd live flagged | hrvd live RMSSD | nk2 flagged | nk2 RMSSD |")  # fmt: skip
+    print(
+        "| recording | split | beats | RMSSD raw | hrvd flagged | hrvd RMSSD | "
+        "hrvd live flagged | hrvd live RMSSD | nk2 flagged | nk2 RMSSD |"
+    )
     print("| :--- | :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for e in corpus.CORPUS:
         if e.role in {"clean", "base"}:  # a base is a clean series too
@@ -143,9 +150,11 @@ def main() -> int:
     for e in corpus.CORPUS:
         if e.role == "ectopic":
             rr = corpus.load(e.name)
-            print(f"| {e.name} (no labels) | {e.split} | {len(rr)} | "
-                  f"{np.mean(irregular(rr)):.1%} irregular | "
-                  f"{np.count_nonzero(classify(rr)) / len(rr):.1%} flagged | | |")  # fmt: skip
+            print(
+                f"| {e.name} (no labels) | {e.split} | {len(rr)} | "
+                f"{np.mean(irregular(rr)):.1%} irregular | "
+                f"{np.count_nonzero(classify(rr)) / len(rr):.1%} flagged | | |"
+            )
     print("\n### Injected artifacts, all kinds (goal: worst |RMSSD error| <= 5 %)\n")
     print("| base | split | rate | hrvd P / R | hrvd worst | hrvd live worst | nk2 worst |")
     print("| :--- | :--- | ---: | ---: | ---: | ---: | ---: |")
@@ -156,8 +165,9 @@ def main() -> int:
         if e.role == "base":
             seeds = corpus.HELD_OUT_SEEDS if e.split == "held_out" else corpus.TUNE_SEEDS
             rows += injected_rows(f"{e.name} ({e.source})", e.split, _repeat(e.name), seeds)
-    rows += injected_rows("synthetic sinus", "held_out", lambda g: sinus_rr(BASE_BEATS, g),
-                          corpus.HELD_OUT_SEEDS)  # fmt: skip
+    rows += injected_rows(
+        "synthetic sinus", "held_out", lambda g: sinus_rr(BASE_BEATS, g), corpus.HELD_OUT_SEEDS
+    )
     print("\n".join(rows))
     return 0
 

@@ -78,8 +78,13 @@ LOG_LEVELS_KEPT = {"warning", "error", "critical"}
 # alternates every 12 s between 225 and 285 bpm around a ride ceiling of 250 bpm
 # (240 in the warm-up), which turns the alert on and off about five times a minute.
 FAST_INTERVAL_S = 0.25
-FAST_RIDE = {"ceiling_bpm": 250, "sustain_s": 5.0, "hysteresis_bpm": 3.0,
-             "warmup_min": 5.0, "target_min": 30.0}  # fmt: skip
+FAST_RIDE = {
+    "ceiling_bpm": 250,
+    "sustain_s": 5.0,
+    "hysteresis_bpm": 3.0,
+    "warmup_min": 5.0,
+    "target_min": 30.0,
+}
 REAL_INTERVAL_S = 1.0
 ATHLETE = {"hr_max": 190, "hr_rest": 50}
 REAL_MEAN_RR_MS = 900.0
@@ -101,13 +106,28 @@ class Config:
     inprocess_pace_s: float
 
 
-FULL = Config(quick=False, fast_notifications=HOUR_NOTIFICATIONS, scale=(1, 5, 20),
-              scale_s=180.0, replay_s=3600.0, replay_repeats=2, replay_startup_repeats=5,
-              inprocess_alerts=600,
-              inprocess_pace_s=0.01)  # fmt: skip
-QUICK = Config(quick=True, fast_notifications=60, scale=(1, 5, 20), scale_s=6.0,
-               replay_s=600.0, replay_repeats=1, replay_startup_repeats=1, inprocess_alerts=40,
-               inprocess_pace_s=0.01)  # fmt: skip
+FULL = Config(
+    quick=False,
+    fast_notifications=HOUR_NOTIFICATIONS,
+    scale=(1, 5, 20),
+    scale_s=180.0,
+    replay_s=3600.0,
+    replay_repeats=2,
+    replay_startup_repeats=5,
+    inprocess_alerts=600,
+    inprocess_pace_s=0.01,
+)
+QUICK = Config(
+    quick=True,
+    fast_notifications=60,
+    scale=(1, 5, 20),
+    scale_s=6.0,
+    replay_s=600.0,
+    replay_repeats=1,
+    replay_startup_repeats=1,
+    inprocess_alerts=40,
+    inprocess_pace_s=0.01,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,9 +292,13 @@ async def run_daemon(  # noqa: PLR0913 - one run's parts, all named at the call
         with private_dbus() as bus:
             config = workdir / "hrvd.toml"
             tables = {"athlete": ATHLETE} | ({"ride": ride} if ride else {})
-            write_config(config, port=broker.port, store=workdir / "hrvd.sqlite3",
-                         straps=[StrapEntry(p.name, p.address, "ride") for p in plans],
-                         tables=tables)  # fmt: skip
+            write_config(
+                config,
+                port=broker.port,
+                store=workdir / "hrvd.sqlite3",
+                straps=[StrapEntry(p.name, p.address, "ride") for p in plans],
+                tables=tables,
+            )
             sub = SubscriberProcess(broker.port, workdir / "messages.jsonl", ["hrvd/#"])
             async with sub, fx.new_bluez(bus.address) as bluez:
                 sends = record_sends(bluez)
@@ -291,15 +315,18 @@ async def run_daemon(  # noqa: PLR0913 - one run's parts, all named at the call
                         await control.subscribe("hrvd/+/state", qos=0)
                         if ride is not None:
                             for p in plans:
-                                await control.publish(topics.cmd_ride("hrvd"),
-                                                      topics.ride_command(p.name, "start"),
-                                                      qos=1)  # fmt: skip
+                                await control.publish(
+                                    topics.cmd_ride("hrvd"),
+                                    topics.ride_command(p.name, "start"),
+                                    qos=1,
+                                )
                         wanted = {topics.state("hrvd", p.name) for p in plans}
                         await _first_of_each(control, wanted, 60.0 + 3.0 * len(plans))
                         all_streaming_s = time.monotonic() - launched
                         await control.unsubscribe("hrvd/+/state")
-                        log(f"{label}: all {len(plans)} straps stream after "
-                            f"{all_streaming_s:.1f} s")  # fmt: skip
+                        log(
+                            f"{label}: all {len(plans)} straps stream after {all_streaming_s:.1f} s"
+                        )
                         window = await _measure_window(daemon.pid, bus.pid, sends, notifications)
                         await daemon.stop()
                     connects = sum(s.connects for s in straps)
@@ -308,9 +335,17 @@ async def run_daemon(  # noqa: PLR0913 - one run's parts, all named at the call
         _save_sends(workdir / "sends.jsonl", sends)
     finally:
         broker.stop()
-    return _daemon_result(label, plans=plans, w=window, sends=sends, messages=messages,
-                          daemon=daemon, connects=connects, all_streaming_s=all_streaming_s,
-                          workdir=workdir)  # fmt: skip
+    return _daemon_result(
+        label,
+        plans=plans,
+        w=window,
+        sends=sends,
+        messages=messages,
+        daemon=daemon,
+        connects=connects,
+        all_streaming_s=all_streaming_s,
+        workdir=workdir,
+    )
 
 
 async def _add_at_random_phases(
@@ -379,10 +414,20 @@ async def _measure_window(
             break
     cpu1, bus1 = cpu_seconds(pid), cpu_seconds(bus_pid)
     t1 = time.monotonic()
-    return _Window(t0=t0, t1=t1, sent_before=before, sent_after=sent(), cpu_s=cpu1 - cpu0,
-                   bus_cpu_s=bus1 - bus0, rss_start_kb=rss0, mem_end=memory_kb(pid),
-                   threads_end=threads(pid), load_before=load_before,
-                   load_after=os.getloadavg()[0], trend=trend)  # fmt: skip
+    return _Window(
+        t0=t0,
+        t1=t1,
+        sent_before=before,
+        sent_after=sent(),
+        cpu_s=cpu1 - cpu0,
+        bus_cpu_s=bus1 - bus0,
+        rss_start_kb=rss0,
+        mem_end=memory_kb(pid),
+        threads_end=threads(pid),
+        load_before=load_before,
+        load_after=os.getloadavg()[0],
+        trend=trend,
+    )
 
 
 def _daemon_result(  # noqa: PLR0913 - the parts of one finished run
@@ -447,18 +492,21 @@ def _daemon_result(  # noqa: PLR0913 - the parts of one finished run
 
 def fast_plan() -> list[StrapPlan]:
     """One strap with the accelerated heart."""
-    heart = square_heart(267.0, 210.0, period_s=24.0, step_ms=6.0, rsa_ms=4.5, noise_ms=2.0,
-                         seed=1)  # fmt: skip
+    heart = square_heart(267.0, 210.0, period_s=24.0, step_ms=6.0, rsa_ms=4.5, noise_ms=2.0, seed=1)
     return [StrapPlan("H10 Fast", "AA:BB:CC:DD:EE:01", FAST_INTERVAL_S, heart)]
 
 
 def real_plans(fx: Fixtures, n: int) -> list[StrapPlan]:
     """``n`` straps at the real cadence, each heart a little different (62-72 bpm)."""
     return [
-        StrapPlan(f"Strap {i + 1:02d}", f"AA:BB:CC:DD:{i // 256:02X}:{i % 256:02X}",
-                  REAL_INTERVAL_S, fx.steady_rr(REAL_MEAN_RR_MS + 60.0 * (i % 5 - 2) / 2, i))
+        StrapPlan(
+            f"Strap {i + 1:02d}",
+            f"AA:BB:CC:DD:{i // 256:02X}:{i % 256:02X}",
+            REAL_INTERVAL_S,
+            fx.steady_rr(REAL_MEAN_RR_MS + 60.0 * (i % 5 - 2) / 2, i),
+        )
         for i in range(n)
-    ]  # fmt: skip
+    ]
 
 
 # --- replay -------------------------------------------------------------------------------
@@ -497,8 +545,13 @@ def _run_measured(args: list[str], log_path: Path, timeout_s: float) -> _Usage:
                 proc.kill()
             time.sleep(0.01)
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return _Usage(usage.ru_utime + usage.ru_stime, usage.ru_maxrss,
-                  time.monotonic() - started, proc.returncode, hung)  # fmt: skip
+    return _Usage(
+        usage.ru_utime + usage.ru_stime,
+        usage.ru_maxrss,
+        time.monotonic() - started,
+        proc.returncode,
+        hung,
+    )
 
 
 REPLAY_SPEED = 200.0
@@ -509,11 +562,13 @@ REPLAY_TIMEOUT_S = 30.0
 """A replay that takes this much longer than its data at its speed is hung: killed."""
 
 
-async def _replays(args: list[str], log_path: Path, data_s: float, speed: float,
-                   repeats: int) -> list[_Usage]:  # fmt: skip
+async def _replays(
+    args: list[str], log_path: Path, data_s: float, speed: float, repeats: int
+) -> list[_Usage]:
     timeout_s = REPLAY_TIMEOUT_S + (data_s / speed if speed > 0 else 0.0)
-    return [await asyncio.to_thread(_run_measured, args, log_path, timeout_s)
-            for _ in range(repeats)]  # fmt: skip
+    return [
+        await asyncio.to_thread(_run_measured, args, log_path, timeout_s) for _ in range(repeats)
+    ]
 
 
 async def run_replays(fx: Fixtures, cfg: Config, workdir: Path) -> list[ReplayRun]:
@@ -531,38 +586,52 @@ async def run_replays(fx: Fixtures, cfg: Config, workdir: Path) -> list[ReplayRu
     broker.start()
     try:
         config = workdir / "hrvd.toml"
-        write_config(config, port=broker.port, store=workdir / "hrvd.sqlite3",
-                     straps=[StrapEntry("Replay", "AA:BB:CC:DD:EE:99", "ride")],
-                     tables={"athlete": ATHLETE})  # fmt: skip
+        write_config(
+            config,
+            port=broker.port,
+            store=workdir / "hrvd.sqlite3",
+            straps=[StrapEntry("Replay", "AA:BB:CC:DD:EE:99", "ride")],
+            tables={"athlete": ATHLETE},
+        )
         publish = ["--config", str(config), "--force"]
-        variants: list[tuple[float, list[str]]] = [(0.0, []), (0.0, publish),
-                                                   (REPLAY_SPEED, publish)]  # fmt: skip
+        variants: list[tuple[float, list[str]]] = [
+            (0.0, []),
+            (0.0, publish),
+            (REPLAY_SPEED, publish),
+        ]
         log_path = workdir / "replay.log"
         for speed, extra in variants:
             base = [sys.executable, "-m", "hrvd.cli", "replay", "--speed", f"{speed:g}", *extra]
             path = workdir / f"messages-{len(runs)}.jsonl"
             async with SubscriberProcess(broker.port, path, ["hrvd/+/state"]) as sub:
-                full = await _replays([*base, str(data)], log_path, cfg.replay_s, speed,
-                                      cfg.replay_repeats)  # fmt: skip
+                full = await _replays(
+                    [*base, str(data)], log_path, cfg.replay_s, speed, cfg.replay_repeats
+                )
                 await asyncio.sleep(0.5)
-            startup = await _replays([*base, str(minute)], log_path, 60.0, speed,
-                                     cfg.replay_startup_repeats)  # fmt: skip
+            startup = await _replays(
+                [*base, str(minute)], log_path, 60.0, speed, cfg.replay_startup_repeats
+            )
             states = sum(1 for m in sub.messages() if m.topic.endswith("/state"))
             done = [u for u in full if not u.hung]
             done_startup = [u for u in startup if not u.hung]
             label = f"replay --speed {speed:g}" + (" --config (publishing)" if extra else "")
             nan = float("nan")
-            runs.append(ReplayRun(
-                label=label, data_s=cfg.replay_s, notifications=round(cfg.replay_s), beats=beats,
-                cpu_s=min((u.cpu_s for u in done), default=nan),
-                startup_cpu_s=min((u.cpu_s for u in done_startup), default=nan),
-                maxrss_kb=max((u.maxrss_kb for u in done), default=0),
-                wall_s=min((u.wall_s for u in done), default=nan),
-                exit_code=max((u.exit_code for u in done + done_startup), default=0),
-                states_received=states // len(full) if extra else None,
-                runs=len(full) + len(startup),
-                hung=len(full) + len(startup) - len(done) - len(done_startup),
-            ))  # fmt: skip
+            runs.append(
+                ReplayRun(
+                    label=label,
+                    data_s=cfg.replay_s,
+                    notifications=round(cfg.replay_s),
+                    beats=beats,
+                    cpu_s=min((u.cpu_s for u in done), default=nan),
+                    startup_cpu_s=min((u.cpu_s for u in done_startup), default=nan),
+                    maxrss_kb=max((u.maxrss_kb for u in done), default=0),
+                    wall_s=min((u.wall_s for u in done), default=nan),
+                    exit_code=max((u.exit_code for u in done + done_startup), default=0),
+                    states_received=states // len(full) if extra else None,
+                    runs=len(full) + len(startup),
+                    hung=len(full) + len(startup) - len(done) - len(done_startup),
+                )
+            )
     finally:
         broker.stop()
     return runs
@@ -573,8 +642,15 @@ async def run_replays(fx: Fixtures, cfg: Config, workdir: Path) -> list[ReplayRu
 
 def machine() -> dict[str, object]:
     """CPU, cores, OS, versions, commit (no host name)."""
-    packages = ("bleak", "bleak-retry-connector", "dbus-fast", "aiomqtt", "paho-mqtt", "numpy",
-                "structlog")  # fmt: skip
+    packages = (
+        "bleak",
+        "bleak-retry-connector",
+        "dbus-fast",
+        "aiomqtt",
+        "paho-mqtt",
+        "numpy",
+        "structlog",
+    )
     return {**describe_machine(packages, tools=True)}
 
 
@@ -583,20 +659,33 @@ async def run_all(cfg: Config, workdir: Path) -> Report:
     fx = load_fixtures()
     meta = machine() | {"quick": cfg.quick, "load_before": os.getloadavg()[0]}
     log(f"accelerated heart: {cfg.fast_notifications} notifications every {FAST_INTERVAL_S} s")
-    fast = await run_daemon(fx, "1 strap, accelerated", fast_plan(),
-                            notifications=cfg.fast_notifications, ride=FAST_RIDE,
-                            workdir=workdir / "fast")  # fmt: skip
+    fast = await run_daemon(
+        fx,
+        "1 strap, accelerated",
+        fast_plan(),
+        notifications=cfg.fast_notifications,
+        ride=FAST_RIDE,
+        workdir=workdir / "fast",
+    )
     scale = []
     for n in cfg.scale:
         log(f"scale: {n} strap(s) at one notification a second for {cfg.scale_s:.0f} s")
-        scale.append(await run_daemon(fx, f"{n} strap(s)", real_plans(fx, n),
-                                      notifications=round(n * cfg.scale_s / REAL_INTERVAL_S),
-                                      ride={}, workdir=workdir / f"scale-{n}"))  # fmt: skip
+        scale.append(
+            await run_daemon(
+                fx,
+                f"{n} strap(s)",
+                real_plans(fx, n),
+                notifications=round(n * cfg.scale_s / REAL_INTERVAL_S),
+                ride={},
+                workdir=workdir / f"scale-{n}",
+            )
+        )
     log(f"replay: {cfg.replay_s:.0f} s of data, {cfg.replay_repeats} time(s) each")
     replay = await run_replays(fx, cfg, workdir / "replay")
     log(f"in-process alerts: {cfg.inprocess_alerts}")
-    inprocess = await run_inprocess_alerts(fx, cfg.inprocess_alerts, cfg.inprocess_pace_s,
-                                           workdir / "inprocess")  # fmt: skip
+    inprocess = await run_inprocess_alerts(
+        fx, cfg.inprocess_alerts, cfg.inprocess_pace_s, workdir / "inprocess"
+    )
     meta["load_after"] = os.getloadavg()[0]
     return Report(meta=meta, fast=fast, scale=scale, replay=replay, inprocess=inprocess)
 
@@ -619,9 +708,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write raw numbers here")
-    parser.add_argument("--keep", type=Path, metavar="DIR",
-                        help="work in DIR and keep the logs and messages (default: a temporary "
-                        "directory, removed)")  # fmt: skip
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="work in DIR and keep the logs and messages (default: a temporary directory, removed)",
+    )
     args = parser.parse_args(argv)
     cfg = QUICK if args.quick else FULL
     with contextlib.ExitStack() as stack:
@@ -633,8 +725,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         report = asyncio.run(run_all(cfg, workdir))
     print(render(report))
     if args.json is not None:
-        args.json.write_text(json.dumps(to_json(report), indent=1, allow_nan=False) + "\n",
-                             encoding="utf-8")  # fmt: skip
+        args.json.write_text(
+            json.dumps(to_json(report), indent=1, allow_nan=False) + "\n", encoding="utf-8"
+        )
     return 0
 
 

@@ -85,9 +85,13 @@ async def run(seconds: float, rate: int) -> str:
                 await bluez.add_strap(fx.new_strap(ADDRESS, 1.0, fx.steady_rr(800.0, 1)))
                 config = work / "hrvd.toml"
                 store = work / "store.sqlite3"
-                write_config(config, port=broker.port, store=store,
-                             straps=[StrapEntry("H10", ADDRESS, "both")],
-                             tables={"athlete": {"hr_max": 190, "hr_rest": 50}})  # fmt: skip
+                write_config(
+                    config,
+                    port=broker.port,
+                    store=store,
+                    straps=[StrapEntry("H10", ADDRESS, "both")],
+                    tables={"athlete": {"hr_max": 190, "hr_rest": 50}},
+                )
                 counts: dict[str, int] = {}
                 async with (
                     aiomqtt.Client("127.0.0.1", broker.port) as sub,

@@ -65,8 +65,15 @@ def uncorrected_windows(rr_ms: NDArray[np.float64]) -> list[Alpha1Window]:
         quarters = [60000.0 / float(q.mean()) for q in np.array_split(w, 4)]
         alpha1 = dfa_alpha1(w)
         if alpha1 is not None:
-            out.append(Alpha1Window(float(end), 60000.0 / float(w.mean()), alpha1, 0.0,
-                                    max(quarters) - min(quarters)))  # fmt: skip
+            out.append(
+                Alpha1Window(
+                    float(end),
+                    60000.0 / float(w.mean()),
+                    alpha1,
+                    0.0,
+                    max(quarters) - min(quarters),
+                )
+            )
     return out
 
 
@@ -87,9 +94,17 @@ def step_tests(
                     rr = inject(clean, rate, rng).rr_ms if rate else clean
                     est = estimate_hrvt1(recording_windows(ref.quantise(rr)))
                 error = None if est.hrvt1_bpm is None else est.hrvt1_bpm - truth
-                rows.append({"threshold": threshold, "seed": seed, "rate": rate,
-                             "reference": truth, "estimate": est.hrvt1_bpm,
-                             "error": error, "reason": est.reason})  # fmt: skip
+                rows.append(
+                    {
+                        "threshold": threshold,
+                        "seed": seed,
+                        "rate": rate,
+                        "reference": truth,
+                        "estimate": est.hrvt1_bpm,
+                        "error": error,
+                        "reason": est.reason,
+                    }
+                )
     return rows
 
 
@@ -105,8 +120,9 @@ def never_crossing(ref: Reference, seeds: int) -> list[dict[str, object]]:
         for kind, steps in (("recovery", [(2700.0, easy)]), ("sprints", sprints)):
             rr = ref.quantise(steps_rr(steps, 140.0, rng))
             est = estimate_hrvt1(recording_windows(rr))
-            rows.append({"kind": kind, "seed": seed, "estimate": est.hrvt1_bpm,
-                         "reason": est.reason})  # fmt: skip
+            rows.append(
+                {"kind": kind, "seed": seed, "estimate": est.hrvt1_bpm, "reason": est.reason}
+            )
     return rows
 
 
@@ -143,18 +159,26 @@ def main() -> None:
     rates = (UNCORRECTED, 0.0, 0.01)
     rows = step_tests(ref, thresholds, seeds, rates)
     flat = never_crossing(ref, 2 if args.quick else 10)
-    report = {"machine": machine(), "summaries": [summary(rows, r) for r in rates],
-              "never_crossing": flat, "rows": rows}  # fmt: skip
-    print("| artifacts | rides | estimates | mean error | SD | p95 \\|error\\| | max \\|error\\| "
-          "| within 5 bpm | no estimate because |")  # fmt: skip
+    report = {
+        "machine": machine(),
+        "summaries": [summary(rows, r) for r in rates],
+        "never_crossing": flat,
+        "rows": rows,
+    }
+    print(
+        "| artifacts | rides | estimates | mean error | SD | p95 \\|error\\| | max \\|error\\| "
+        "| within 5 bpm | no estimate because |"
+    )
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :--- |")
     for s in cast("list[dict[str, object]]", report["summaries"]):
         rate = cast("float", s["rate"])
         label = "estimator alone" if rate == UNCORRECTED else f"{100 * rate:.0f} %"
-        print(f"| {label} | {s['rides']} | {s['estimates']} | "
-              f"{_f(s['mean_error'], '+.1f')} | {_f(s['sd_error'])} | {_f(s['p95_abs'])} | "
-              f"{_f(s['max_abs'])} | {s['within_target']} of {s['estimates']} | "
-              f"{', '.join(sorted(cast('set[str]', s['none']))) or '-'} |")  # fmt: skip
+        print(
+            f"| {label} | {s['rides']} | {s['estimates']} | "
+            f"{_f(s['mean_error'], '+.1f')} | {_f(s['sd_error'])} | {_f(s['p95_abs'])} | "
+            f"{_f(s['max_abs'])} | {s['within_target']} of {s['estimates']} | "
+            f"{', '.join(sorted(cast('set[str]', s['none']))) or '-'} |"
+        )
     false = [r for r in flat if r["estimate"] is not None]
     print(f"\nnever-crossing rides: {len(flat)}, estimates given: {len(false)}")
     print(f"machine: {report['machine']}")

@@ -45,8 +45,13 @@ if TYPE_CHECKING:
 
 GOAL_S = 5.0
 TOPIC = "hrvd/h10/alert"
-PLAN = [("broker", 1.0, 4), ("broker", 5.0, 6), ("broker", 15.0, 2), ("broker", 30.0, 1),
-        ("strap", 15.0, 2)]  # fmt: skip
+PLAN = [
+    ("broker", 1.0, 4),
+    ("broker", 5.0, 6),
+    ("broker", 15.0, 2),
+    ("broker", 30.0, 1),
+    ("strap", 15.0, 2),
+]
 QUICK = [("broker", 1.0, 2), ("broker", 5.0, 2), ("strap", 5.0, 1)]
 POLICIES: dict[str, Callable[[int], float]] = {"broker": reconnect_wait_s, "strap": backoff_s}
 
@@ -54,8 +59,9 @@ POLICIES: dict[str, Callable[[int], float]] = {"broker": reconnect_wait_s, "stra
 async def one_outage(broker: Broker, workdir: Path, outage_s: float, policy: str) -> float:
     """One outage; the latency from the broker's return to the alert's arrival, s."""
     client_id = f"ha-{uuid.uuid4().hex[:8]}"
-    async with aiomqtt.Client("127.0.0.1", broker.port, identifier=client_id,
-                              clean_session=False) as sub:  # fmt: skip
+    async with aiomqtt.Client(
+        "127.0.0.1", broker.port, identifier=client_id, clean_session=False
+    ) as sub:
         await sub.subscribe(TOPIC, qos=1)
     outbox = Outbox(workdir / f"{client_id}.sqlite3")
     loop = asyncio.get_running_loop()
@@ -68,8 +74,9 @@ async def one_outage(broker: Broker, workdir: Path, outage_s: float, policy: str
             await asyncio.sleep(outage_s)
             await asyncio.to_thread(broker.start)  # returns once it accepts connections
             back = loop.time()
-            async with aiomqtt.Client("127.0.0.1", broker.port, identifier=client_id,
-                                      clean_session=False) as sub:  # fmt: skip
+            async with aiomqtt.Client(
+                "127.0.0.1", broker.port, identifier=client_id, clean_session=False
+            ) as sub:
                 await sub.subscribe(TOPIC, qos=1)
                 async with asyncio.timeout(120):
                     async for m in sub.messages:

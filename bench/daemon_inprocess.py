@@ -45,8 +45,9 @@ STRAP = "Bench"
 PERIOD_S = 24.0
 """Beat time of one high-low cycle of the heart: two alerts (on, off)."""
 START_PHASE_S = 180.0
-SETTINGS = RideSettings(ceiling_bpm=130.0, sustain_s=5.0, hysteresis_bpm=3.0, warmup_min=5.0,
-                        target_min=30.0)  # fmt: skip
+SETTINGS = RideSettings(
+    ceiling_bpm=130.0, sustain_s=5.0, hysteresis_bpm=3.0, warmup_min=5.0, target_min=30.0
+)
 """Heart rate alternates between 100 and 140 bpm around this ceiling (120 in the warm-up)."""
 CONNECT_TIMEOUT_S = 10.0
 DRAIN_TIMEOUT_S = 20.0
@@ -90,8 +91,9 @@ class _AlertClock:
 def _heart_rr(alerts: int) -> np.ndarray[tuple[int], np.dtype[np.float64]]:
     """RR (ms) for the start phase and enough high-low cycles for ``alerts`` alerts."""
     beat_time_s = START_PHASE_S + (alerts / 2 + 3) * PERIOD_S
-    heart = square_heart(600.0, 430.0, period_s=PERIOD_S, step_ms=20.0, rsa_ms=10.0,
-                         noise_ms=4.0, seed=3)  # fmt: skip
+    heart = square_heart(
+        600.0, 430.0, period_s=PERIOD_S, step_ms=20.0, rsa_ms=10.0, noise_ms=4.0, seed=3
+    )
     rr: list[float] = []
     total_ms = 0.0
     while total_ms < beat_time_s * 1000.0:
@@ -118,11 +120,13 @@ async def run_inprocess_alerts(
                 await asyncio.wait_for(pub.connected.wait(), CONNECT_TIMEOUT_S)
                 async with MqttSink(pub) as mqtt:
                     pipeline = StrapPipeline(
-                        strap_name=STRAP, base_topic="hrvd",
+                        strap_name=STRAP,
+                        base_topic="hrvd",
                         zones=zones_for(ZoneModel.HRMAX, hr_max=190),
                         rides=RideManager(SETTINGS, None, auto_start=False),
-                        sink=TeeSink(mqtt, clock), to_wall=wall_clock(datetime.now(UTC)),
-                    )  # fmt: skip
+                        sink=TeeSink(mqtt, clock),
+                        to_wall=wall_clock(datetime.now(UTC)),
+                    )
                     pipeline.on_event(LinkChange(STRAP, LinkState.STREAMING, 0.0))
                     pipeline.command("start", 0.0)
                     started = time.monotonic()

@@ -89,10 +89,15 @@ async def run(straps: Sequence[int], seconds: float, workdir: Path) -> list[tupl
             )
         for n in straps:
             log(f"{variant}: {n} straps for {seconds:.0f} s")
-            result = await run_daemon(fixtures, f"{n} straps, {variant}", real_plans(fx, n),
-                                      notifications=round(n * seconds / REAL_INTERVAL_S),
-                                      ride={}, workdir=workdir / f"{variant[:5]}-{n}",
-                                      aligned=True)  # fmt: skip
+            result = await run_daemon(
+                fixtures,
+                f"{n} straps, {variant}",
+                real_plans(fx, n),
+                notifications=round(n * seconds / REAL_INTERVAL_S),
+                ride={},
+                workdir=workdir / f"{variant[:5]}-{n}",
+                aligned=True,
+            )
             results.append((variant, result))
     return results
 

@@ -71,10 +71,14 @@ def judge(report: Report) -> list[Target]:
     cpu_rows.append(("fake strap on D-Bus, accelerated, 1 strap", fast.cpu_per_strap_hour))
     cpu_rows += [(f"`hrvd {r.label}`", r.cpu_per_hour) for r in report.replay]
     targets += [
-        Target(f"CPU per strap-hour: {name}", f"<= {TARGET_CPU_S_PER_STRAP_HOUR:.0f} s",
-               f"{value:.2f} s", value <= TARGET_CPU_S_PER_STRAP_HOUR)
+        Target(
+            f"CPU per strap-hour: {name}",
+            f"<= {TARGET_CPU_S_PER_STRAP_HOUR:.0f} s",
+            f"{value:.2f} s",
+            value <= TARGET_CPU_S_PER_STRAP_HOUR,
+        )
         for name, value in cpu_rows
-    ]  # fmt: skip
+    ]
     targets.append(
         Target(
             "Daemon RSS after an hour of data, 1 strap",
@@ -115,8 +119,15 @@ def render_targets(targets: list[Target]) -> str:
 
 
 def _latency_row(label: str, lat: Latency, extra: str) -> list[str]:
-    return [label, str(lat.n), ms(lat.p50_ms), ms(lat.p90_ms), ms(lat.p99_ms), ms(lat.max_ms),
-            extra]  # fmt: skip
+    return [
+        label,
+        str(lat.n),
+        ms(lat.p50_ms),
+        ms(lat.p90_ms),
+        ms(lat.p99_ms),
+        ms(lat.max_ms),
+        extra,
+    ]
 
 
 def render_latency(report: Report) -> str:
@@ -129,18 +140,24 @@ def render_latency(report: Report) -> str:
         rows.append(_latency_row(f"`state`, {run.label}", run.state, extra))
     fast = report.fast
     reasons = ", ".join(f"{k} {v}" for k, v in sorted(fast.alert_reasons.items()))
-    rows.append(_latency_row(
-        "`alert`, daemon, 1 strap accelerated", fast.alert,
-        f"{fast.alerts} alerts ({reasons or 'none'}); {fast.alerts_unmatched} unmatched, "
-        f"{fast.alerts_not_from_a_beat} caused by the stop, not a beat (not timed)",
-    ))  # fmt: skip
+    rows.append(
+        _latency_row(
+            "`alert`, daemon, 1 strap accelerated",
+            fast.alert,
+            f"{fast.alerts} alerts ({reasons or 'none'}); {fast.alerts_unmatched} unmatched, "
+            f"{fast.alerts_not_from_a_beat} caused by the stop, not a beat (not timed)",
+        )
+    )
     ip = report.inprocess
     reasons = ", ".join(f"{k} {v}" for k, v in sorted(ip.reasons.items()))
-    rows.append(_latency_row(
-        "`alert`, in-process pipeline + outbox", ip.alert,
-        f"{ip.alerts_sent} alerts ({reasons}), {ip.unmatched} unmatched; "
-        f"{ip.notifications} notifications, one every {ip.pace_s * 1e3:.0f} ms",
-    ))  # fmt: skip
+    rows.append(
+        _latency_row(
+            "`alert`, in-process pipeline + outbox",
+            ip.alert,
+            f"{ip.alerts_sent} alerts ({reasons}), {ip.unmatched} unmatched; "
+            f"{ip.notifications} notifications, one every {ip.pace_s * 1e3:.0f} ms",
+        )
+    )
     return md_table(["path", "n", "p50", "p90", "p99", "max", "notes"], rows)
 
 
@@ -164,11 +181,22 @@ def render_cpu(report: Report) -> str:
         for run in [report.fast, *report.scale]
     ]
     return md_table(
-        ["run", "notifications", "beats", "window", "daemon CPU", "CPU per strap-hour",
-         "dbus-daemon per strap-hour", "RSS at start", "RSS at end", "peak RSS", "threads",
-         "load 1 min before / after"],
+        [
+            "run",
+            "notifications",
+            "beats",
+            "window",
+            "daemon CPU",
+            "CPU per strap-hour",
+            "dbus-daemon per strap-hour",
+            "RSS at start",
+            "RSS at end",
+            "peak RSS",
+            "threads",
+            "load 1 min before / after",
+        ],
         rows,
-    )  # fmt: skip
+    )
 
 
 def render_trend(run: DaemonRun) -> str:
@@ -195,10 +223,20 @@ def render_replay(runs: list[ReplayRun]) -> str:
         for r in runs
     ]
     return md_table(
-        ["command", "data", "CPU", "start-up (1 min of data)", "CPU per hour, net",
-         "peak RSS", "wall", "states at subscriber", "hung (killed)", "exit"],
+        [
+            "command",
+            "data",
+            "CPU",
+            "start-up (1 min of data)",
+            "CPU per hour, net",
+            "peak RSS",
+            "wall",
+            "states at subscriber",
+            "hung (killed)",
+            "exit",
+        ],
         rows,
-    )  # fmt: skip
+    )
 
 
 def render_scale(runs: list[DaemonRun]) -> str:
@@ -217,10 +255,18 @@ def render_scale(runs: list[DaemonRun]) -> str:
         for run in runs
     ]
     return md_table(
-        ["straps", "start to all streaming", "connects", "CPU per strap-hour", "RSS",
-         "state p50", "state p99", "SIGTERM to exit"],
+        [
+            "straps",
+            "start to all streaming",
+            "connects",
+            "CPU per strap-hour",
+            "RSS",
+            "state p50",
+            "state p99",
+            "SIGTERM to exit",
+        ],
         rows,
-    )  # fmt: skip
+    )
 
 
 def render_logs(report: Report) -> str:

@@ -97,15 +97,24 @@ class SubscriberProcess:
 
     async def __aenter__(self) -> Self:
         """Start it and wait until it has subscribed."""
-        env = os.environ | {"PYTHONPATH": os.pathsep.join(
-            p for p in (str(harness_path.TESTS), os.environ.get("PYTHONPATH")) if p
-        )}  # fmt: skip
+        env = os.environ | {
+            "PYTHONPATH": os.pathsep.join(
+                p for p in (str(harness_path.TESTS), os.environ.get("PYTHONPATH")) if p
+            )
+        }
         with self.path.with_suffix(".stderr").open("wb") as err:
             self._proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "harness.subscriber", str(self.port), str(self.path),
-                *self.topics, env=env, stdout=asyncio.subprocess.PIPE, stderr=err,
+                sys.executable,
+                "-m",
+                "harness.subscriber",
+                str(self.port),
+                str(self.path),
+                *self.topics,
+                env=env,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=err,
                 preexec_fn=die_with_parent,
-            )  # fmt: skip
+            )
         assert self._proc.stdout is not None  # noqa: S101 - asked for just above
         line = await asyncio.wait_for(self._proc.stdout.readline(), START_TIMEOUT_S)
         if line.strip() != b"ready":

@@ -108,9 +108,14 @@ def unit_environment() -> dict[str, str]:
 async def hour_rss(notifications: int, workdir: Path) -> tuple[float, float, float]:
     """RSS at the start and end of the window and the peak, MB, of ``hrvd run``."""
     os.environ.update(unit_environment())
-    run = await run_daemon(load_fixtures(), "footprint", fast_plan(),
-                           notifications=notifications, ride=FAST_RIDE,
-                           workdir=workdir / "daemon")  # fmt: skip
+    run = await run_daemon(
+        load_fixtures(),
+        "footprint",
+        fast_plan(),
+        notifications=notifications,
+        ride=FAST_RIDE,
+        workdir=workdir / "daemon",
+    )
     return run.rss_start_kb / 1024, run.rss_end_kb / 1024, run.hwm_kb / 1024
 
 
@@ -123,12 +128,14 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="hrvd-footprint-") as tmp:
         venv, python = make_runtime_venv(Path(tmp))
         total_mb, added_mb = sizes(venv)
-        pip_version = subprocess.run([str(venv / "bin" / "pip"), "--version"], check=True,
-                                     capture_output=True, text=True).stdout.split()[1]  # fmt: skip
+        pip_version = subprocess.run(
+            [str(venv / "bin" / "pip"), "--version"], check=True, capture_output=True, text=True
+        ).stdout.split()[1]
         net_import_s, help_s = import_times(venv)
         start_mb, end_mb, peak_mb = asyncio.run(hour_rss(notifications, Path(tmp)))
-    py_version = subprocess.run([python, "--version"], check=True, capture_output=True,
-                                text=True).stdout.strip()  # fmt: skip
+    py_version = subprocess.run(
+        [python, "--version"], check=True, capture_output=True, text=True
+    ).stdout.strip()
     print(f"- Machine: {cpu_model()}, {os.cpu_count()} logical CPUs, {os_name()}")
     print(f"- Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print(f"- Venv made by: {py_version} (pip {pip_version})")
@@ -138,12 +145,16 @@ def main() -> int:
     print("| :--- | ---: |")
     print(f"| runtime venv, all of it | {total_mb:.1f} MB |")
     print(f"| what the install adds (venv minus its own pip and setuptools) | {added_mb:.1f} MB |")
-    print(f"| `import hrvd.cli, hrvd.daemon.service`, net of the interpreter's start | "
-          f"{net_import_s * 1000:.0f} ms |")  # fmt: skip
+    print(
+        f"| `import hrvd.cli, hrvd.daemon.service`, net of the interpreter's start | "
+        f"{net_import_s * 1000:.0f} ms |"
+    )
     print(f"| `hrvd --help`, whole command | {help_s * 1000:.0f} ms |")
     what = "an hour" if notifications == HOUR_NOTIFICATIONS else f"{notifications} notifications"
-    print(f"| `hrvd run` RSS at the window's start / after {what} / peak | "
-          f"{start_mb:.1f} / {end_mb:.1f} / {peak_mb:.1f} MB |")  # fmt: skip
+    print(
+        f"| `hrvd run` RSS at the window's start / after {what} / peak | "
+        f"{start_mb:.1f} / {end_mb:.1f} / {peak_mb:.1f} MB |"
+    )
     return 0
 
 

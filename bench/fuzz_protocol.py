@@ -127,9 +127,15 @@ def _check_measurement(payload: bytes) -> str:
         return "malformed"
     fits = 0 <= m.hr_bpm <= 0xFFFF and all(0 <= r <= 0xFFFF for r in m.rr_raw)
     fits = fits and (m.energy_kj is None or 0 <= m.energy_kj <= 0xFFFF)
-    again = parse_measurement(encode_measurement(
-        m.hr_bpm, list(m.rr_raw), contact=m.contact, energy_kj=m.energy_kj,
-        hr_uint16=bool(payload[0] & 1)))  # fmt: skip
+    again = parse_measurement(
+        encode_measurement(
+            m.hr_bpm,
+            list(m.rr_raw),
+            contact=m.contact,
+            energy_kj=m.energy_kj,
+            hr_uint16=bool(payload[0] & 1),
+        )
+    )
     if not fits or again != m:
         msg = f"parsed to values that do not fit or round-trip: {m}"
         raise AssertionError(msg)
@@ -189,8 +195,10 @@ def report(outcome: Outcome, seconds: float) -> str:
     ]
     for family in families:
         c = {r: outcome.counts[family, r] for r in ("parsed", "malformed", "crash")}
-        lines.append(f"| {family} | {sum(c.values()):,} | {c['parsed']:,} | "
-                     f"{c['malformed']:,} | {c['crash']:,} |")  # fmt: skip
+        lines.append(
+            f"| {family} | {sum(c.values()):,} | {c['parsed']:,} | "
+            f"{c['malformed']:,} | {c['crash']:,} |"
+        )
     lines += ["", f"crashes: {outcome.crash_count}"]
     lines += [f"\n{crash}" for crash in outcome.crashes]
     return "\n".join(lines) + "\n"

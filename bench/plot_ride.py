@@ -43,14 +43,27 @@ def main() -> None:
             for _ in range(RUNS):
                 before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
                 start = time.perf_counter()
-                subprocess.run([str(hrvd), "plot", "ride", str(source), "--format", fmt,
-                                "-o", str(Path(tmp) / f"ride.{fmt}")], check=True,
-                               capture_output=True)  # fmt: skip
+                subprocess.run(
+                    [
+                        str(hrvd),
+                        "plot",
+                        "ride",
+                        str(source),
+                        "--format",
+                        fmt,
+                        "-o",
+                        str(Path(tmp) / f"ride.{fmt}"),
+                    ],
+                    check=True,
+                    capture_output=True,
+                )
                 times.append((fmt, time.perf_counter() - start))
                 peaks.append(max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
             size = (Path(tmp) / f"ride.{fmt}").stat().st_size
-            print(f"- {fmt.upper()}: {statistics.median(t for f, t in times if f == fmt):.2f} s "
-                  f"median of {RUNS}, file {size / 1024:.0f} KiB")  # fmt: skip
+            print(
+                f"- {fmt.upper()}: {statistics.median(t for f, t in times if f == fmt):.2f} s "
+                f"median of {RUNS}, file {size / 1024:.0f} KiB"
+            )
     print(f"- peak RSS of a run: {max(peaks) / 1024:.0f} MiB")
     print(
         f"- ride: {len(rr)} beats, {rr.sum() / 3.6e6:.2f} h; machine: {cpu_model()}, "

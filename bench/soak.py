@@ -99,8 +99,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--straps", type=int, default=16)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--kill-at", type=float, nargs="+", default=[0.2, 0.45],
-                        metavar="SHARE", help="kill -9 at these shares of the run")  # fmt: skip
+    parser.add_argument(
+        "--kill-at",
+        type=float,
+        nargs="+",
+        default=[0.2, 0.45],
+        metavar="SHARE",
+        help="kill -9 at these shares of the run",
+    )
     parser.add_argument("--short", action="store_true", help="the CI plan (about 4 minutes)")
     parser.add_argument("--workdir", type=Path, help="keep logs and the store here")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")

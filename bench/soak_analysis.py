@@ -212,8 +212,13 @@ def analyse(raw: Raw) -> Result:  # noqa: C901, PLR0912, PLR0915 - one pass over
         violations.append(f"{rides['left_active_at_end']} ride or alert topics left active")
     if alerts["raised_not_queued_otherwise"]:
         violations.append(f"{alerts['raised_not_queued_otherwise']} alerts raised, not queued")
-    beat_rules = ("stored_twice", "unmatched_stored", "out_of_order", "lost_other",
-                  "send_log_mismatches")  # fmt: skip
+    beat_rules = (
+        "stored_twice",
+        "unmatched_stored",
+        "out_of_order",
+        "lost_other",
+        "send_log_mismatches",
+    )
     violations += [
         f"{b.strap}: {getattr(b, name)} beats {name.replace('_', ' ')}"
         for b in beats

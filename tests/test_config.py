@@ -147,12 +147,36 @@ def test_the_example_config_is_valid_and_names_every_key():
     cfg = load_config(example)
     assert cfg.straps[0].name == "h10"
     text = example.read_text()
-    for key in ("host", "port", "base_topic", "discovery_prefix", "username", "password_file",
-                "tls_ca_file", "client_id", "address", "role", "hr_max", "hr_rest", "lthr",
-                "zones", "timezone", "language", "ceiling_follows_hrvt1", "hrvt1_margin_bpm",
-                "ceiling_bpm", "sustain_s", "hysteresis_bpm", "warmup_min", "target_min",
-                "auto_start", "alpha1_limit", "alpha1_min_hr_bpm", "alpha1_max_artifact_pct",
-                "path"):  # fmt: skip
+    for key in (
+        "host",
+        "port",
+        "base_topic",
+        "discovery_prefix",
+        "username",
+        "password_file",
+        "tls_ca_file",
+        "client_id",
+        "address",
+        "role",
+        "hr_max",
+        "hr_rest",
+        "lthr",
+        "zones",
+        "timezone",
+        "language",
+        "ceiling_follows_hrvt1",
+        "hrvt1_margin_bpm",
+        "ceiling_bpm",
+        "sustain_s",
+        "hysteresis_bpm",
+        "warmup_min",
+        "target_min",
+        "auto_start",
+        "alpha1_limit",
+        "alpha1_min_hr_bpm",
+        "alpha1_max_artifact_pct",
+        "path",
+    ):
         assert f"{key} =" in text, key
 
 
@@ -164,8 +188,12 @@ def test_run_logs_a_warning_for_a_world_readable_password_file(tmp_path):
     secret = tmp_path / "pw"
     secret.write_text("s3cret-Pa55\n")
     secret.chmod(0o644)
-    config = load_config(_write(tmp_path, GOOD.replace(
-        'username = "hrvd"', f'username = "hrvd"\npassword_file = "{secret}"')))  # fmt: skip
+    config = load_config(
+        _write(
+            tmp_path,
+            GOOD.replace('username = "hrvd"', f'username = "hrvd"\npassword_file = "{secret}"'),
+        )
+    )
     with capture_logs() as logs:
         Daemon(config)
     warned = [e for e in logs if e["event"] == "password file readable by every user"]

@@ -41,8 +41,9 @@ def test_a_third_athlete_is_appended_and_a_named_first_athlete_keeps_their_name(
     two = add_athlete(one, BEN, first_name="ignored")
     assert athlete_names(two) == ["Anna", "Ben"]
     assert "# me" in two
-    three = add_athlete(two, {"name": "Cleo", "lthr": 150, "zones": "lthr"}, first_name="x",
-                        straps=[{"name": "c"}])  # fmt: skip
+    three = add_athlete(
+        two, {"name": "Cleo", "lthr": 150, "zones": "lthr"}, first_name="x", straps=[{"name": "c"}]
+    )
     cfg = parse_config(tomllib.loads(three), Path("h.toml"))
     assert [a.name for a in cfg.athletes] == ["Anna", "Ben", "Cleo"]
     assert [(s.name, s.athlete) for s in cfg.straps] == [("a", "Anna"), ("c", "Cleo")]

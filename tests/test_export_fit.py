@@ -29,8 +29,17 @@ def ride(tmp_path):
     store = open_store(tmp_path / "s.sqlite3")
     try:
         store.write_beats(beats)
-        asyncio.run(store.add_ride({"id": RIDE_ID, "strap": "H10", "started": START.isoformat(),
-                                    "ended": end.isoformat(), "alerts": 0}))  # fmt: skip
+        asyncio.run(
+            store.add_ride(
+                {
+                    "id": RIDE_ID,
+                    "strap": "H10",
+                    "started": START.isoformat(),
+                    "ended": end.isoformat(),
+                    "alerts": 0,
+                }
+            )
+        )
     finally:
         store.close()
     config = tmp_path / "hrvd.toml"
@@ -41,8 +50,17 @@ def ride(tmp_path):
 def test_a_ride_round_trips_through_a_fit_reader(tmp_path, ride, capsys):
     config, beats = ride
     out = tmp_path / "ride.fit"
-    args = ["export", "ride", "H10@2026-11-27", "--format", "fit", "-o", str(out),
-            "--config", str(config)]  # fmt: skip
+    args = [
+        "export",
+        "ride",
+        "H10@2026-11-27",
+        "--format",
+        "fit",
+        "-o",
+        str(out),
+        "--config",
+        str(config),
+    ]
     assert main(args) == 0
     assert "wrote 900 beat(s) as FIT" in capsys.readouterr().out
     decoder = Decoder(Stream.from_byte_array(bytearray(out.read_bytes())))
@@ -103,8 +121,17 @@ def test_a_fit_export_never_follows_a_planted_partial_symlink_and_is_private(tmp
     victim.write_text("precious\n")
     (tmp_path / ".ride.fit.partial").symlink_to(victim)  # the name an earlier version used
     out = tmp_path / "ride.fit"
-    args = ["export", "ride", "H10@2026-11-27", "--format", "fit", "-o", str(out),
-            "--config", str(config)]  # fmt: skip
+    args = [
+        "export",
+        "ride",
+        "H10@2026-11-27",
+        "--format",
+        "fit",
+        "-o",
+        str(out),
+        "--config",
+        str(config),
+    ]
     assert main(args) == 0
     assert victim.read_text() == "precious\n"
     assert not out.is_symlink()

@@ -23,9 +23,16 @@ T0 = 1_101_000_000  # s since the FIT epoch (1989-12-31): late 2024
 
 def _fit(*messages: dict[str, object]) -> bytes:
     encoder = Encoder()
-    encoder.write_mesg({"mesg_num": MESG["FILE_ID"], "type": "activity",
-                        "manufacturer": "development", "product": 1, "serial_number": 1,
-                        "time_created": T0})  # fmt: skip
+    encoder.write_mesg(
+        {
+            "mesg_num": MESG["FILE_ID"],
+            "type": "activity",
+            "manufacturer": "development",
+            "product": 1,
+            "serial_number": 1,
+            "time_created": T0,
+        }
+    )
     for message in messages:
         encoder.write_mesg(message)
     return bytes(encoder.close())
@@ -54,8 +61,16 @@ def test_hrv_messages_of_an_activity_become_rr_intervals_in_ms(tmp_path: Path):
 
 def test_beat_interval_messages_are_read_when_there_are_no_hrv_messages(tmp_path: Path):
     path = tmp_path / "watch.fit"
-    path.write_bytes(_fit({"mesg_num": MESG["BEAT_INTERVALS"], "timestamp": T0,
-                           "timestamp_ms": 0, "time": [1021, 1040, 1006]}))  # fmt: skip
+    path.write_bytes(
+        _fit(
+            {
+                "mesg_num": MESG["BEAT_INTERVALS"],
+                "timestamp": T0,
+                "timestamp_ms": 0,
+                "time": [1021, 1040, 1006],
+            }
+        )
+    )
     assert read_rr(str(path)).rr_ms.tolist() == [1021.0, 1040.0, 1006.0]
 
 

@@ -33,9 +33,20 @@ DEBIAN_PYTHON = Path("/usr/bin/python3")
 RUNTIME_GOAL_MB = 100
 """Issue 15's goal for what the runtime install puts in the venv (x86_64)."""
 NOT_ON_A_PI = {
-    "pytest", "pytest-asyncio", "hypothesis", "ruff", "mypy", "neurokit2", "scipy", "pandas",
-    "scikit-learn", "matplotlib", "amqtt", "uv", "pipx",
-}  # fmt: skip
+    "pytest",
+    "pytest-asyncio",
+    "hypothesis",
+    "ruff",
+    "mypy",
+    "neurokit2",
+    "scipy",
+    "pandas",
+    "scikit-learn",
+    "matplotlib",
+    "amqtt",
+    "uv",
+    "pipx",
+}
 """Test, lint, type-check and reference packages, and the demo's extra: never in the Pi's venv."""
 VENV_OWN = {"pip", "setuptools"}
 """What ``python3 -m venv`` puts in every venv by itself, before hrvd installs anything."""
@@ -100,16 +111,37 @@ def _site_packages_mb(venv: Path, *, skip: set[str]) -> float:
 
 def _write_config(hrvd: Path, folder: Path) -> Path:
     config = folder / "hrvd.toml"
-    _ok([str(hrvd), "init", "--yes", "--strap", "A0:9E:1A:12:34:56", "--hr-max", "185",
-         "--hr-rest", "50", "--broker", "127.0.0.1:1", "--timezone", "UTC",
-         "--output", str(config)], env=_user_env(folder))  # fmt: skip
+    _ok(
+        [
+            str(hrvd),
+            "init",
+            "--yes",
+            "--strap",
+            "A0:9E:1A:12:34:56",
+            "--hr-max",
+            "185",
+            "--hr-rest",
+            "50",
+            "--broker",
+            "127.0.0.1:1",
+            "--timezone",
+            "UTC",
+            "--output",
+            str(config),
+        ],
+        env=_user_env(folder),
+    )
     return config
 
 
 def _user_env(home: Path) -> dict[str, str]:
     env = dict(os.environ)
-    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / "config"),
-               XDG_DATA_HOME=str(home / "data"), NO_COLOR="1")  # fmt: skip
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / "config"),
+        XDG_DATA_HOME=str(home / "data"),
+        NO_COLOR="1",
+    )
     env.pop("HRVD_MQTT_PASSWORD", None)
     return env
 
@@ -132,8 +164,17 @@ def test_readme_pi_block_installs_the_runtime_alone(tmp_path: Path) -> None:
     assert "hrvd" in installed
     assert not installed & NOT_ON_A_PI
     # The development lock passes the same pip's hash check too (resolution only).
-    _ok([str(venv / "bin" / "pip"), "install", "--dry-run", "--ignore-installed",
-         "--require-hashes", "-r", str(REPO / "requirements-dev.lock")])  # fmt: skip
+    _ok(
+        [
+            str(venv / "bin" / "pip"),
+            "install",
+            "--dry-run",
+            "--ignore-installed",
+            "--require-hashes",
+            "-r",
+            str(REPO / "requirements-dev.lock"),
+        ]
+    )
     size_mb = _site_packages_mb(venv, skip=VENV_OWN | {"pkg-resources", "-distutils-hack"})
     assert size_mb <= RUNTIME_GOAL_MB, f"the runtime takes {size_mb:.0f} MB"
 
@@ -143,8 +184,10 @@ def test_readme_pi_block_installs_the_runtime_alone(tmp_path: Path) -> None:
     checked = _ok([str(hrvd), "config", "check", "--config", str(config)], env=_user_env(tmp_path))
     assert "hr_max = 185" in checked
     # No BlueZ and no broker here: doctor fails its checks, but in JSON and without a traceback.
-    doctor = _run([str(hrvd), "doctor", "--format", "json", "--config", str(config),
-                   "--timeout", "1"], env=_user_env(tmp_path))  # fmt: skip
+    doctor = _run(
+        [str(hrvd), "doctor", "--format", "json", "--config", str(config), "--timeout", "1"],
+        env=_user_env(tmp_path),
+    )
     assert "Traceback" not in doctor.stderr, doctor.stderr
     checks = {c["name"]: c["status"] for c in json.loads(doctor.stdout)}
     assert checks["config"] == "pass", checks
@@ -192,8 +235,9 @@ def _check_tool_install(hrvd: Path, home: Path) -> None:
     # What init and install-service write comes from inside the wheel, not from a clone.
     config = _write_config(hrvd, home)
     assert "[athlete]" in config.read_text(encoding="utf-8")
-    unit = _ok([str(hrvd), "install-service", "--dry-run", "--config", str(config)],
-               env=_user_env(home))  # fmt: skip
+    unit = _ok(
+        [str(hrvd), "install-service", "--dry-run", "--config", str(config)], env=_user_env(home)
+    )
     # The unit runs the hrvd inside the tool's venv, not the link in ~/.local/bin.
     assert f"ExecStart={hrvd.resolve()} run --config {config}" in unit
 
@@ -201,8 +245,11 @@ def _check_tool_install(hrvd: Path, home: Path) -> None:
 def test_wheel_installs_with_pipx(dist: Path, tmp_path: Path) -> None:
     wheel = next(dist.glob("hrvd-*.whl"))
     env = _user_env(tmp_path)
-    env.update(PIPX_HOME=str(tmp_path / "pipx"), PIPX_BIN_DIR=str(tmp_path / "bin"),
-               PIPX_MAN_DIR=str(tmp_path / "man"))  # fmt: skip
+    env.update(
+        PIPX_HOME=str(tmp_path / "pipx"),
+        PIPX_BIN_DIR=str(tmp_path / "bin"),
+        PIPX_MAN_DIR=str(tmp_path / "man"),
+    )
     _ok([str(VENV_BIN / "pipx"), "install", "--python", sys.executable, str(wheel)], env=env)
     _check_tool_install(tmp_path / "bin" / "hrvd", tmp_path)
 
@@ -210,8 +257,11 @@ def test_wheel_installs_with_pipx(dist: Path, tmp_path: Path) -> None:
 def test_wheel_installs_with_uv_tool(dist: Path, tmp_path: Path) -> None:
     wheel = next(dist.glob("hrvd-*.whl"))
     env = _user_env(tmp_path)
-    env.update(UV_TOOL_DIR=str(tmp_path / "tools"), UV_TOOL_BIN_DIR=str(tmp_path / "bin"),
-               UV_PYTHON_DOWNLOADS="never")  # fmt: skip
+    env.update(
+        UV_TOOL_DIR=str(tmp_path / "tools"),
+        UV_TOOL_BIN_DIR=str(tmp_path / "bin"),
+        UV_PYTHON_DOWNLOADS="never",
+    )
     _ok([str(VENV_BIN / "uv"), "tool", "install", "--python", sys.executable, str(wheel)], env=env)
     _check_tool_install(tmp_path / "bin" / "hrvd", tmp_path)
 

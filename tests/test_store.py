@@ -8,10 +8,19 @@ import pytest
 from hrvd.cli import main
 from hrvd.store import MIGRATIONS, StoreError, open_store
 
-SUMMARY = {"id": "H10@2026-11-27T17:00:00+00:00", "strap": "H10",
-           "started": "2026-11-27T17:00:00+00:00", "ended": "2026-11-27T17:45:00+00:00",
-           "duration_s": 2700.0, "in_zone_pct": 81.3, "too_hard_s": 540.0, "alerts": 1,
-           "end_reason": "command", "ceiling_bpm": 114.0, "mean_hr_bpm": 106.7}  # fmt: skip
+SUMMARY = {
+    "id": "H10@2026-11-27T17:00:00+00:00",
+    "strap": "H10",
+    "started": "2026-11-27T17:00:00+00:00",
+    "ended": "2026-11-27T17:45:00+00:00",
+    "duration_s": 2700.0,
+    "in_zone_pct": 81.3,
+    "too_hard_s": 540.0,
+    "alerts": 1,
+    "end_reason": "command",
+    "ceiling_bpm": 114.0,
+    "mean_hr_bpm": 106.7,
+}
 
 
 async def test_a_ride_is_kept_and_found_by_a_prefix_of_its_id(tmp_path):
@@ -73,8 +82,10 @@ async def test_each_ride_keeps_its_hrvt1_and_the_estimates_come_back_by_day(tmp_
     for number, script in enumerate(MIGRATIONS[:3], start=1):
         db.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
     old = {**SUMMARY, "id": "H10@old", "started": "2026-11-20T17:00:00+01:00", "hrvt1_bpm": 151.5}
-    db.execute("INSERT INTO rides VALUES (?, ?, ?, ?, ?)",
-               ("H10@old", "H10", old["started"], old["ended"], json.dumps(old)))  # fmt: skip
+    db.execute(
+        "INSERT INTO rides VALUES (?, ?, ?, ?, ?)",
+        ("H10@old", "H10", old["started"], old["ended"], json.dumps(old)),
+    )
     db.commit()
     db.close()
     store = open_store(path)  # migrated: the column is filled from the summary

@@ -56,8 +56,9 @@ def test_a_second_daemon_on_the_same_store_is_refused_with_its_pid(tmp_path):
 def test_run_refuses_a_second_daemon_and_a_damaged_store_with_exit_2(tmp_path, capsys):
     path = tmp_path / "s.sqlite3"
     config = tmp_path / "hrvd.toml"
-    config.write_text(f'[mqtt]\nhost = "127.0.0.1"\nport = 1\n[athlete]\nhr_max = 190\n'
-                      f'[store]\npath = "{path}"\n')  # fmt: skip
+    config.write_text(
+        f'[mqtt]\nhost = "127.0.0.1"\nport = 1\n[athlete]\nhr_max = 190\n[store]\npath = "{path}"\n'
+    )
     first = open_store(path, exclusive=True)
     assert main(["run", "--config", str(config)]) == 2
     assert "another hrvd daemon" in capsys.readouterr().err
@@ -90,8 +91,10 @@ def test_history_reads_a_stopped_daemons_store_from_a_folder_it_cannot_write():
             as_other = []
         done = subprocess.run(
             [*as_other, sys.executable, "-m", "hrvd.cli", "history", "--config", str(config)],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert (done.returncode, done.stderr) == (0, "")
         assert "no morning measurement yet" in done.stdout
     finally:

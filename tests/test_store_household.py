@@ -14,23 +14,38 @@ DAY = date(2026, 12, 4)
 
 
 def _ride(ride_id, strap, started, hrvt1):
-    return {"id": ride_id, "strap": strap, "started": started, "ended": started,
-            "alerts": 0, "hrvt1_bpm": hrvt1}  # fmt: skip
+    return {
+        "id": ride_id,
+        "strap": strap,
+        "started": started,
+        "ended": started,
+        "alerts": 0,
+        "hrvt1_bpm": hrvt1,
+    }
 
 
 async def test_two_athletes_on_the_same_day_keep_their_own_mornings_rides_and_tests(tmp_path):
     store = open_store(tmp_path / "s.sqlite3")
     try:
-        await store.add_mornings([Morning(DAY, Posture.LYING, 4.2, 50.0)], source="measured",
-                                 raw_rr=[1100.0], athlete="Anna")  # fmt: skip
-        await store.add_mornings([Morning(DAY, Posture.LYING, 3.1, 64.0)], source="measured",
-                                 raw_rr=[900.0], athlete="Ben")  # fmt: skip
-        await store.add_measurement(DAY, "lying", valid=True, reason=None, raw_rr=[1.0],
-                                    athlete="Anna")  # fmt: skip
-        await store.add_ride(_ride("a@1", "h10", "2026-12-04T17:00:00+01:00", 141.0),
-                             athlete="Anna")  # fmt: skip
-        await store.add_ride(_ride("b@1", "h9", "2026-12-04T18:00:00+01:00", 152.0),
-                             athlete="Ben")  # fmt: skip
+        await store.add_mornings(
+            [Morning(DAY, Posture.LYING, 4.2, 50.0)],
+            source="measured",
+            raw_rr=[1100.0],
+            athlete="Anna",
+        )
+        await store.add_mornings(
+            [Morning(DAY, Posture.LYING, 3.1, 64.0)],
+            source="measured",
+            raw_rr=[900.0],
+            athlete="Ben",
+        )
+        await store.add_measurement(
+            DAY, "lying", valid=True, reason=None, raw_rr=[1.0], athlete="Anna"
+        )
+        await store.add_ride(
+            _ride("a@1", "h10", "2026-12-04T17:00:00+01:00", 141.0), athlete="Anna"
+        )
+        await store.add_ride(_ride("b@1", "h9", "2026-12-04T18:00:00+01:00", 152.0), athlete="Ben")
         stood = OrthoRecord(DAY, OrthoOutcome.STOOD, 54.0, 50.0, 69.0, 15.0, 84.0, 16.0)
         missed = OrthoRecord(DAY, OrthoOutcome.DID_NOT_STAND, 60.0, 30.0)
         assert await store.add_orthostatic(stood, raw_rr=[], replace=False, athlete="Anna") == 1
@@ -57,8 +72,9 @@ async def test_an_athlete_given_a_name_keeps_their_history_and_no_two_are_merged
     try:
         await store.add_mornings([Morning(DAY, Posture.LYING, 4.2, 50.0)], source="measured")
         await store.add_ride(_ride("r@1", "h10", "2026-12-04T17:00:00+01:00", None))
-        await store.add_mornings([Morning(DAY, Posture.LYING, 3.0, 60.0)], source="measured",
-                                 athlete="Ben")  # fmt: skip
+        await store.add_mornings(
+            [Morning(DAY, Posture.LYING, 3.0, 60.0)], source="measured", athlete="Ben"
+        )
         with pytest.raises(StoreError, match="already holds rows of 'Ben': not merged"):
             store.rename_athlete(DEFAULT_ATHLETE, "Ben")
         assert store.rename_athlete(DEFAULT_ATHLETE, "Anna") == 2
@@ -80,17 +96,22 @@ def test_a_store_of_schema_5_becomes_one_morning_a_day_per_athlete(tmp_path):
     db = sqlite3.connect(path)
     for number, script in enumerate(MIGRATIONS[:5], start=1):
         db.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
-    db.execute("INSERT INTO mornings VALUES ('2026-12-04', 'lying', 4.0, 52.0, 'measured', NULL, "
-               "NULL)")  # fmt: skip
+    db.execute(
+        "INSERT INTO mornings VALUES ('2026-12-04', 'lying', 4.0, 52.0, 'measured', NULL, NULL)"
+    )
     db.commit()
     db.close()
     open_store(path).close()
     with sqlite3.connect(path) as db:
         rows = db.execute("SELECT athlete, day, ln_rmssd FROM mornings").fetchall()
         assert rows == [(DEFAULT_ATHLETE, "2026-12-04", 4.0)]
-        db.execute("INSERT INTO mornings (athlete, day, posture, ln_rmssd, source) "
-                   "VALUES ('Ben', '2026-12-04', 'lying', 3.0, 'measured')")  # fmt: skip
+        db.execute(
+            "INSERT INTO mornings (athlete, day, posture, ln_rmssd, source) "
+            "VALUES ('Ben', '2026-12-04', 'lying', 3.0, 'measured')"
+        )
         with pytest.raises(sqlite3.IntegrityError):  # still one a day for each of them
-            db.execute("INSERT INTO mornings (athlete, day, posture, ln_rmssd, source) "
-                       "VALUES ('Ben', '2026-12-04', 'lying', 3.5, 'measured')")  # fmt: skip
+            db.execute(
+                "INSERT INTO mornings (athlete, day, posture, ln_rmssd, source) "
+                "VALUES ('Ben', '2026-12-04', 'lying', 3.5, 'measured')"
+            )
     db.close()

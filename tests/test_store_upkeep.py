@@ -126,13 +126,20 @@ async def test_a_year_and_more_of_data_is_pruned_to_keep_raw_days_and_summaries_
         for day in days:
             # An hour of ride a day, and a morning with its raw RR.
             start = _ms(day) + 17 * 3_600_000
-            store.write_beats([StoredBeat("H10", start + 1000 * i, 1024, gap=i == 0)
-                               for i in range(3600)])  # fmt: skip
+            store.write_beats(
+                [StoredBeat("H10", start + 1000 * i, 1024, gap=i == 0) for i in range(3600)]
+            )
             morning = Morning(day, Posture.LYING, 4.0, 50.0)
             await store.add_mornings([morning], source="measured", raw_rr=[1000.0] * 120)
             await store.add_measurement(day, "lying", valid=True, reason=None, raw_rr=[1000.0])
-            await store.add_ride({"id": f"H10@{day}", "strap": "H10", "started": f"{day}T17:00",
-                                  "ended": f"{day}T18:00"})  # fmt: skip
+            await store.add_ride(
+                {
+                    "id": f"H10@{day}",
+                    "strap": "H10",
+                    "started": f"{day}T17:00",
+                    "ended": f"{day}T18:00",
+                }
+            )
         pruned = store.prune(365, today)  # days 366 to 399 ago go; day 365 stays
         assert pruned.beats == 34 * 3600
         assert pruned.measurements == 34
@@ -325,8 +332,9 @@ def test_pruning_goes_in_small_transactions_and_misses_nothing(tmp_path, monkeyp
     try:
         for strap in ("A", "B"):
             store.write_beats([StoredBeat(strap, old + i, 1000, gap=False) for i in range(50)])
-            store.write_beats([StoredBeat(strap, _ms(today) + i, 1000, gap=False)
-                               for i in range(5)])  # fmt: skip
+            store.write_beats(
+                [StoredBeat(strap, _ms(today) + i, 1000, gap=False) for i in range(5)]
+            )
         assert store.prune(365, today).beats == 100
         assert len(store.beats("A", 0, 10**13)) == len(store.beats("B", 0, 10**13)) == 5
     finally:
@@ -336,8 +344,16 @@ def test_pruning_goes_in_small_transactions_and_misses_nothing(tmp_path, monkeyp
 def test_a_ride_id_is_matched_by_its_start_not_as_a_pattern(tmp_path):
     store = open_store(tmp_path / "s.sqlite3")
     try:
-        asyncio.run(store.add_ride({"id": "H10@2026-11-27T17:00", "strap": "H10",
-                                    "started": "2026-11-27T17:00", "ended": "x"}))  # fmt: skip
+        asyncio.run(
+            store.add_ride(
+                {
+                    "id": "H10@2026-11-27T17:00",
+                    "strap": "H10",
+                    "started": "2026-11-27T17:00",
+                    "ended": "x",
+                }
+            )
+        )
         assert store.ride("H10@2026") is not None
         assert store.ride("%") is None
         assert store.ride("_10") is None

@@ -96,8 +96,16 @@ def parse_config(data: Mapping[str, object], path: Path) -> Config:
     store = store_section(Section(path, "store", data.get("store", {})))
     athletes = parse_athletes(path, data)
     straps = parse_straps(path, data.get("strap", []), athletes)
-    return Config(source=path, athlete=athletes[0], athletes=athletes, straps=straps,
-                  mqtt=mqtt, ride=ride, morning=morning, store=store)  # fmt: skip
+    return Config(
+        source=path,
+        athlete=athletes[0],
+        athletes=athletes,
+        straps=straps,
+        mqtt=mqtt,
+        ride=ride,
+        morning=morning,
+        store=store,
+    )
 
 
 def effective_config(config: Config) -> str:

@@ -24,8 +24,19 @@ if TYPE_CHECKING:
 
 RESERVED_SLUGS = frozenset({"status", "cmd"})
 """Topic levels the daemon itself uses right below the base topic (``hrvd/status``)."""
-_ATHLETE_KEYS = {"name", "hr_max", "hr_rest", "lthr", "zones", "timezone", "language",
-                 "ceiling_follows_hrvt1", "hrvt1_margin_bpm", "ride", "morning"}  # fmt: skip
+_ATHLETE_KEYS = {
+    "name",
+    "hr_max",
+    "hr_rest",
+    "lthr",
+    "zones",
+    "timezone",
+    "language",
+    "ceiling_follows_hrvt1",
+    "hrvt1_margin_bpm",
+    "ride",
+    "morning",
+}
 
 
 def parse_athletes(path: Path, data: Mapping[str, object]) -> tuple[AthleteConfig, ...]:
@@ -79,8 +90,9 @@ def parse_straps(
         owner = athletes[0] if wearer is None else _named(athletes, wearer)
         if owner is None:
             raise sec.fail("athlete", f"{wearer!r} is not an athlete of this file ({names})")
-        strap = StrapConfig(name, sec.text("address", None, "a BLE address"), role, stall,
-                            athlete=owner.name)  # fmt: skip
+        strap = StrapConfig(
+            name, sec.text("address", None, "a BLE address"), role, stall, athlete=owner.name
+        )
         if strap.slug in seen:
             clash = f"{name!r} has the topic slug {strap.slug!r} of {seen[strap.slug]!r}"
             raise sec.fail("name", clash)
@@ -122,8 +134,9 @@ def _athlete(sec: Section, shared: Mapping[str, object], *, named: bool) -> Athl
     try:
         ZoneInfo(athlete.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise sec.fail("timezone", f"{athlete.timezone!r} is not a time zone like "
-                       '"Europe/Brussels"') from None  # fmt: skip
+        raise sec.fail(
+            "timezone", f'{athlete.timezone!r} is not a time zone like "Europe/Brussels"'
+        ) from None
     if athlete.hr_max is None and athlete.lthr is None:
         return athlete  # no zones yet: commands that need them say so when they run
     try:

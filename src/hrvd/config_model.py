@@ -238,9 +238,15 @@ class Config:
         """
         a = self.athlete_named(name)
         names = self.household_names or tuple(x.name for x in self.athletes)
-        return replace(self, athlete=a, athletes=(a,), straps=self.straps_of(a.name),
-                       ride=a.ride or self.ride, morning=a.morning or self.morning,
-                       household_names=names if len(names) > 1 else ())  # fmt: skip
+        return replace(
+            self,
+            athlete=a,
+            athletes=(a,),
+            straps=self.straps_of(a.name),
+            ride=a.ride or self.ride,
+            morning=a.morning or self.morning,
+            household_names=names if len(names) > 1 else (),
+        )
 
     def for_command(self, athlete: str | None, strap: str | None = None) -> Config:
         """The view of the athlete a command is about (:meth:`for_athlete`).
@@ -267,8 +273,9 @@ class Config:
         if ceiling is None:
             ceiling = self.athlete.heart_rate_zones().recovery_ceiling_bpm
         r = self.ride
-        return RideSettings(ceiling, r.sustain_s, r.hysteresis_bpm, r.warmup_min, r.target_min,
-                            self.alpha1())  # fmt: skip
+        return RideSettings(
+            ceiling, r.sustain_s, r.hysteresis_bpm, r.warmup_min, r.target_min, self.alpha1()
+        )
 
     def alpha1(self) -> Alpha1Settings:
         """The alpha1 rule's numbers: the heart-rate floor from [ride], else derived.
@@ -302,5 +309,11 @@ class Config:
             zones = self.athlete.zones.value
             source, why = "zones", f"the top of zone 1 ({zones} zones) {bpm:.0f} bpm"
         a = self.athlete
-        return CeilingPolicy(bpm, source, why, follow=a.ceiling_follows_hrvt1,
-                             margin_bpm=a.hrvt1_margin_bpm, estimates=list(estimates))  # fmt: skip
+        return CeilingPolicy(
+            bpm,
+            source,
+            why,
+            follow=a.ceiling_follows_hrvt1,
+            margin_bpm=a.hrvt1_margin_bpm,
+            estimates=list(estimates),
+        )

@@ -17,9 +17,19 @@ MAX_ARTIFACT_PCT = RideConfig().alpha1_max_artifact_pct
 KEEP_RAW_DAYS = StoreConfig().keep_raw_days
 MQTT_TOPIC_MAX_BYTES = 65_535
 """A topic's UTF-8 length limit (MQTT 3.1.1 section 1.5.3, a two-byte length prefix)."""
-RIDE_KEYS = frozenset({"ceiling_bpm", "sustain_s", "hysteresis_bpm", "warmup_min",
-                       "target_min", "auto_start", "alpha1_limit", "alpha1_min_hr_bpm",
-                       "alpha1_max_artifact_pct"})  # fmt: skip
+RIDE_KEYS = frozenset(
+    {
+        "ceiling_bpm",
+        "sustain_s",
+        "hysteresis_bpm",
+        "warmup_min",
+        "target_min",
+        "auto_start",
+        "alpha1_limit",
+        "alpha1_min_hr_bpm",
+        "alpha1_max_artifact_pct",
+    }
+)
 MORNING_KEYS = frozenset({"stabilise_s", "measure_s", "posture", "auto_start", "window"})
 
 
@@ -83,8 +93,20 @@ class Section:
 
 def mqtt_section(sec: Section) -> MqttConfig:
     """``[mqtt]``."""
-    sec.unknown({"host", "port", "base_topic", "discovery_prefix", "username", "password_file",
-                 "tls_ca_file", "tls_cert_file", "tls_key_file", "client_id"})  # fmt: skip
+    sec.unknown(
+        {
+            "host",
+            "port",
+            "base_topic",
+            "discovery_prefix",
+            "username",
+            "password_file",
+            "tls_ca_file",
+            "tls_cert_file",
+            "tls_key_file",
+            "client_id",
+        }
+    )
     mqtt = MqttConfig(
         host=sec.text("host", "localhost", "a host name") or "localhost",
         port=sec.number("port", 1883, "a port number") or 0,

@@ -34,8 +34,9 @@ MANUFACTURER = "development"
 INSTALL_HINT = "FIT export needs the 'fit' extra (Garmin's FIT SDK): pip install 'hrvd[fit]'"
 
 
-def fit_activity(beats: Sequence[StoredBeat], sport: str = "cycling",
-                 sub_sport: str = "indoor_cycling") -> bytes:  # fmt: skip
+def fit_activity(
+    beats: Sequence[StoredBeat], sport: str = "cycling", sub_sport: str = "indoor_cycling"
+) -> bytes:
     """The FIT file of a ride's beats (their end times in Unix ms, RR in 1/1024 s).
 
     Raises:
@@ -51,8 +52,13 @@ def fit_activity(beats: Sequence[StoredBeat], sport: str = "cycling",
     start = _when(beats[0].t_ms - beats[0].rr_ms)
     end = _when(beats[-1].t_ms)
     enc = Encoder()
-    file_id = {"type": "activity", "manufacturer": MANUFACTURER, "product": 0,
-               "serial_number": 1, "time_created": start}  # fmt: skip
+    file_id = {
+        "type": "activity",
+        "manufacturer": MANUFACTURER,
+        "product": 0,
+        "serial_number": 1,
+        "time_created": start,
+    }
     enc.on_mesg(num["file_id"], file_id)
     enc.on_mesg(num["event"], {"timestamp": start, "event": "timer", "event_type": "start"})
     hrs: list[int] = []
@@ -64,15 +70,32 @@ def fit_activity(beats: Sequence[StoredBeat], sport: str = "cycling",
         enc.on_mesg(num["hrv"], {"time": rr_s[i : i + HRV_PER_MESSAGE]})
     enc.on_mesg(num["event"], {"timestamp": end, "event": "timer", "event_type": "stop_all"})
     elapsed = (end - start).total_seconds()
-    summary = {"timestamp": end, "start_time": start, "total_elapsed_time": elapsed,
-               "total_timer_time": elapsed, "avg_heart_rate": round(sum(hrs) / len(hrs)),
-               "max_heart_rate": max(hrs), "sport": sport, "sub_sport": sub_sport}  # fmt: skip
+    summary = {
+        "timestamp": end,
+        "start_time": start,
+        "total_elapsed_time": elapsed,
+        "total_timer_time": elapsed,
+        "avg_heart_rate": round(sum(hrs) / len(hrs)),
+        "max_heart_rate": max(hrs),
+        "sport": sport,
+        "sub_sport": sub_sport,
+    }
     enc.on_mesg(num["lap"], {**summary, "event": "lap", "event_type": "stop"})
-    enc.on_mesg(num["session"], {**summary, "event": "session", "event_type": "stop",
-                                 "first_lap_index": 0, "num_laps": 1})  # fmt: skip
-    enc.on_mesg(num["activity"], {"timestamp": end, "total_timer_time": elapsed,
-                                  "num_sessions": 1, "type": "manual", "event": "activity",
-                                  "event_type": "stop"})  # fmt: skip
+    enc.on_mesg(
+        num["session"],
+        {**summary, "event": "session", "event_type": "stop", "first_lap_index": 0, "num_laps": 1},
+    )
+    enc.on_mesg(
+        num["activity"],
+        {
+            "timestamp": end,
+            "total_timer_time": elapsed,
+            "num_sessions": 1,
+            "type": "manual",
+            "event": "activity",
+            "event_type": "stop",
+        },
+    )
     return bytes(enc.close())
 
 
@@ -85,8 +108,10 @@ def _per_second(beats: Sequence[StoredBeat]) -> list[tuple[datetime, int]]:
     seconds: dict[int, list[float]] = {}
     for b in beats:
         seconds.setdefault(int(b.t_ms // 1000), []).append(b.rr_ms)
-    return [(_when(s * 1000), round(60000 * len(rr) / math.fsum(rr)))
-            for s, rr in sorted(seconds.items())]  # fmt: skip
+    return [
+        (_when(s * 1000), round(60000 * len(rr) / math.fsum(rr)))
+        for s, rr in sorted(seconds.items())
+    ]
 
 
 def write_ride_fit(config: Config, ride_id: str, target: str | None, *, force: bool) -> int:

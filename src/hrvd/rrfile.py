@@ -56,10 +56,30 @@ MAX_INPUT_BYTES = 64 * 1024 * 1024
 each) fit; a stream without end (``/dev/zero``) stops here."""
 _FIRST_CHUNK = 65_536
 _PARSE_CHUNK_CHARS = 1 << 20
-RR_COLUMN_NAMES = ("rr", "rr_ms", "rri", "rri_ms", "rr_interval", "rr_interval_ms",
-                   "rr_intervals", "rr_intervals_ms", "ibi", "ibi_ms", "nn", "nni", "nn_ms",
-                   "nni_ms", "interval", "interval_ms", "rr_s", "rri_s", "ibi_s",
-                   "rr_interval_s", "nn_s", "nni_s")  # fmt: skip
+RR_COLUMN_NAMES = (
+    "rr",
+    "rr_ms",
+    "rri",
+    "rri_ms",
+    "rr_interval",
+    "rr_interval_ms",
+    "rr_intervals",
+    "rr_intervals_ms",
+    "ibi",
+    "ibi_ms",
+    "nn",
+    "nni",
+    "nn_ms",
+    "nni_ms",
+    "interval",
+    "interval_ms",
+    "rr_s",
+    "rri_s",
+    "ibi_s",
+    "rr_interval_s",
+    "nn_s",
+    "nni_s",
+)
 """Header names recognised as the RR column, once normalised
 (:func:`hrvd.tables.normalise_header`: ``RR-interval [ms]`` is ``rr_interval_ms``). A name
 ending in ``_s`` is in seconds, in ``_ms`` in milliseconds."""

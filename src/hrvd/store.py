@@ -85,10 +85,16 @@ class Store(MorningStore):
             self._write,
             "INSERT OR REPLACE INTO rides (id, strap, started, ended, summary, hrvt1_bpm, "
             "athlete) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (str(summary["id"]), str(summary["strap"]), str(summary["started"]),
-             str(summary["ended"]), json.dumps(summary),
-             float(hrvt1) if isinstance(hrvt1, int | float) else None, athlete),
-        )  # fmt: skip
+            (
+                str(summary["id"]),
+                str(summary["strap"]),
+                str(summary["started"]),
+                str(summary["ended"]),
+                json.dumps(summary),
+                float(hrvt1) if isinstance(hrvt1, int | float) else None,
+                athlete,
+            ),
+        )
 
     def hrvt1_estimates(self, athlete: str = DEFAULT_ATHLETE) -> list[tuple[date, float]]:
         """The HRVT1 estimates of an athlete's rides that gave one: (local day it started, bpm)."""
@@ -155,8 +161,9 @@ class Store(MorningStore):
             beats = 0
             while n := self._change(
                 "DELETE FROM beats WHERE (strap, t_ms) IN (SELECT strap, t_ms FROM beats "
-                "WHERE t_ms < ? LIMIT ?)", (cutoff_ms, PRUNE_CHUNK)
-            ):  # fmt: skip
+                "WHERE t_ms < ? LIMIT ?)",
+                (cutoff_ms, PRUNE_CHUNK),
+            ):
                 beats += n
             old = self._change("DELETE FROM measurements WHERE day < ?", (day,))
             raw = self._change(
@@ -181,8 +188,9 @@ class Store(MorningStore):
         partial: Path | None = None
         try:
             # mkstemp: a new name no one can have planted a symlink at (O_EXCL, mode 0600).
-            fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial",
-                                        dir=target.parent)  # fmt: skip
+            fd, name = tempfile.mkstemp(
+                prefix=f".{target.name}.", suffix=".partial", dir=target.parent
+            )
             os.close(fd)
             partial = Path(name)
             copy = sqlite3.connect(partial)

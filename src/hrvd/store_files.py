@@ -69,8 +69,10 @@ def take_lock(path: Path) -> int:
     except OSError:
         holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
         os.close(fd)
-        msg = (f"another hrvd daemon (pid {holder}) already uses the store {path}: stop it "
-               "first (systemctl stop hrvd), or give this one another [store] path")  # fmt: skip
+        msg = (
+            f"another hrvd daemon (pid {holder}) already uses the store {path}: stop it "
+            "first (systemctl stop hrvd), or give this one another [store] path"
+        )
         raise StoreNeedsHandsError(msg) from None
     os.ftruncate(fd, 0)
     os.write(fd, f"{os.getpid()}\n".encode())

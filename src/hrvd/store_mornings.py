@@ -98,9 +98,14 @@ class MorningStore:
                 raise StoreError(f"cannot write to the store {self.path}: {exc}") from None
 
     async def add_mornings(
-        self, mornings: list[Morning], *, source: str, raw_rr: list[float] | None = None,
-        replace: bool = True, athlete: str = DEFAULT_ATHLETE,
-    ) -> int:  # fmt: skip
+        self,
+        mornings: list[Morning],
+        *,
+        source: str,
+        raw_rr: list[float] | None = None,
+        replace: bool = True,
+        athlete: str = DEFAULT_ATHLETE,
+    ) -> int:
         """Keep an athlete's mornings (one per day and posture); return how many were written.
 
         ``replace`` false keeps a morning already stored for that day (an import never
@@ -108,14 +113,22 @@ class MorningStore:
         """
         verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
         rows = [_morning_row(athlete, m, source, raw_rr) for m in mornings]
-        sql = (f"{verb} INTO mornings (athlete, day, posture, ln_rmssd, resting_hr_bpm, source, "
-               "quality, raw_rr) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")  # fmt: skip
+        sql = (
+            f"{verb} INTO mornings (athlete, day, posture, ln_rmssd, resting_hr_bpm, source, "
+            "quality, raw_rr) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        )
         return await asyncio.to_thread(self._write_many, sql, rows)
 
     async def add_measurement(  # noqa: PLR0913 - one measurement's columns, each named
-        self, day: date, posture: str, *, valid: bool, reason: str | None, raw_rr: list[float],
+        self,
+        day: date,
+        posture: str,
+        *,
+        valid: bool,
+        reason: str | None,
+        raw_rr: list[float],
         athlete: str = DEFAULT_ATHLETE,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """Keep one morning measurement's raw RR, valid or not."""
         await asyncio.to_thread(
             self._write,
@@ -125,9 +138,13 @@ class MorningStore:
         )
 
     async def add_orthostatic(
-        self, record: OrthoRecord, *, raw_rr: list[float], replace: bool,
+        self,
+        record: OrthoRecord,
+        *,
+        raw_rr: list[float],
+        replace: bool,
         athlete: str = DEFAULT_ATHLETE,
-    ) -> int:  # fmt: skip
+    ) -> int:
         """Keep an orthostatic test (one a day); return 1 when written, 0 when one was kept.
 
         ``replace`` false keeps a test already stored for that day (as for mornings, only
@@ -135,12 +152,24 @@ class MorningStore:
         """
         verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
         r = record
-        row = (athlete, r.day.isoformat(), r.outcome.value, r.reason, r.supine_hr_bpm,
-               r.supine_rmssd_ms, r.standing_hr_bpm, r.standing_rmssd_ms, r.peak_hr_bpm,
-               r.peak_after_s, json.dumps(raw_rr))  # fmt: skip
-        sql = (f"{verb} INTO orthostatic (athlete, day, outcome, reason, supine_hr_bpm, "
-               "supine_rmssd_ms, standing_hr_bpm, standing_rmssd_ms, peak_hr_bpm, peak_after_s, "
-               "raw_rr) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")  # fmt: skip
+        row = (
+            athlete,
+            r.day.isoformat(),
+            r.outcome.value,
+            r.reason,
+            r.supine_hr_bpm,
+            r.supine_rmssd_ms,
+            r.standing_hr_bpm,
+            r.standing_rmssd_ms,
+            r.peak_hr_bpm,
+            r.peak_after_s,
+            json.dumps(raw_rr),
+        )
+        sql = (
+            f"{verb} INTO orthostatic (athlete, day, outcome, reason, supine_hr_bpm, "
+            "supine_rmssd_ms, standing_hr_bpm, standing_rmssd_ms, peak_hr_bpm, peak_after_s, "
+            "raw_rr) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        )
         return await asyncio.to_thread(self._write_many, sql, [row])
 
     def orthostatic_tests(self, athlete: str = DEFAULT_ATHLETE) -> list[OrthoRecord]:
@@ -207,5 +236,13 @@ def _morning_row(
     athlete: str, m: Morning, source: str, raw_rr: list[float] | None
 ) -> tuple[object, ...]:
     quality = None if m.quality is None else json.dumps(asdict(m.quality))
-    return (athlete, m.day.isoformat(), m.posture.value, m.ln_rmssd, m.resting_hr_bpm, source,
-            quality, None if raw_rr is None else json.dumps(raw_rr))  # fmt: skip
+    return (
+        athlete,
+        m.day.isoformat(),
+        m.posture.value,
+        m.ln_rmssd,
+        m.resting_hr_bpm,
+        source,
+        quality,
+        None if raw_rr is None else json.dumps(raw_rr),
+    )

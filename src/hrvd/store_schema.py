@@ -134,16 +134,21 @@ def check_schema(db: sqlite3.Connection, path: Path, *, readonly: bool) -> None:
     """Refuse a store of another schema or a damaged one; migrate an older one."""
     (version,) = db.execute("PRAGMA user_version").fetchone()
     if version > len(MIGRATIONS):
-        raise StoreError(f"the store {path} was written by a newer hrvd (schema {version}, "
-                         f"this one knows {len(MIGRATIONS)}): upgrade hrvd")  # fmt: skip
+        raise StoreError(
+            f"the store {path} was written by a newer hrvd (schema {version}, "
+            f"this one knows {len(MIGRATIONS)}): upgrade hrvd"
+        )
     if readonly and version < len(MIGRATIONS):
-        raise StoreError(f"the store {path} is from an older hrvd (schema {version}): "
-                         "restart the daemon (hrvd run) to upgrade it")  # fmt: skip
+        raise StoreError(
+            f"the store {path} is from an older hrvd (schema {version}): "
+            "restart the daemon (hrvd run) to upgrade it"
+        )
     if not readonly:
         (check,) = db.execute("PRAGMA quick_check").fetchone()
         if check != "ok":
-            raise StoreNeedsHandsError(f"the store {path} is damaged ({check}): "
-                                       "restore a backup (see docs/upkeep.md)")  # fmt: skip
+            raise StoreNeedsHandsError(
+                f"the store {path} is damaged ({check}): restore a backup (see docs/upkeep.md)"
+            )
         _migrate(db)
 
 

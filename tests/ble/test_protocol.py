@@ -75,8 +75,9 @@ def test_random_bytes_parse_or_raise_only_our_error(payload):
     st.booleans(),
 )
 def test_encode_then_parse_round_trips(hr, rr, contact, energy, u16):
-    m = parse_measurement(encode_measurement(hr, rr, contact=contact, energy_kj=energy,
-                                             hr_uint16=u16))  # fmt: skip
+    m = parse_measurement(
+        encode_measurement(hr, rr, contact=contact, energy_kj=energy, hr_uint16=u16)
+    )
     assert (m.hr_bpm, m.rr_raw, m.contact, m.energy_kj) == (hr, tuple(rr), contact, energy)
 
 

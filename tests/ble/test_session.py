@@ -229,10 +229,12 @@ async def test_a_link_left_by_a_killed_hrvd_is_closed_and_the_strap_found_at_onc
     # Another process connects with bleak and dies without disconnecting: BlueZ keeps
     # the link, and a connected strap does not advertise.
     holder = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", HOLDER.format(address=strap.address),
-        stdout=asyncio.subprocess.PIPE, env={**os.environ,
-                                             "DBUS_SYSTEM_BUS_ADDRESS": private_system_bus},
-    )  # fmt: skip
+        sys.executable,
+        "-c",
+        HOLDER.format(address=strap.address),
+        stdout=asyncio.subprocess.PIPE,
+        env={**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": private_system_bus},
+    )
     assert holder.stdout is not None
     assert await asyncio.wait_for(holder.stdout.readline(), WAIT_S) == b"connected\n"
     holder.kill()
@@ -404,9 +406,18 @@ async def test_scan_lists_heart_rate_straps_with_name_address_and_rssi(fake_blue
 async def test_scan_command_prints_json(fake_bluez: FakeBluez):
     await fake_bluez.add_strap(fake_strap("AA:BB:CC:DD:EE:31", name="TICKR 1"))
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "hrvd.cli", "scan", "--timeout", "1.5", "--format", "json",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=dict(os.environ),
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "hrvd.cli",
+        "scan",
+        "--timeout",
+        "1.5",
+        "--format",
+        "json",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=dict(os.environ),
+    )
     out, err = await proc.communicate()
     assert proc.returncode == 0, err.decode()
     assert json.loads(out)[0]["address"] == "AA:BB:CC:DD:EE:31"
@@ -415,9 +426,16 @@ async def test_scan_command_prints_json(fake_bluez: FakeBluez):
 @pytest.mark.usefixtures("fake_bluez")
 async def test_scan_command_with_no_strap_says_what_to_check():
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "hrvd.cli", "scan", "--timeout", "0.5",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=dict(os.environ),
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "hrvd.cli",
+        "scan",
+        "--timeout",
+        "0.5",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=dict(os.environ),
+    )
     out, err = await proc.communicate()
     assert proc.returncode == 0
     assert b"no heart-rate strap found" in err  # the advice; into a pipe, stdout is CSV

@@ -12,9 +12,18 @@ from hrvd.hrv.synthetic import sinus_rr
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "resting.txt"
 JSON_KEYS = {
-    "n_beats", "duration_s", "artifact_rate", "artifacts", "mean_rr_ms", "mean_hr_bpm",
-    "rmssd_ms", "ln_rmssd", "sdnn_ms", "pnn50", "dfa_alpha1",
-}  # fmt: skip
+    "n_beats",
+    "duration_s",
+    "artifact_rate",
+    "artifacts",
+    "mean_rr_ms",
+    "mean_hr_bpm",
+    "rmssd_ms",
+    "ln_rmssd",
+    "sdnn_ms",
+    "pnn50",
+    "dfa_alpha1",
+}
 
 
 def test_version(capsys):
@@ -99,8 +108,11 @@ def test_user_mistakes_are_one_line_and_exit_code_2(args, message):
 def test_a_bad_value_names_file_and_line_through_stdin():
     run = subprocess.run(
         [sys.executable, "-m", "hrvd.cli", "analyze", "-"],
-        input="800\n810\n-3\n", capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        input="800\n810\n-3\n",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert run.returncode == 2
     assert run.stderr == "hrvd: error: -:3: -3 ms is not an RR interval (100-4000 ms)\n"
 
@@ -112,21 +124,28 @@ def test_a_bad_value_names_file_and_line_through_stdin():
         ("[athlete\n", "is not valid TOML"),
         ("[athlete]\nhr_max = 'high'\n", "athlete.hr_max: 'high' is not a whole number"),
         ("[[strap]]\nname = 'a'\n", "athlete: zones 'hrmax' need a positive hr_max"),
-        ("[athlete]\nhr_max = 190\n[mqtt]\npassword_file = '/nonexistent/pw'\n",
-         "mqtt.password_file: /nonexistent/pw: No such file"),
-        ("[athlete]\nhr_max = 190\n[store]\npath = '/proc/hrvd/x.sqlite3'\n",
-         "cannot open the store"),
+        (
+            "[athlete]\nhr_max = 190\n[mqtt]\npassword_file = '/nonexistent/pw'\n",
+            "mqtt.password_file: /nonexistent/pw: No such file",
+        ),
+        (
+            "[athlete]\nhr_max = 190\n[store]\npath = '/proc/hrvd/x.sqlite3'\n",
+            "cannot open the store",
+        ),
         ("[athlete]\nhr_max = 190\ntimezone = 'Nowhere/Land'\n", "athlete.timezone"),
     ],
-)  # fmt: skip
+)
 def test_run_reports_each_config_error_in_one_line(tmp_path, toml, message):
     config = tmp_path / "hrvd.toml"
     if toml is not None:
         config.write_text(toml)
     run = subprocess.run(
         [sys.executable, "-m", "hrvd.cli", "run", "--config", str(config)],
-        capture_output=True, text=True, timeout=30, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert message in run.stderr
     assert "Traceback" not in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
@@ -183,10 +202,13 @@ def test_rolling_starts_a_new_series_at_a_gap(tmp_path, capsys):
 
 def test_analyze_gives_one_result_per_file_as_table_and_json_lines(tmp_path, capsys):
     polar = tmp_path / "polar_RR.txt"
-    polar.write_text("Phone timestamp;RR-interval [ms]\n" + "".join(
-        f"2026-11-27T07:00:{i:02d}.000;{v:.0f}\n"
-        for i, v in enumerate(sinus_rr(60, np.random.default_rng(1)))
-    ))  # fmt: skip
+    polar.write_text(
+        "Phone timestamp;RR-interval [ms]\n"
+        + "".join(
+            f"2026-11-27T07:00:{i:02d}.000;{v:.0f}\n"
+            for i, v in enumerate(sinus_rr(60, np.random.default_rng(1)))
+        )
+    )
     assert main(["analyze", str(EXAMPLE), str(polar)]) == 0
     out = capsys.readouterr().out
     assert out.count("(metrics after artifact correction)") == 2
@@ -231,7 +253,13 @@ def test_no_json_output_holds_nan_or_infinity(tmp_path, capsys):
 
 def test_analyze_of_stdin_from_dev_zero_ends_at_once_with_one_line():
     with open("/dev/zero", "rb") as zero:  # noqa: PTH123 - a device
-        run = subprocess.run([sys.executable, "-m", "hrvd.cli", "analyze", "-"], stdin=zero,
-                             capture_output=True, text=True, check=False, timeout=60)  # fmt: skip
+        run = subprocess.run(
+            [sys.executable, "-m", "hrvd.cli", "analyze", "-"],
+            stdin=zero,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
     assert run.returncode == 2
     assert run.stderr == "hrvd: error: -: not a text file (it holds NUL bytes)\n"

@@ -53,8 +53,7 @@ def _loaded_after(argv: list[str]) -> dict[str, list[str]]:
         "cli = sorted(m for m in sys.modules if m.startswith('hrvd.cli'))\n"
         "print(json.dumps({'heavy': heavy, 'cli': cli}))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True)  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return json.loads(done.stdout.splitlines()[-1])
 
 

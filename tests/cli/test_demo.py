@@ -9,8 +9,11 @@ import sys
 def test_demo_plays_a_ride_to_the_end_and_exits_0():
     run = subprocess.run(
         [sys.executable, "-m", "hrvd.cli", "demo", "--speed", "0"],
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert run.returncode == 0, run.stderr
     out = run.stdout
     assert "mosquitto_sub -h 127.0.0.1 -p" in out
@@ -26,8 +29,11 @@ def test_demo_plays_a_ride_to_the_end_and_exits_0():
 def test_morning_demo_seeds_history_and_plays_a_measurement_to_a_score():
     run = subprocess.run(
         [sys.executable, "-m", "hrvd.cli", "demo", "--morning", "--speed", "0"],
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert run.returncode == 0, run.stderr
     out = run.stdout
     assert "stabilising: 179 s left" in out

@@ -12,9 +12,13 @@ from hrvd.store import StoredBeat, open_store
 
 START = datetime(2026, 11, 27, 17, 0, tzinfo=UTC)
 START_MS = int(START.timestamp() * 1000)
-RIDE = {"id": "H10@2026-11-27T17:00:00+00:00", "strap": "H10",
-        "started": "2026-11-27T17:00:00+00:00", "ended": "2026-11-27T17:15:00+00:00",
-        "alerts": 0}  # fmt: skip
+RIDE = {
+    "id": "H10@2026-11-27T17:00:00+00:00",
+    "strap": "H10",
+    "started": "2026-11-27T17:00:00+00:00",
+    "ended": "2026-11-27T17:15:00+00:00",
+    "alerts": 0,
+}
 RR_RAW = [1000 + (i * 37) % 90 for i in range(600)]  # about 10 minutes of beats
 
 
@@ -202,8 +206,10 @@ def test_backup_and_export_without_a_store_say_so_in_one_line(config, tmp_path, 
 def test_export_and_backup_never_follow_a_planted_partial_symlink(stored, tmp_path):
     victim = tmp_path / "victim"
     victim.write_text("precious\n")
-    for name, args in (("ride.csv", ["export", "ride", "H10@", "-o"]), ("copy.sqlite3",
-                                                                         ["backup"])):  # fmt: skip
+    for name, args in (
+        ("ride.csv", ["export", "ride", "H10@", "-o"]),
+        ("copy.sqlite3", ["backup"]),
+    ):
         (tmp_path / f".{name}.partial").symlink_to(victim)  # the name used before
         assert main([*args, str(tmp_path / name), "--config", str(stored)]) == 0
         assert victim.read_text() == "precious\n"

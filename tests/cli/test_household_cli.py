@@ -32,8 +32,13 @@ def household(tmp_path):
             days = [Morning(DAY + timedelta(days=i), Posture.LYING, ln, 50.0) for i in range(14)]
             asyncio.run(store.add_mornings(days, source="measured", athlete=athlete))
         for athlete, strap, hrvt1 in (("Anna", "H10", 140.0), ("Ben", "H9", 150.0)):
-            summary = {"id": f"{strap}@r", "strap": strap, "started": "2026-11-10T17:00:00+00:00",
-                       "ended": "2026-11-10T17:45:00+00:00", "hrvt1_bpm": hrvt1}  # fmt: skip
+            summary = {
+                "id": f"{strap}@r",
+                "strap": strap,
+                "started": "2026-11-10T17:00:00+00:00",
+                "ended": "2026-11-10T17:45:00+00:00",
+                "hrvt1_bpm": hrvt1,
+            }
             asyncio.run(store.add_ride(summary, athlete=athlete))
     finally:
         store.close()

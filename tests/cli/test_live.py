@@ -14,9 +14,16 @@ START = datetime(2026, 11, 27, 17, 0, tzinfo=UTC)
 
 
 def _alert(reason: str, hr: float, a1: float) -> Payload:
-    return AlertMessage(id="H10@17:00:alert:1:on", ts="2026-11-27T17:20:00+00:00",
-                        too_hard=True, reason=reason, since="2026-11-27T17:19:50+00:00",
-                        hr_bpm=hr, ceiling_bpm=114.0, dfa_alpha1=a1).payload()  # fmt: skip
+    return AlertMessage(
+        id="H10@17:00:alert:1:on",
+        ts="2026-11-27T17:20:00+00:00",
+        too_hard=True,
+        reason=reason,
+        since="2026-11-27T17:19:50+00:00",
+        hr_bpm=hr,
+        ceiling_bpm=114.0,
+        dfa_alpha1=a1,
+    ).payload()
 
 
 def test_an_alert_says_which_rule_holds_it():

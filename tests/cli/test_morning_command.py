@@ -54,8 +54,10 @@ async def _stand_in_daemon(port: int, end: dict[str, object]) -> AsyncIterator[N
 
 def _config(tmp_path: Path, port: int) -> Path:
     f = tmp_path / "hrvd.toml"
-    f.write_text(f'[mqtt]\nhost = "127.0.0.1"\nport = {port}\n'
-                 f'[store]\npath = "{tmp_path / "store.sqlite3"}"\n')  # fmt: skip
+    f.write_text(
+        f'[mqtt]\nhost = "127.0.0.1"\nport = {port}\n'
+        f'[store]\npath = "{tmp_path / "store.sqlite3"}"\n'
+    )
     return f
 
 

@@ -30,9 +30,14 @@ if TYPE_CHECKING:
 
 EASY, HARD = 0.7, 0.2
 RIDE = [  # (s, HR from, HR to, correlation): warm-up, steady, a drift above 114, back down
-    (180, 95, 100, EASY), (720, 100, 100, EASY), (600, 104, 106, EASY),
-    (180, 106, 124, 0.5), (300, 124, 124, HARD), (180, 124, 108, 0.5), (540, 106, 105, EASY),
-]  # fmt: skip
+    (180, 95, 100, EASY),
+    (720, 100, 100, EASY),
+    (600, 104, 106, EASY),
+    (180, 106, 124, 0.5),
+    (300, 124, 124, HARD),
+    (180, 124, 108, 0.5),
+    (540, 106, 105, EASY),
+]
 START = datetime(2026, 11, 27, 17, 0, tzinfo=UTC)
 
 
@@ -79,8 +84,9 @@ def test_replay_at_any_speed_gives_the_same_events(ride_file):
     outs = []
     for speed in (0.0, 5000.0):
         out = io.StringIO()
-        asyncio.run(run_replay(rr, config=None, strap=None, speed=speed, start=START,
-                               force=False, out=out))  # fmt: skip
+        asyncio.run(
+            run_replay(rr, config=None, strap=None, speed=speed, start=START, force=False, out=out)
+        )
         outs.append(out.getvalue())
     assert outs[0] == outs[1]
 
@@ -99,8 +105,15 @@ async def test_replay_with_a_config_publishes_as_the_daemon_would(ride_file, bro
     config = load_config(_config(tmp_path, broker))
     async with aiomqtt.Client("127.0.0.1", broker.port) as client:
         await client.subscribe("hrvd/#", qos=1)
-        await run_replay(np.loadtxt(ride_file), config=config, strap=None, speed=0,
-                         start=START, force=False, out=io.StringIO())  # fmt: skip
+        await run_replay(
+            np.loadtxt(ride_file),
+            config=config,
+            strap=None,
+            speed=0,
+            start=START,
+            force=False,
+            out=io.StringIO(),
+        )
         got: list[tuple[str, bytes]] = []
         async with asyncio.timeout(10):
             async for m in client.messages:
@@ -108,8 +121,13 @@ async def test_replay_with_a_config_publishes_as_the_daemon_would(ride_file, bro
                 if m.topic.matches("hrvd/h10_garage/session"):
                     break
     topics = {t for t, _ in got}
-    expected = {"hrvd/status", "hrvd/h10_garage/state", "hrvd/h10_garage/alert",
-                "hrvd/h10_garage/ride", "hrvd/h10_garage/availability"}  # fmt: skip
+    expected = {
+        "hrvd/status",
+        "hrvd/h10_garage/state",
+        "hrvd/h10_garage/alert",
+        "hrvd/h10_garage/ride",
+        "hrvd/h10_garage/availability",
+    }
     assert expected <= topics
     alerts = [json.loads(p) for t, p in got if t == "hrvd/h10_garage/alert"]
     # One alert, on until the end; while on, only its reason may change (alpha1 of the
@@ -130,9 +148,21 @@ async def test_replay_with_a_config_publishes_as_the_daemon_would(ride_file, bro
     sent = len(list(notifications("x", np.loadtxt(ride_file))))
     assert sum(t == "hrvd/h10_garage/state" for t, _ in got) >= 0.95 * sent
     state = json.loads(next(p for t, p in got if t == "hrvd/h10_garage/state"))
-    keys = {"ts", "hr_bpm", "rr_ms", "rmssd_ms", "ln_rmssd", "sdnn_ms", "dfa_alpha1",
-            "artifact_rate", "quality", "quality_reasons", "zone", "contact",
-            "battery_pct"}  # fmt: skip
+    keys = {
+        "ts",
+        "hr_bpm",
+        "rr_ms",
+        "rmssd_ms",
+        "ln_rmssd",
+        "sdnn_ms",
+        "dfa_alpha1",
+        "artifact_rate",
+        "quality",
+        "quality_reasons",
+        "zone",
+        "contact",
+        "battery_pct",
+    }
     assert set(state) == keys
 
 
@@ -141,10 +171,24 @@ async def test_replay_refuses_to_publish_beside_a_running_daemon(ride_file, brok
     async with aiomqtt.Client("127.0.0.1", broker.port) as client:
         await client.publish("hrvd/status", b"online", qos=1, retain=True)
     with pytest.raises(UsageError, match=r"a daemon is running \(hrvd/status is online\)"):
-        await run_replay(np.loadtxt(ride_file)[:100], config=config, strap=None, speed=0,
-                         start=START, force=False, out=io.StringIO())  # fmt: skip
-    await run_replay(np.loadtxt(ride_file)[:100], config=config, strap=None, speed=0,
-                     start=START, force=True, out=io.StringIO())  # fmt: skip
+        await run_replay(
+            np.loadtxt(ride_file)[:100],
+            config=config,
+            strap=None,
+            speed=0,
+            start=START,
+            force=False,
+            out=io.StringIO(),
+        )
+    await run_replay(
+        np.loadtxt(ride_file)[:100],
+        config=config,
+        strap=None,
+        speed=0,
+        start=START,
+        force=True,
+        out=io.StringIO(),
+    )
 
 
 def test_a_recorded_drop_reaches_the_pipeline_as_a_gap():
@@ -180,14 +224,16 @@ async def test_every_durable_message_of_a_ride_has_its_own_id():
     zones = zones_for(ZoneModel.HRMAX, hr_max=190)
     rides = RideManager(RideSettings(zones.recovery_ceiling_bpm), hr_rest=None, auto_start=False)
     start = wall_clock(datetime(2026, 11, 27, tzinfo=UTC))
-    pipeline = StrapPipeline(strap_name="H10", base_topic="hrvd", zones=zones, rides=rides,
-                             sink=sink, to_wall=start)  # fmt: skip
+    pipeline = StrapPipeline(
+        strap_name="H10", base_topic="hrvd", zones=zones, rides=rides, sink=sink, to_wall=start
+    )
     await replay(pipeline, ride_rr(RIDE, np.random.default_rng(3)), speed=0)
     # A guard that flaps within one second, and a ride that starts in the second the
     # last one started: every message still has an id of its own.
-    pipeline._on_ride_events([RideStarted(0.0, "command")] + [  # noqa: SLF001
-        GuardEvent(5.1 + i / 10, active=i % 2 == 1, artifact_rate=0.04) for i in range(4)
-    ])  # fmt: skip
+    pipeline._on_ride_events(  # noqa: SLF001
+        [RideStarted(0.0, "command")]
+        + [GuardEvent(5.1 + i / 10, active=i % 2 == 1, artifact_rate=0.04) for i in range(4)]
+    )
     ids = [str(p["id"]) for _, p in sink.messages]
     assert len(ids) > 10
     assert len(set(ids)) == len(ids)
@@ -202,8 +248,15 @@ async def test_replay_with_an_unreachable_broker_says_so_in_one_line(
     config = load_config(_config(tmp_path, broker))
     broker.stop()
     with pytest.raises(HrvdError, match=r"cannot reach the broker 127.0.0.1:\d+ within 0.5 s"):
-        await run_replay(np.loadtxt(ride_file)[:100], config=config, strap=None, speed=0,
-                         start=START, force=True, out=io.StringIO())  # fmt: skip
+        await run_replay(
+            np.loadtxt(ride_file)[:100],
+            config=config,
+            strap=None,
+            speed=0,
+            start=START,
+            force=True,
+            out=io.StringIO(),
+        )
 
 
 ROOT = Path(__file__).parents[2]
@@ -285,8 +338,14 @@ async def test_a_strap_hovering_around_the_artifact_limit_announces_only_lasting
     rr = inject(clean, 0.02, rng, kinds).rr_ms  # about 3 % of beats corrected: on the limit
     sink = _Watch()
     rides = RideManager(RideSettings(zones.recovery_ceiling_bpm), 50, auto_start=False)
-    pipeline = StrapPipeline(strap_name="H10", base_topic="hrvd", zones=zones, rides=rides,
-                             sink=sink, to_wall=wall_clock(START))  # fmt: skip
+    pipeline = StrapPipeline(
+        strap_name="H10",
+        base_topic="hrvd",
+        zones=zones,
+        rides=rides,
+        sink=sink,
+        to_wall=wall_clock(START),
+    )
     sink.pipeline = pipeline
     await replay(pipeline, rr, speed=0)
     guard = [p for t, p in sink.messages if t.endswith("/ride") and "guard" in str(p["event"])]
@@ -306,15 +365,17 @@ SHORT_SPEED = 1000.0
 
 async def _persistent(broker: Broker, client_id: str) -> None:
     """Register a persistent session (as Home Assistant has) for the ride's topics."""
-    async with aiomqtt.Client("127.0.0.1", broker.port, identifier=client_id,
-                              clean_session=False) as client:  # fmt: skip
+    async with aiomqtt.Client(
+        "127.0.0.1", broker.port, identifier=client_id, clean_session=False
+    ) as client:
         await client.subscribe("hrvd/h10_garage/+", qos=1)
 
 
 async def _collect(broker: Broker, client_id: str, until: str) -> list[tuple[str, dict]]:
     got: list[tuple[str, dict]] = []
-    async with aiomqtt.Client("127.0.0.1", broker.port, identifier=client_id,
-                              clean_session=False) as client:  # fmt: skip
+    async with aiomqtt.Client(
+        "127.0.0.1", broker.port, identifier=client_id, clean_session=False
+    ) as client:
         await client.subscribe("hrvd/h10_garage/+", qos=1)
         async with asyncio.timeout(15):
             async for m in client.messages:
@@ -346,8 +407,11 @@ async def test_a_broker_outage_mid_replay_loses_nothing_the_replay_waits(broker,
     await _persistent(broker, "ha-replay")
     out = io.StringIO()
     rr = ride_rr(SHORT_RIDE, np.random.default_rng(4))
-    playing = asyncio.create_task(run_replay(rr, config=config, strap=None, speed=SHORT_SPEED,
-                                             start=START, force=True, out=out))  # fmt: skip
+    playing = asyncio.create_task(
+        run_replay(
+            rr, config=config, strap=None, speed=SHORT_SPEED, start=START, force=True, out=out
+        )
+    )
     await _wait_for_line(out, "warmup")
     await asyncio.to_thread(broker.stop)
     # The ride ends while the broker is away: the replay waits, and says for how long.
@@ -370,9 +434,18 @@ async def test_a_broker_away_at_the_end_of_a_replay_is_an_error_with_the_count(b
     await _persistent(broker, "ha-lost")
     out = io.StringIO()
     rr = ride_rr(SHORT_RIDE, np.random.default_rng(4))
-    playing = asyncio.create_task(run_replay(rr, config=config, strap=None, speed=SHORT_SPEED,
-                                             start=START, force=True, out=out,
-                                             drain_timeout_s=0.5))  # fmt: skip
+    playing = asyncio.create_task(
+        run_replay(
+            rr,
+            config=config,
+            strap=None,
+            speed=SHORT_SPEED,
+            start=START,
+            force=True,
+            out=out,
+            drain_timeout_s=0.5,
+        )
+    )
     await _wait_for_line(out, "warmup")
     await asyncio.to_thread(broker.stop)
     with pytest.raises(HrvdError, match=r"^\d+ durable message\(s\) .* not delivered") as err:
@@ -392,8 +465,9 @@ async def _collect_some(broker: Broker, client_id: str) -> list[tuple[str, dict]
     """What the persistent session got: its queue, then a quiet half second."""
     got: list[tuple[str, dict]] = []
     with contextlib.suppress(TimeoutError):
-        async with aiomqtt.Client("127.0.0.1", broker.port, identifier=client_id,
-                                  clean_session=False) as client:  # fmt: skip
+        async with aiomqtt.Client(
+            "127.0.0.1", broker.port, identifier=client_id, clean_session=False
+        ) as client:
             await client.subscribe("hrvd/h10_garage/+", qos=1)
             while True:
                 async with asyncio.timeout(0.5):
@@ -449,10 +523,18 @@ async def test_a_replay_whose_mqtt_link_dies_ends_at_once_with_one_line(
     rr = ride_rr(SHORT_RIDE, np.random.default_rng(4))
     with capture_logs() as logs, pytest.raises(LoopCrashedError) as err:
         await asyncio.wait_for(
-            run_replay(rr, config=config, strap=None, speed=SHORT_SPEED / 10, start=START,
-                       force=True, out=out, drain_timeout_s=3600),
+            run_replay(
+                rr,
+                config=config,
+                strap=None,
+                speed=SHORT_SPEED / 10,
+                start=START,
+                force=True,
+                out=out,
+                drain_timeout_s=3600,
+            ),
             30,
-        )  # fmt: skip
+        )
     assert str(err.value) == "the replay's mqtt loop crashed: see its traceback above"
     assert err.value.exit_code == 1
     crashed = [e for e in logs if e["event"] == "loop crashed; the replay stops"]
@@ -466,8 +548,17 @@ def test_hrvd_replay_with_a_dead_link_exits_1_with_one_line(
     ride_file, broker, tmp_path, monkeypatch, capsys
 ):
     monkeypatch.setattr(Outbox, "ack", _ack_raises)
-    args = ["replay", str(ride_file), "--config", str(_config(tmp_path, broker)), "--force",
-            "--speed", "0", "--drain-timeout", "3600"]  # fmt: skip
+    args = [
+        "replay",
+        str(ride_file),
+        "--config",
+        str(_config(tmp_path, broker)),
+        "--force",
+        "--speed",
+        "0",
+        "--drain-timeout",
+        "3600",
+    ]
     assert main(args) == 1
     err = capsys.readouterr().err
     assert err.endswith("hrvd: error: the replay's mqtt loop crashed: see its traceback above\n")

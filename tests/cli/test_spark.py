@@ -16,10 +16,20 @@ from hrvd.publish.messages import Payload, StateMessage
 def _state(hr_bpm: float, dfa_alpha1: float | None) -> Payload:
     """A state message with this heart rate and alpha1, the rest plausible."""
     return StateMessage(
-        ts="2026-11-27T00:00:00+00:00", hr_bpm=hr_bpm, rr_ms=[600.0], rmssd_ms=20.0,
-        ln_rmssd=3.0, sdnn_ms=30.0, dfa_alpha1=dfa_alpha1, artifact_rate=0.0, quality="good",
-        quality_reasons=[], zone=1, contact=True, battery_pct=90,
-    ).payload()  # fmt: skip
+        ts="2026-11-27T00:00:00+00:00",
+        hr_bpm=hr_bpm,
+        rr_ms=[600.0],
+        rmssd_ms=20.0,
+        ln_rmssd=3.0,
+        sdnn_ms=30.0,
+        dfa_alpha1=dfa_alpha1,
+        artifact_rate=0.0,
+        quality="good",
+        quality_reasons=[],
+        zone=1,
+        contact=True,
+        battery_pct=90,
+    ).payload()
 
 
 def test_a_sparkline_runs_from_the_lowest_block_to_the_highest():
@@ -38,8 +48,9 @@ def test_band_marks_say_below_within_above_and_unknown():
 
 
 def test_the_live_view_keeps_a_trail_of_heart_rate_and_alpha1():
-    view = LiveView(Console(file=io.StringIO(), force_terminal=False), "H10",
-                    datetime(2026, 11, 27, tzinfo=UTC))  # fmt: skip
+    view = LiveView(
+        Console(file=io.StringIO(), force_terminal=False), "H10", datetime(2026, 11, 27, tzinfo=UTC)
+    )
     for i in range(100):
         view.state("hrvd/h10/state", _state(100 + i % 10, None if i < 95 else 0.8))
     assert len(view.hr_trail) == 60  # the last minute

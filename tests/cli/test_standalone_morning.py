@@ -43,9 +43,16 @@ async def test_no_bluez_ends_the_morning_with_one_line_and_exit_1(
     # The whole command, as the user runs it: a bus on which nothing owns org.bluez.
     env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=private_system_bus)
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "hrvd.cli", "morning", "--config", str(_config(tmp_path)),
-        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "hrvd.cli",
+        "morning",
+        "--config",
+        str(_config(tmp_path)),
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     _, err = await asyncio.wait_for(proc.communicate(), WITHIN_S)
     assert proc.returncode == 1
     assert err.decode() == (

@@ -14,8 +14,15 @@ async def _config(tmp_path, estimates, *, follow=True):
     store = open_store(store_path)
     for i, bpm in enumerate(estimates):
         started = (datetime.now(UTC) - timedelta(days=3 * (len(estimates) - i))).isoformat()
-        await store.add_ride({"id": f"H10@{i}", "strap": "H10", "started": started,
-                              "ended": started, "hrvt1_bpm": bpm})  # fmt: skip
+        await store.add_ride(
+            {
+                "id": f"H10@{i}",
+                "strap": "H10",
+                "started": started,
+                "ended": started,
+                "hrvt1_bpm": bpm,
+            }
+        )
     store.close()
     config = tmp_path / "hrvd.toml"
     config.write_text(

@@ -45,8 +45,15 @@ async def test_watch_shows_what_the_daemon_publishes(broker, tmp_path):
     watching = asyncio.create_task(watch(config, None, Console(file=out, width=120)))
     await asyncio.sleep(0.5)  # subscribed
     rr = ride_rr(RIDE, np.random.default_rng(2))
-    await run_replay(rr, config=config, strap=None, speed=0, force=True,
-                     start=datetime(2026, 11, 27, 17, tzinfo=UTC), out=io.StringIO())  # fmt: skip
+    await run_replay(
+        rr,
+        config=config,
+        strap=None,
+        speed=0,
+        force=True,
+        start=datetime(2026, 11, 27, 17, tzinfo=UTC),
+        out=io.StringIO(),
+    )
     await asyncio.sleep(0.5)
     watching.cancel()
     with contextlib.suppress(asyncio.CancelledError):
@@ -68,10 +75,15 @@ async def test_watch_refuses_a_strap_that_is_not_configured(broker, tmp_path):
 
 
 ALERT_LEFT_ON = AlertMessage(
-    id="H10 Garage@2026-11-27T17:00:00+00:00:alert:1:on", ts="2026-11-27T17:20:30+00:00",
-    too_hard=True, reason="hr_ceiling", since="2026-11-27T17:20:00+00:00", hr_bpm=131.0,
-    ceiling_bpm=118.0, dfa_alpha1=0.7,
-)  # fmt: skip
+    id="H10 Garage@2026-11-27T17:00:00+00:00:alert:1:on",
+    ts="2026-11-27T17:20:30+00:00",
+    too_hard=True,
+    reason="hr_ceiling",
+    since="2026-11-27T17:20:00+00:00",
+    hr_bpm=131.0,
+    ceiling_bpm=118.0,
+    dfa_alpha1=0.7,
+)
 
 
 async def test_watch_shows_what_a_killed_daemon_left_as_the_past(broker, tmp_path):
@@ -84,7 +96,7 @@ async def test_watch_shows_what_a_killed_daemon_left_as_the_past(broker, tmp_pat
             ("hrvd/h10_garage/availability", b"online"),
             ("hrvd/h10_garage/alert", json.dumps(ALERT_LEFT_ON.payload()).encode()),
             ("hrvd/status", b"offline"),
-        ]:  # fmt: skip
+        ]:
             await client.publish(topic, payload, qos=1, retain=True)
     out = io.StringIO()
     watching = asyncio.create_task(watch(config, None, Console(file=out, width=120)))
@@ -101,8 +113,12 @@ async def test_watch_shows_what_a_killed_daemon_left_as_the_past(broker, tmp_pat
 
 def _view(now: list[float]) -> tuple[LiveView, io.StringIO]:
     out = io.StringIO()
-    view = LiveView(Console(file=out, width=100), "H10", datetime(2026, 11, 27, tzinfo=UTC),
-                    clock=lambda: now[0])  # fmt: skip
+    view = LiveView(
+        Console(file=out, width=100),
+        "H10",
+        datetime(2026, 11, 27, tzinfo=UTC),
+        clock=lambda: now[0],
+    )
     return view, out
 
 
@@ -137,10 +153,19 @@ def test_live_values_older_than_a_few_seconds_are_marked_stale():
     view.retained("hrvd/h10/link", "streaming")
     view.retained("hrvd/h10/availability", "online")
     view.state("hrvd/h10/state", _state(131))
-    view.durable("hrvd/h10/alert", AlertMessage(
-        id="H10:alert:1:on", ts="2026-11-27T00:00:10+00:00", too_hard=True,
-        reason="hr_ceiling", since="2026-11-27T00:00:05+00:00", hr_bpm=131,
-        ceiling_bpm=114, dfa_alpha1=None).payload())  # fmt: skip
+    view.durable(
+        "hrvd/h10/alert",
+        AlertMessage(
+            id="H10:alert:1:on",
+            ts="2026-11-27T00:00:10+00:00",
+            too_hard=True,
+            reason="hr_ceiling",
+            since="2026-11-27T00:00:05+00:00",
+            hr_bpm=131,
+            ceiling_bpm=114,
+            dfa_alpha1=None,
+        ).payload(),
+    )
     now[0] += STALE_AFTER_S - 1
     view.tick()
     assert view.live

@@ -106,8 +106,9 @@ def _rest_alerts(hr: int, settings: RideSettings) -> tuple[list[AlertEvent], flo
         a1 = dfa_alpha1(rr[i - window : i])
         seen.append(a1 or 0.0)
         t += float(np.sum(rr[i - 5 : i])) / 1000
-        events += ride.update(t, 60000 / float(np.mean(rr[i - 5 : i])), dfa_alpha1=a1,
-                              dfa_artifact_rate=0.0)  # fmt: skip
+        events += ride.update(
+            t, 60000 / float(np.mean(rr[i - 5 : i])), dfa_alpha1=a1, dfa_artifact_rate=0.0
+        )
     return [e for e in events if isinstance(e, AlertEvent)], max(seen)
 
 

@@ -51,8 +51,9 @@ def test_short_spikes_above_the_threshold_give_none():
 
 
 def _line(hrs, slope=-0.015, at=140.0, **kw):
-    return [Alpha1Window(10.0 * i, hr, 0.75 + slope * (hr - at), 0.0, **kw)
-            for i, hr in enumerate(hrs)]  # fmt: skip
+    return [
+        Alpha1Window(10.0 * i, hr, 0.75 + slope * (hr - at), 0.0, **kw) for i, hr in enumerate(hrs)
+    ]
 
 
 def test_a_clean_line_crossing_gives_its_crossing_exactly():
@@ -82,8 +83,10 @@ def test_a_crossing_at_the_edge_of_the_range_is_not_extrapolated():
 
 def test_scatter_without_a_trend_is_a_poor_fit():
     rng = np.random.default_rng(5)
-    windows = [Alpha1Window(float(i), hr, 0.75 + rng.normal(0, 0.12), 0.0)
-               for i, hr in enumerate(rng.uniform(120, 160, 40))]  # fmt: skip
+    windows = [
+        Alpha1Window(float(i), hr, 0.75 + rng.normal(0, 0.12), 0.0)
+        for i, hr in enumerate(rng.uniform(120, 160, 40))
+    ]
     assert estimate_hrvt1(windows).reason in {"poor_fit", "not_falling"}
 
 

@@ -58,8 +58,7 @@ def a_test(seed: int = 0, *, delay_s: float = 5.0, **shape: float | bool) -> Ort
 def test_a_stand_is_found_with_its_peak_and_a_lower_standing_rmssd(
     seed, supine, rise, peak_after, delay
 ):
-    test = a_test(seed, delay_s=delay, supine_hr_bpm=supine, rise_bpm=rise,
-                  peak_after_s=peak_after)  # fmt: skip
+    test = a_test(seed, delay_s=delay, supine_hr_bpm=supine, rise_bpm=rise, peak_after_s=peak_after)
     record = test.record
     assert test.state is MorningState.DONE
     assert record is not None
@@ -93,8 +92,9 @@ def test_a_stand_is_found_with_its_peak_and_a_lower_standing_rmssd(
 def test_lying_on_or_only_shifting_in_bed_is_not_a_stand(seed, supine, shift):
     rng = np.random.default_rng(seed)
     # A small sustained rise (sitting up, shifting): below the threshold, minus breathing.
-    rr = orthostatic_rr(rng, lying_s=PROMPT_S, standing_s=90.0, supine_hr_bpm=supine,
-                        rise_bpm=shift, recovery=0.0)  # fmt: skip
+    rr = orthostatic_rr(
+        rng, lying_s=PROMPT_S, standing_s=90.0, supine_hr_bpm=supine, rise_bpm=shift, recovery=0.0
+    )
     beats = beats_of(rr)
     after = [b for b in beats if b.t_s > PROMPT_S]
     lying = [b for b in beats if PROMPT_S - 120 < b.t_s <= PROMPT_S]
@@ -128,8 +128,11 @@ def test_the_prompt_to_stand_comes_when_the_lying_part_is_done():
         if not phases or phases[-1][0] is not progress.phase:
             phases.append((progress.phase, progress.payload()))
     assert [p for p, _ in phases] == [
-        OrthoPhase.LYING, OrthoPhase.STAND_UP, OrthoPhase.STANDING, OrthoPhase.DONE,
-    ]  # fmt: skip
+        OrthoPhase.LYING,
+        OrthoPhase.STAND_UP,
+        OrthoPhase.STANDING,
+        OrthoPhase.DONE,
+    ]
     stand_up = phases[1][1]
     assert stand_up["state"] == "measuring"
     assert stand_up["test"] == "orthostatic"
@@ -188,8 +191,10 @@ def test_the_test_is_compared_only_once_six_earlier_tests_stood():
     today = stood(DAY, 90.0)
     too_few = normal_history(MIN_BASELINE_TESTS - 1)
     assert assess_ortho(today, too_few).status is OrthoStatus.BASELINE  # type: ignore[union-attr]
-    not_standing = [OrthoRecord(DAY - timedelta(days=20 + k), OrthoOutcome.DID_NOT_STAND, 55.0,
-                                50.0) for k in range(5)]  # fmt: skip
+    not_standing = [
+        OrthoRecord(DAY - timedelta(days=20 + k), OrthoOutcome.DID_NOT_STAND, 55.0, 50.0)
+        for k in range(5)
+    ]
     still_few = assess_ortho(today, [*too_few, *not_standing])
     assert still_few is not None
     assert still_few.status is OrthoStatus.BASELINE

@@ -144,11 +144,22 @@ def test_later_days_and_a_second_morning_of_today_are_ignored():
 
 def result(ln, *, valid=True, repeat=False):
     return MorningResult(
-        day=TODAY, posture=LYING, repeat=repeat, valid=valid,
-        reason=None if valid else InvalidReason.MOVEMENT, detail=None, ln_rmssd=ln,
-        rmssd_ms=math.exp(ln), resting_hr_bpm=50.0, artifact_rate=0.01, beats=118,
-        coverage=0.99, stabilise_s=60.0, measure_s=120.0, raw=(),
-    )  # fmt: skip
+        day=TODAY,
+        posture=LYING,
+        repeat=repeat,
+        valid=valid,
+        reason=None if valid else InvalidReason.MOVEMENT,
+        detail=None,
+        ln_rmssd=ln,
+        rmssd_ms=math.exp(ln),
+        resting_hr_bpm=50.0,
+        artifact_rate=0.01,
+        beats=118,
+        coverage=0.99,
+        stabilise_s=60.0,
+        measure_s=120.0,
+        raw=(),
+    )
 
 
 def test_a_repeat_replaces_the_morning_that_is_scored():
@@ -326,9 +337,23 @@ def test_readiness_payload_while_building_the_baseline_has_nulls():
 # The worked example of docs/readiness.md: 15 lying mornings in the three weeks before
 # 2 April 2025 (days missed here and there), RMSSD in ms and resting HR in bpm.
 EXAMPLE_DAY = date(2025, 4, 2)
-EXAMPLE = [(20, 62, 48), (19, 48, 51), (17, 75, 47), (16, 55, 49), (15, 68, 48), (13, 58, 50),
-           (12, 71, 47), (10, 52, 50), (9, 66, 48), (8, 60, 49), (6, 54, 50), (5, 57, 49),
-           (3, 50, 50), (2, 53, 49), (1, 49, 50)]  # fmt: skip
+EXAMPLE = [
+    (20, 62, 48),
+    (19, 48, 51),
+    (17, 75, 47),
+    (16, 55, 49),
+    (15, 68, 48),
+    (13, 58, 50),
+    (12, 71, 47),
+    (10, 52, 50),
+    (9, 66, 48),
+    (8, 60, 49),
+    (6, 54, 50),
+    (5, 57, 49),
+    (3, 50, 50),
+    (2, 53, 49),
+    (1, 49, 50),
+]
 
 
 def example(rmssd_ms, hr):

@@ -78,8 +78,13 @@ def test_the_fields_are_rounded_and_null_when_unknown():
     before = [4.1, 3.9, 4.1, 3.9, 4.1, 3.9, 4.1]  # mean 4.01429, SD 0.10690
     week = [3.9, 4.1, 3.9, 4.1, 3.9, 4.1, 4.0]  # mean 4.0, SD 0.1
     fields = weekly_fields(weekly(mornings(before + week), DAY, LYING))
-    assert fields == {"cv_7d_pct": 2.5, "cv_7d_prev_pct": 2.7, "ln_rmssd_7d_prev": 4.014,
-                      "trend_7d": -0.014, "cv_7d_change_pct": -0.2}  # fmt: skip
+    assert fields == {
+        "cv_7d_pct": 2.5,
+        "cv_7d_prev_pct": 2.7,
+        "ln_rmssd_7d_prev": 4.014,
+        "trend_7d": -0.014,
+        "cv_7d_change_pct": -0.2,
+    }
 
 
 @given(st.lists(st.floats(min_value=1.0, max_value=6.0), min_size=5, max_size=7), st.randoms())

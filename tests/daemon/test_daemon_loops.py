@@ -73,8 +73,14 @@ async def _raise_async(*_args: object, **_kwargs: object) -> None:
 def _work_for_the_writers(daemon: Daemon) -> None:
     """A ride message for the outbox and store writers, a batch of beats for the beat writer."""
     assert daemon._sink is not None  # noqa: SLF001 - the daemon's own sink, built by run()
-    ride = RideMessage(id="r1", active=True, phase="start", elapsed_s=0.0, event="started (manual)",
-                       alpha1_guard=None)  # fmt: skip
+    ride = RideMessage(
+        id="r1",
+        active=True,
+        phase="start",
+        elapsed_s=0.0,
+        event="started (manual)",
+        alpha1_guard=None,
+    )
     daemon._sink.durable("hrvd/h10/ride", ride.payload())  # noqa: SLF001
     beats = tuple(TimedBeat(800, 781.25, k * 0.78, k * 0.78, gap_before=k == 0) for k in range(500))
     daemon.pipelines["h10"].on_event(Notification("H10", 400.0, 77, contact=True, beats=beats))

@@ -53,9 +53,15 @@ def _config(tmp_path: Path, broker: Broker) -> Path:
 @contextlib.asynccontextmanager
 async def daemon(config: Path) -> AsyncIterator[asyncio.subprocess.Process]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "hrvd.cli", "run", "--config", str(config),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "hrvd.cli",
+        "run",
+        "--config",
+        str(config),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         yield proc
     finally:
@@ -86,48 +92,66 @@ async def _until(sub: aiomqtt.Client, wanted: dict[str, object], within_s: float
 async def test_two_athletes_in_one_daemon_never_mix_rides_mornings_or_readiness(
     fake_bluez: FakeBluez, broker: Broker, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    anna = FakeStrap(address="AA:BB:CC:DD:EE:80", notify_interval_s=1.0,
-                     rr_ms=steady_rr(ANNA_RR_MS, seed=80))  # fmt: skip
-    ben = FakeStrap(address="AA:BB:CC:DD:EE:81", notify_interval_s=1.0,
-                    rr_ms=steady_rr(BEN_RR_MS, seed=81))  # fmt: skip
+    anna = FakeStrap(
+        address="AA:BB:CC:DD:EE:80", notify_interval_s=1.0, rr_ms=steady_rr(ANNA_RR_MS, seed=80)
+    )
+    ben = FakeStrap(
+        address="AA:BB:CC:DD:EE:81", notify_interval_s=1.0, rr_ms=steady_rr(BEN_RR_MS, seed=81)
+    )
     await fake_bluez.add_strap(anna)
     await fake_bluez.add_strap(ben)
     config_path = _config(tmp_path, broker)
     async with aiomqtt.Client("127.0.0.1", broker.port) as sub, daemon(config_path) as proc:
         await sub.subscribe("hrvd/#", qos=1)
         await sub.subscribe("homeassistant/device/hrvd/+/config", qos=1)
-        found = await _until(sub, {
-            "hrvd/status": lambda p: p == "online",
-            "hrvd/anna/h10_anna/link": lambda p: p == "streaming",
-            "hrvd/ben/h9_ben/link": lambda p: p == "streaming",
-            "homeassistant/device/hrvd/athlete_anna/config": bool,
-            "homeassistant/device/hrvd/athlete_ben/config": bool,
-            "homeassistant/device/hrvd/strap_h9_ben/config": bool,
-        }, WAIT_S)  # fmt: skip
+        found = await _until(
+            sub,
+            {
+                "hrvd/status": lambda p: p == "online",
+                "hrvd/anna/h10_anna/link": lambda p: p == "streaming",
+                "hrvd/ben/h9_ben/link": lambda p: p == "streaming",
+                "homeassistant/device/hrvd/athlete_anna/config": bool,
+                "homeassistant/device/hrvd/athlete_ben/config": bool,
+                "homeassistant/device/hrvd/strap_h9_ben/config": bool,
+            },
+            WAIT_S,
+        )
 
         # Both mornings at once, each started on its athlete's own command topic.
         await sub.publish("hrvd/anna/cmd/morning", b"start", qos=1)
         await sub.publish("hrvd/ben/cmd/morning", b"start", qos=1)
-        readiness = await _until(sub, {
-            "hrvd/anna/readiness": lambda p: isinstance(p, dict) and "status" in p,
-            "hrvd/ben/readiness": lambda p: isinstance(p, dict) and "status" in p,
-        }, MORNING_S)  # fmt: skip
+        readiness = await _until(
+            sub,
+            {
+                "hrvd/anna/readiness": lambda p: isinstance(p, dict) and "status" in p,
+                "hrvd/ben/readiness": lambda p: isinstance(p, dict) and "status" in p,
+            },
+            MORNING_S,
+        )
 
         # Both ride; Anna's ride is stopped from the command line, Ben's over MQTT.
         await sub.publish("hrvd/anna/cmd/ride", b"start", qos=1)
         await sub.publish("hrvd/ben/cmd/ride", b"start", qos=1)
-        rides = await _until(sub, {
-            "hrvd/anna/h10_anna/ride": lambda p: isinstance(p, dict) and p["active"],
-            "hrvd/ben/h9_ben/ride": lambda p: isinstance(p, dict) and p["active"],
-        }, WAIT_S)  # fmt: skip
+        rides = await _until(
+            sub,
+            {
+                "hrvd/anna/h10_anna/ride": lambda p: isinstance(p, dict) and p["active"],
+                "hrvd/ben/h9_ben/ride": lambda p: isinstance(p, dict) and p["active"],
+            },
+            WAIT_S,
+        )
         out = io.StringIO()
         await ride_command(load_config(config_path).for_athlete("Anna"), "stop", None, out)
         assert "ride over" in out.getvalue()
         await sub.publish("hrvd/ben/cmd/ride", b"stop", qos=1)
-        sessions = await _until(sub, {
-            "hrvd/anna/h10_anna/session": lambda p: isinstance(p, dict),
-            "hrvd/ben/h9_ben/session": lambda p: isinstance(p, dict),
-        }, WAIT_S)  # fmt: skip
+        sessions = await _until(
+            sub,
+            {
+                "hrvd/anna/h10_anna/session": lambda p: isinstance(p, dict),
+                "hrvd/ben/h9_ben/session": lambda p: isinstance(p, dict),
+            },
+            WAIT_S,
+        )
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(proc.wait(), 10) == 0
 

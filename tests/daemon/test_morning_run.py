@@ -34,8 +34,15 @@ async def test_an_invalid_measurement_is_kept_but_never_counts(tmp_path):
     )
     store = open_store(config.store.path)
     sink, ended = ListSink(), asyncio.Event()
-    run = MorningRun(config, day=date(2026, 11, 27), now_s=0.0, repeat=False, sink=sink,
-                     store=store, on_end=ended.set)  # fmt: skip
+    run = MorningRun(
+        config,
+        day=date(2026, 11, 27),
+        now_s=0.0,
+        repeat=False,
+        sink=sink,
+        store=store,
+        on_end=ended.set,
+    )
     t = 0.0
     for k in range(120):  # 120 bpm lying in bed: movement, not rest
         t += 0.5

@@ -55,8 +55,10 @@ async def seed(store: Store) -> None:
     """Ten ordinary lying mornings and six earlier tests that stood (standing HR about 70)."""
     rng = np.random.default_rng(7)
     days = [TODAY - timedelta(days=k) for k in range(10, 0, -1)]
-    mornings = [Morning(d, Posture.LYING, float(rng.normal(3.9, 0.1)),
-                        float(rng.normal(55.0, 1.0))) for d in days]  # fmt: skip
+    mornings = [
+        Morning(d, Posture.LYING, float(rng.normal(3.9, 0.1)), float(rng.normal(55.0, 1.0)))
+        for d in days
+    ]
     await store.add_mornings(mornings, source="imported")
     for k, d in enumerate(days[-6:]):
         record = OrthoRecord(d, OrthoOutcome.STOOD, 55.0, 50.0, 69.0 + k % 3, 14.0, 86.0, 16.0)
@@ -65,9 +67,11 @@ async def seed(store: Store) -> None:
 
 async def play(tmp_path: Path, *, stands: bool) -> tuple[ListSink, str, Config]:
     config = Config(
-        straps=(STRAP,), athlete=AthleteConfig(hr_rest=55), morning=MorningConfig(),
+        straps=(STRAP,),
+        athlete=AthleteConfig(hr_rest=55),
+        morning=MorningConfig(),
         store=StoreConfig(tmp_path / "hrvd.sqlite3"),
-    )  # fmt: skip
+    )
     store = open_store(config.store.path)
     await seed(store)
     sink, shown = ListSink(), io.StringIO()
@@ -75,17 +79,30 @@ async def play(tmp_path: Path, *, stands: bool) -> tuple[ListSink, str, Config]:
     tee = TeeSink(sink, printer)
     zones = zones_for(ZoneModel.HRMAX, hr_max=190)
     start = datetime(2026, 12, 4, 6, 30, tzinfo=UTC)
-    pipeline = StrapPipeline(strap_name=STRAP.name, base_topic="hrvd", zones=zones, rides=None,
-                             sink=tee, to_wall=wall_clock(start))  # fmt: skip
+    pipeline = StrapPipeline(
+        strap_name=STRAP.name,
+        base_topic="hrvd",
+        zones=zones,
+        rides=None,
+        sink=tee,
+        to_wall=wall_clock(start),
+    )
     now = [0.0]
     session = StrapSession(STRAP, pipeline.on_event, clock=lambda: now[0])
     finished = asyncio.Event()
-    run = OrthostaticRun(config, day=TODAY, now_s=0.0, repeat=False, sink=tee, store=store,
-                         on_end=finished.set)  # fmt: skip
+    run = OrthostaticRun(
+        config, day=TODAY, now_s=0.0, repeat=False, sink=tee, store=store, on_end=finished.set
+    )
     pipeline.subscribe_beats(run.on_beats)
     # The athlete stands 6 s after the prompt (60 s settling + 120 s measured).
-    rr = orthostatic_rr(np.random.default_rng(11), lying_s=186.0, standing_s=150.0,
-                        supine_hr_bpm=54.0, rise_bpm=30.0, stands=stands)  # fmt: skip
+    rr = orthostatic_rr(
+        np.random.default_rng(11),
+        lying_s=186.0,
+        standing_s=150.0,
+        supine_hr_bpm=54.0,
+        rise_bpm=30.0,
+        stands=stands,
+    )
     try:
         for t, payload in measurements(rr):
             now[0] = t
@@ -105,7 +122,7 @@ async def test_a_test_that_stands_is_kept_compared_published_and_in_the_history(
     phases = [p.get("phase") for topic, p in sink.states if topic == "hrvd/morning"]
     assert phases.index("stand_up") < phases.index("standing")
     assert "Stand up now, calmly, and stay standing still." in shown
-    (_, readiness), = [m for m in sink.durables if m[0] == "hrvd/readiness"]  # fmt: skip
+    ((_, readiness),) = [m for m in sink.durables if m[0] == "hrvd/readiness"]
     assert readiness["status"] in {"green", "amber", "red"}  # the lying part, scored as ever
     ortho = readiness["orthostatic"]
     assert isinstance(ortho, dict)
@@ -135,7 +152,7 @@ async def test_a_test_that_stays_lying_says_did_not_stand_and_still_scores_the_m
     tmp_path,
 ):
     sink, shown, config = await play(tmp_path, stands=False)
-    (_, readiness), = [m for m in sink.durables if m[0] == "hrvd/readiness"]  # fmt: skip
+    ((_, readiness),) = [m for m in sink.durables if m[0] == "hrvd/readiness"]
     assert readiness["score"] is not None
     ortho = readiness["orthostatic"]
     assert isinstance(ortho, dict)

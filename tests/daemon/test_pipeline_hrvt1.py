@@ -40,16 +40,24 @@ def pipeline(policy: CeilingPolicy) -> tuple[StrapPipeline, ListSink]:
     sink = ListSink()
     zones = zones_for(ZoneModel.HRMAX, hr_max=190)
     rides = RideManager(RideSettings(zones.recovery_ceiling_bpm), None, auto_start=False)
-    p = StrapPipeline(strap_name="H10", base_topic="hrvd", zones=zones, rides=rides, sink=sink,
-                      to_wall=wall_clock(START), ceilings=policy)  # fmt: skip
+    p = StrapPipeline(
+        strap_name="H10",
+        base_topic="hrvd",
+        zones=zones,
+        rides=rides,
+        sink=sink,
+        to_wall=wall_clock(START),
+        ceilings=policy,
+    )
     return p, sink
 
 
 async def test_a_replayed_step_test_gives_its_hrvt1_and_the_ceiling_then_follows_it():
     threshold = 130.0
     rr = steps_rr(step_test(threshold), threshold, np.random.default_rng(130))
-    policy = CeilingPolicy(114.0, "zones", "the top of zone 1 (hrmax zones) 114 bpm",
-                           follow=True, margin_bpm=20.0)  # fmt: skip
+    policy = CeilingPolicy(
+        114.0, "zones", "the top of zone 1 (hrmax zones) 114 bpm", follow=True, margin_bpm=20.0
+    )
     p, sink = pipeline(policy)
     await replay(p, quantise(rr), speed=0)
     (start, *_), (session,) = sink.last("/ride"), sink.last("/session")

@@ -8,13 +8,24 @@ from hrvd.daemon.pipeline import interrupted_messages
 from hrvd.publish.messages import AlertMessage, RideMessage
 
 NOW = "2026-11-27T19:00:00+00:00"
-RIDE_MESSAGE = RideMessage(id="H10@2026-11-27T18:00:00+00:00:4:steady", active=True,
-                           phase="steady", elapsed_s=1260.0, event="steady",
-                           alpha1_guard="off")  # fmt: skip
-ALERT_MESSAGE = AlertMessage(id="H10@2026-11-27T18:00:00+00:00:alert:2:on",
-                             ts="2026-11-27T18:20:00+00:00", too_hard=True, reason="hr_ceiling",
-                             since="2026-11-27T18:19:50+00:00", hr_bpm=131.0, ceiling_bpm=118.0,
-                             dfa_alpha1=0.71)  # fmt: skip
+RIDE_MESSAGE = RideMessage(
+    id="H10@2026-11-27T18:00:00+00:00:4:steady",
+    active=True,
+    phase="steady",
+    elapsed_s=1260.0,
+    event="steady",
+    alpha1_guard="off",
+)
+ALERT_MESSAGE = AlertMessage(
+    id="H10@2026-11-27T18:00:00+00:00:alert:2:on",
+    ts="2026-11-27T18:20:00+00:00",
+    too_hard=True,
+    reason="hr_ceiling",
+    since="2026-11-27T18:19:50+00:00",
+    hr_bpm=131.0,
+    ceiling_bpm=118.0,
+    dfa_alpha1=0.71,
+)
 RIDE, ALERT_ON = RIDE_MESSAGE.payload(), ALERT_MESSAGE.payload()
 
 
@@ -24,19 +35,41 @@ def test_an_active_ride_and_an_alert_on_are_ended_alert_first():
     assert [t for t, _ in out] == ["hrvd/h10/alert", "hrvd/h10/ride"]
     alert, ride = out[0][1], out[1][1]
     assert AlertMessage.from_payload(alert) == replace(
-        ALERT_MESSAGE, id=f"{ALERT_MESSAGE.id}:interrupted", ts=NOW, too_hard=False,
-        reason="interrupted", since=None, hr_bpm=None, dfa_alpha1=None,
-    )  # fmt: skip
+        ALERT_MESSAGE,
+        id=f"{ALERT_MESSAGE.id}:interrupted",
+        ts=NOW,
+        too_hard=False,
+        reason="interrupted",
+        since=None,
+        hr_bpm=None,
+        dfa_alpha1=None,
+    )
     assert RideMessage.from_payload(ride) == replace(
-        RIDE_MESSAGE, id=f"{RIDE_MESSAGE.id}:interrupted", active=False, phase="complete",
-        event="ended (interrupted)", alpha1_guard=None,
-    )  # fmt: skip
-    assert alert == {**ALERT_ON, "id": f"{ALERT_ON['id']}:interrupted", "ts": NOW,
-                     "too_hard": False, "reason": "interrupted", "since": None,
-                     "hr_bpm": None, "dfa_alpha1": None}  # fmt: skip
-    assert ride == {**RIDE, "id": f"{RIDE['id']}:interrupted", "active": False,
-                    "phase": "complete", "event": "ended (interrupted)",
-                    "alpha1_guard": None}  # fmt: skip
+        RIDE_MESSAGE,
+        id=f"{RIDE_MESSAGE.id}:interrupted",
+        active=False,
+        phase="complete",
+        event="ended (interrupted)",
+        alpha1_guard=None,
+    )
+    assert alert == {
+        **ALERT_ON,
+        "id": f"{ALERT_ON['id']}:interrupted",
+        "ts": NOW,
+        "too_hard": False,
+        "reason": "interrupted",
+        "since": None,
+        "hr_bpm": None,
+        "dfa_alpha1": None,
+    }
+    assert ride == {
+        **RIDE,
+        "id": f"{RIDE['id']}:interrupted",
+        "active": False,
+        "phase": "complete",
+        "event": "ended (interrupted)",
+        "alpha1_guard": None,
+    }
 
 
 def test_a_ride_that_ended_and_an_alert_off_need_nothing():

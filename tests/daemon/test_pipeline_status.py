@@ -32,9 +32,14 @@ class _Quiet:
 
 def _pipeline() -> StrapPipeline:
     rides = RideManager(RideSettings(120.0), 50, auto_start=False)
-    return StrapPipeline(strap_name="H10", base_topic="hrvd",
-                         zones=zones_for(ZoneModel.HRMAX, hr_max=190), rides=rides,
-                         sink=_Quiet(), to_wall=wall_clock(START))  # fmt: skip
+    return StrapPipeline(
+        strap_name="H10",
+        base_topic="hrvd",
+        zones=zones_for(ZoneModel.HRMAX, hr_max=190),
+        rides=rides,
+        sink=_Quiet(),
+        to_wall=wall_clock(START),
+    )
 
 
 def test_the_status_says_link_heart_rate_battery_and_ride() -> None:

@@ -78,8 +78,9 @@ def test_clean_synthetic_sinus_rhythm_is_left_almost_untouched():
     assert time_domain(c.rr_ms).rmssd_ms == pytest.approx(time_domain(clean).rmssd_ms, rel=0.01)
 
 
-@pytest.mark.parametrize(("name", "max_rmssd_change"), [(CLEAN_RECORDINGS[0], 0.03),
-                                                        (CLEAN_RECORDINGS[1], 0.035)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "max_rmssd_change"), [(CLEAN_RECORDINGS[0], 0.03), (CLEAN_RECORDINGS[1], 0.035)]
+)
 def test_real_clean_recording_comes_out_nearly_unchanged(name, max_rmssd_change):
     # pyhrv's resting samples: 1 of 337 and 18 of 4684 beats flagged, RMSSD -2.4 % and
     # -3.0 % (neurokit2: -2.9 % and -3.9 %). Without SHAPE_MEDIAN_GUARD the crests of deep

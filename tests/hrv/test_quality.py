@@ -15,8 +15,13 @@ from hrvd.hrv.stream import HrvStream
 from hrvd.hrv.synthetic import sinus_rr
 from recordings import load_rr
 
-FINE = {"duration_s": 300.0, "artifact_rate": 0.0, "ectopic_burden": 0.0, "longest_gap_s": 0.0,
-        "alpha1": 1.0}  # fmt: skip
+FINE = {
+    "duration_s": 300.0,
+    "artifact_rate": 0.0,
+    "ectopic_burden": 0.0,
+    "longest_gap_s": 0.0,
+    "alpha1": 1.0,
+}
 
 
 def test_a_clean_analysis_is_good_and_trusts_alpha1():

@@ -87,8 +87,9 @@ def test_short_series_and_window_edges(n):
 
 def test_the_corrector_decides_exactly_as_with_the_full_sort(monkeypatch):
     rr = {name: load_rr(name) for name in RECORDINGS}
-    rr["injected"] = inject(sinus_rr(3000, np.random.default_rng(5)), 0.08,
-                            np.random.default_rng(6)).rr_ms  # fmt: skip
+    rr["injected"] = inject(
+        sinus_rr(3000, np.random.default_rng(5)), 0.08, np.random.default_rng(6)
+    ).rr_ms
     fast = {name: correct_batch(x) for name, x in rr.items()}
     monkeypatch.setattr(artifacts, "_centred_quantiles", oracle)
     for name, x in rr.items():

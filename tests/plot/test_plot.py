@@ -91,8 +91,13 @@ def test_a_real_morning_is_drawn_with_its_corrected_beats_and_poincare_plot(tmp_
     rr = load_rr("noisy_rri")[180:480].tolist()  # a real recording, artifacts at 222, 442
     store = open_store(tmp_path / "s.sqlite3")
     try:
-        asyncio.run(store.add_mornings([Morning(date(2026, 11, 26), Posture.LYING, 4.0, 55.0)],
-                                       source="measured", raw_rr=rr))  # fmt: skip
+        asyncio.run(
+            store.add_mornings(
+                [Morning(date(2026, 11, 26), Posture.LYING, 4.0, 55.0)],
+                source="measured",
+                raw_rr=rr,
+            )
+        )
     finally:
         store.close()
     out = tmp_path / "m.svg"
@@ -145,8 +150,12 @@ def test_a_stored_ride_is_drawn_by_its_id(tmp_path, config, capsys):
     store = open_store(tmp_path / "s.sqlite3")
     try:
         store.write_beats(beats)
-        summary = {"id": f"H10@{start.isoformat()}", "strap": "H10",
-                   "started": start.isoformat(), "ended": end.isoformat()}  # fmt: skip
+        summary = {
+            "id": f"H10@{start.isoformat()}",
+            "strap": "H10",
+            "started": start.isoformat(),
+            "ended": end.isoformat(),
+        }
         asyncio.run(store.add_ride(summary))
     finally:
         store.close()

@@ -79,9 +79,18 @@ def test_hostile_ride_payloads_are_rejected_with_a_reason(payload: bytes) -> Non
 
 @pytest.mark.parametrize(
     "payload",
-    [b"[" * 1000, b"9" * 4400, b"x" * 10_000_000, b'{"repeat": "yes"}', b'{"posture": 3}',
-     b'{"posture": "upside down"}', b"[1, 2]", b"please", b'{"orthostatic": 1}'],
-)  # fmt: skip
+    [
+        b"[" * 1000,
+        b"9" * 4400,
+        b"x" * 10_000_000,
+        b'{"repeat": "yes"}',
+        b'{"posture": 3}',
+        b'{"posture": "upside down"}',
+        b"[1, 2]",
+        b"please",
+        b'{"orthostatic": 1}',
+    ],
+)
 def test_hostile_morning_payloads_are_rejected_with_a_reason(payload: bytes) -> None:
     assert isinstance(parse_morning_command(payload), Rejected)
 

@@ -16,8 +16,10 @@ HA_ENTITY_ID = re.compile(r"(?!.+__)(?!_)[\da-z_]+(?<!_)\.(?!_)[\da-z_]+(?<!_)")
 
 
 def config(*straps: StrapConfig) -> Config:
-    return Config(straps=straps or (StrapConfig(name="H10 Garage", role="ride"),
-                                    StrapConfig(name="Verity", role="morning")))  # fmt: skip
+    return Config(
+        straps=straps
+        or (StrapConfig(name="H10 Garage", role="ride"), StrapConfig(name="Verity", role="morning"))
+    )
 
 
 def discovered(cfg: Config) -> dict[str, dict]:
@@ -50,8 +52,9 @@ def test_every_entity_id_is_home_assistants_slug_of_device_and_entity_name():
     # Without an object id Home Assistant names an entity <platform>.<slug of "device name"
     # + " " + "entity name">; default_entity_id pins the same id.
     entities = discovered(config())
-    assert len(entities) == sum(len(json.loads(m.payload)["components"])
-                                for m in discovery_messages(config(), "1"))  # fmt: skip
+    assert len(entities) == sum(
+        len(json.loads(m.payload)["components"]) for m in discovery_messages(config(), "1")
+    )
     for eid, c in entities.items():
         words = re.sub(r"[^a-z0-9]+", "_", f"{c['device_name']} {c['name']}".lower()).strip("_")
         assert eid == f"{c['platform']}.{words}"
@@ -79,12 +82,16 @@ def test_the_dashboard_has_the_live_readiness_graph_alert_ride_and_morning_cards
     for strap in ("h10_garage", "verity"):
         assert {f"sensor.hrvd_{strap}_heart_rate", f"sensor.hrvd_{strap}_heart_rate_zone"} <= tiles
     (history,) = by_type["history-graph"]
-    assert history["entities"] == ["sensor.hrvd_h10_garage_heart_rate",
-                                   "sensor.hrvd_athlete_recovery_ride_ceiling",
-                                   "sensor.hrvd_h10_garage_dfa_alpha1"]  # fmt: skip
+    assert history["entities"] == [
+        "sensor.hrvd_h10_garage_heart_rate",
+        "sensor.hrvd_athlete_recovery_ride_ceiling",
+        "sensor.hrvd_h10_garage_dfa_alpha1",
+    ]
     stats, week = by_type["statistics-graph"]
-    assert stats["entities"] == ["sensor.hrvd_athlete_lnrmssd_this_morning",
-                                 "sensor.hrvd_athlete_lnrmssd_7_day"]  # fmt: skip
+    assert stats["entities"] == [
+        "sensor.hrvd_athlete_lnrmssd_this_morning",
+        "sensor.hrvd_athlete_lnrmssd_7_day",
+    ]
     assert week["entities"] == ["sensor.hrvd_athlete_lnrmssd_7_day_cv"]
     assert "sensor.hrvd_athlete_lnrmssd_7_day_trend" in referenced(by_type["entities"])
     red = [c for c in by_type["conditional"] if c["conditions"][0]["state"] == "on"]

@@ -59,8 +59,14 @@ async def test_every_message_of_a_replayed_ride_reads_back_as_itself():
     zones = zones_for(ZoneModel.HRMAX, hr_max=190)
     rides = RideManager(RideSettings(zones.recovery_ceiling_bpm), None, auto_start=True)
     to_wall = wall_clock(datetime(2026, 12, 4, 17, tzinfo=UTC))
-    p = StrapPipeline(strap_name="H10 Garage", base_topic="hrvd", zones=zones, rides=rides,
-                      sink=sink, to_wall=to_wall)  # fmt: skip
+    p = StrapPipeline(
+        strap_name="H10 Garage",
+        base_topic="hrvd",
+        zones=zones,
+        rides=rides,
+        sink=sink,
+        to_wall=to_wall,
+    )
     await replay(p, ride_rr(RIDE, np.random.default_rng(2)), speed=0)
     kinds: dict[type, int] = {}
     for topic, payload in sink.sent:
@@ -90,17 +96,25 @@ def test_readiness_thresholds_and_morning_progress_read_back_as_themselves():
     morning = MorningMeasurement(started_at_s=0.0, day=date(2026, 12, 4), posture=Posture.LYING)
     progress = morning.tick(10.0).payload()
     assert MorningMessage.from_payload(progress).payload() == progress
-    test = OrthostaticTest(started_at_s=0.0, day=date(2026, 12, 4),
-                           settings=MorningSettings(hr_rest_bpm=55))  # fmt: skip
+    test = OrthostaticTest(
+        started_at_s=0.0, day=date(2026, 12, 4), settings=MorningSettings(hr_rest_bpm=55)
+    )
     ortho = test.tick(30.0).payload()  # lying: no prompt yet, no outcome (both null)
     message = MorningMessage.from_payload(ortho)
     assert message.test == "orthostatic"
     assert message.payload() == ortho
 
 
-ALERT = AlertMessage(id="H10@17:00:alert:1:on", ts="2026-11-27T17:20:00+00:00", too_hard=True,
-                     reason="hr_ceiling", since="2026-11-27T17:19:50+00:00", hr_bpm=121.0,
-                     ceiling_bpm=114, dfa_alpha1=None)  # fmt: skip
+ALERT = AlertMessage(
+    id="H10@17:00:alert:1:on",
+    ts="2026-11-27T17:20:00+00:00",
+    too_hard=True,
+    reason="hr_ceiling",
+    since="2026-11-27T17:19:50+00:00",
+    hr_bpm=121.0,
+    ceiling_bpm=114,
+    dfa_alpha1=None,
+)
 
 
 @pytest.mark.parametrize(

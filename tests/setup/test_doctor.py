@@ -135,8 +135,9 @@ async def test_a_config_without_straps_fails_the_straps_check(bluetoothctl):
 
 async def test_the_broker_passes_when_it_accepts_the_connection(broker: Broker):
     check = await check_broker(mqtt_config(broker.port))
-    assert check == v.passed("broker", f"connected to 127.0.0.1:{broker.port} anonymously, "
-                                       "without TLS")  # fmt: skip
+    assert check == v.passed(
+        "broker", f"connected to 127.0.0.1:{broker.port} anonymously, without TLS"
+    )
 
 
 async def test_the_broker_passes_with_the_password_from_the_password_file(
@@ -145,8 +146,7 @@ async def test_the_broker_passes_with_the_password_from_the_password_file(
     secret = tmp_path / "mqtt-password"
     secret.write_text(PASSWORD + "\n")
     secret.chmod(0o644)  # readable by every user: passes, with a warning
-    check = await check_broker(mqtt_config(auth_broker.port, username="hrvd",
-                                           password_file=secret))  # fmt: skip
+    check = await check_broker(mqtt_config(auth_broker.port, username="hrvd", password_file=secret))
     assert check.status is v.Status.PASS
     assert "as hrvd" in check.verdict
     assert f"warning: the password file {secret} can be read by every user" in check.verdict
@@ -324,9 +324,16 @@ def test_an_invalid_config_fails_and_the_checks_that_need_no_config_still_run(
     report = json.loads(capsys.readouterr().out)
     assert all(set(c) == {"name", "status", "verdict", "fix"} for c in report)
     status = {c["name"]: c["status"] for c in report}
-    assert status == {"config": "fail", "bluez": "pass", "dbus": "fail", "adapter": "skip",
-                      "straps": "skip", "broker": "skip", "store": "skip",
-                      "clock": status["clock"]}  # fmt: skip
+    assert status == {
+        "config": "fail",
+        "bluez": "pass",
+        "dbus": "fail",
+        "adapter": "skip",
+        "straps": "skip",
+        "broker": "skip",
+        "store": "skip",
+        "clock": status["clock"],
+    }
     assert "mqtt.port: 0 is not within 1-65535" in report[0]["verdict"]
     assert "hrvd config check" in report[0]["fix"]
 
@@ -342,8 +349,11 @@ def test_no_config_at_all_says_to_write_one_with_hrvd_init(
 
 
 def test_the_table_marks_each_check_and_puts_the_fix_under_a_failure():
-    checks = [v.passed("bluez", "BlueZ 5.66"), v.failed("clock", "not synchronised", "do it"),
-              v.skipped("store", "the config is not valid")]  # fmt: skip
+    checks = [
+        v.passed("bluez", "BlueZ 5.66"),
+        v.failed("clock", "not synchronised", "do it"),
+        v.skipped("store", "the config is not valid"),
+    ]
     assert v.render_table(checks).splitlines() == [
         "✓ bluez  BlueZ 5.66",
         "✗ clock  not synchronised",

@@ -176,14 +176,31 @@ async def test_the_command_prints_json_and_exits_0_only_if_all_passed(
     await fake_bluez.add_strap(FakeStrap(address=H10))
     config = write_config(tmp_path, broker.port, ("h10", H10))
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "hrvd.cli", "doctor", "--config", config, "--format", "json",
-        "--timeout", "3", stdout=asyncio.subprocess.PIPE, env=dict(os.environ),
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "hrvd.cli",
+        "doctor",
+        "--config",
+        config,
+        "--format",
+        "json",
+        "--timeout",
+        "3",
+        stdout=asyncio.subprocess.PIPE,
+        env=dict(os.environ),
+    )
     out, _ = await proc.communicate()
     report = json.loads(out)
     status = {c["name"]: c["status"] for c in report}
     # The clock is this machine's: synchronised or not, the exit code must agree with it.
-    assert status == {"config": "pass", "bluez": "pass", "dbus": "pass", "adapter": "pass",
-                      "strap h10": "pass", "broker": "pass", "store": "pass",
-                      "clock": status["clock"]}  # fmt: skip
+    assert status == {
+        "config": "pass",
+        "bluez": "pass",
+        "dbus": "pass",
+        "adapter": "pass",
+        "strap h10": "pass",
+        "broker": "pass",
+        "store": "pass",
+        "clock": status["clock"],
+    }
     assert proc.returncode == (0 if status["clock"] == "pass" else 1)

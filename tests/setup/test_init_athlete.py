@@ -20,8 +20,20 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 FIRST = ["--strap", "AA:BB:CC:DD:EE:01", "--hr-max", "185", "--timezone", "Europe/Brussels"]
-BEN = ["--add-athlete", "Ben", "--strap", "AA:BB:CC:DD:EE:02", "--strap-name", "H9 Ben",
-       "--role", "morning", "--hr-max", "178", "--hr-rest", "56"]  # fmt: skip
+BEN = [
+    "--add-athlete",
+    "Ben",
+    "--strap",
+    "AA:BB:CC:DD:EE:02",
+    "--strap-name",
+    "H9 Ben",
+    "--role",
+    "morning",
+    "--hr-max",
+    "178",
+    "--hr-rest",
+    "56",
+]
 
 
 @pytest.fixture(autouse=True)

@@ -69,9 +69,27 @@ def init(argv: list[str], out: io.StringIO | None = None, **kwargs) -> int:
 
 def test_flags_alone_write_a_config_that_loads_with_those_values(tmp_path, capsys):
     f = tmp_path / "etc" / "hrvd.toml"
-    argv = ["init", "--yes", *FLAGS, "--output", str(f), "--strap-name", "H10 Garage",
-            "--role", "ride", "--hr-rest", "48", "--lthr", "165", "--zones", "hrr",
-            "--broker", "mqtt.lan:1884", "--username", "hrvd"]  # fmt: skip
+    argv = [
+        "init",
+        "--yes",
+        *FLAGS,
+        "--output",
+        str(f),
+        "--strap-name",
+        "H10 Garage",
+        "--role",
+        "ride",
+        "--hr-rest",
+        "48",
+        "--lthr",
+        "165",
+        "--zones",
+        "hrr",
+        "--broker",
+        "mqtt.lan:1884",
+        "--username",
+        "hrvd",
+    ]
     assert main(argv) == 0
     config = load_config(f)
     assert config.straps == (StrapConfig("H10 Garage", ADDRESS, "ride"),)
@@ -189,14 +207,21 @@ def test_questions_are_asked_again_with_the_reason_until_the_answer_is_valid(tmp
     f = tmp_path / "hrvd.toml"
     typist = Typist(
         "H10 Garage",  # the strap's name
-        "bike", "ride",  # role: not one of the three, then right
-        "", "abc", "185",  # HRmax: no answer, not a number, then right
-        "130", "50",  # HRrest: out of range, then right
-        "190", "",  # LTHR: above HRmax, then skipped
-        "Mars/Olympus", "Europe/Brussels",  # time zone
-        "mqtt.lan:99999", "mqtt.lan:1884",  # broker
+        "bike",
+        "ride",  # role: not one of the three, then right
+        "",
+        "abc",
+        "185",  # HRmax: no answer, not a number, then right
+        "130",
+        "50",  # HRrest: out of range, then right
+        "190",
+        "",  # LTHR: above HRmax, then skipped
+        "Mars/Olympus",
+        "Europe/Brussels",  # time zone
+        "mqtt.lan:99999",
+        "mqtt.lan:1884",  # broker
         "",  # no user name, so no password question
-    )  # fmt: skip
+    )
     out = io.StringIO()
     assert init(["--strap", ADDRESS, "--output", str(f)], out, ask=typist) == 0
     assert typist.answers == []
@@ -219,8 +244,21 @@ def test_questions_are_asked_again_with_the_reason_until_the_answer_is_valid(tmp
 
 def test_flags_given_are_not_asked_again(tmp_path):
     typist = Typist("")  # only the user name is left to ask
-    argv = [*FLAGS, "--output", str(tmp_path / "hrvd.toml"), "--strap-name", "h10", "--role",
-            "both", "--hr-rest", "50", "--lthr", "170", "--broker", "localhost"]  # fmt: skip
+    argv = [
+        *FLAGS,
+        "--output",
+        str(tmp_path / "hrvd.toml"),
+        "--strap-name",
+        "h10",
+        "--role",
+        "both",
+        "--hr-rest",
+        "50",
+        "--lthr",
+        "170",
+        "--broker",
+        "localhost",
+    ]
     assert init(argv, ask=typist) == 0
     assert len(typist.prompts) == 1
     assert "user name" in typist.prompts[0]
@@ -269,8 +307,16 @@ def test_for_the_service_the_password_is_the_systemd_credential(tmp_path, monkey
     secret = tmp_path / "secret"
     secret.write_text("pw\n")
     out = io.StringIO()
-    argv = ["--yes", *FLAGS, "--output", str(etc / "hrvd.toml"), "--username", "hrvd",
-            "--password-file", str(secret)]  # fmt: skip
+    argv = [
+        "--yes",
+        *FLAGS,
+        "--output",
+        str(etc / "hrvd.toml"),
+        "--username",
+        "hrvd",
+        "--password-file",
+        str(secret),
+    ]
     assert init(argv, out, service=True) == 0
     config = load_config(etc / "hrvd.toml")
     assert str(config.mqtt.password_file) == SERVICE_PASSWORD_FILE
@@ -342,8 +388,12 @@ def test_without_a_terminal_it_never_asks_and_says_which_flag_is_missing(tmp_pat
     f = tmp_path / "hrvd.toml"
     done = subprocess.run(
         [sys.executable, "-m", "hrvd.cli", "init", "--strap", ADDRESS, "--output", str(f)],
-        input="185\n", capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        input="185\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1
     assert "--hr-max is needed" in done.stderr

@@ -165,9 +165,14 @@ def register(sub: Subparsers[Parser]) -> None:
         choices=("table", "json", "csv"),
         help="output format (default: table; with --rolling, JSON lines)",
     )
-    analyze.add_argument("--plot", nargs="?", const="", metavar="OUT",
-                         help="also draw the RR and its Poincare plot (PNG or SVG, by OUT's "
-                         "suffix; default FILE-rr.png); needs the 'plot' extra")  # fmt: skip
+    analyze.add_argument(
+        "--plot",
+        nargs="?",
+        const="",
+        metavar="OUT",
+        help="also draw the RR and its Poincare plot (PNG or SVG, by OUT's "
+        "suffix; default FILE-rr.png); needs the 'plot' extra",
+    )
     analyze.add_argument(
         "--rolling",
         metavar="SECONDS",

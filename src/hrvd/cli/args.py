@@ -35,8 +35,9 @@ def add_command(
 
 def add_athlete(parser: argparse.ArgumentParser) -> None:
     """``--athlete NAME``: which athlete of a household the command is about."""
-    parser.add_argument("--athlete", metavar="NAME",
-                        help="the athlete, in a config of several (docs/household.md)")  # fmt: skip
+    parser.add_argument(
+        "--athlete", metavar="NAME", help="the athlete, in a config of several (docs/household.md)"
+    )
 
 
 def add_actions(parser: argparse.ArgumentParser) -> Subparsers[Parser]:
@@ -100,8 +101,10 @@ def hr_max(text: str) -> int:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of bpm") from None
     if not low <= value <= high:
-        msg = (f"{value} bpm is not a maximal heart rate: expected {low}-{high} bpm (208 - "
-               "0.7 x age, Tanaka 2001, is above 130 at any age)")  # fmt: skip
+        msg = (
+            f"{value} bpm is not a maximal heart rate: expected {low}-{high} bpm (208 - "
+            "0.7 x age, Tanaka 2001, is above 130 at any age)"
+        )
         raise argparse.ArgumentTypeError(msg)
     return value
 
@@ -118,7 +121,9 @@ def when(text: str) -> datetime:
         raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time") from None
     latest = datetime.now(UTC) + timedelta(days=LATEST_DAYS_AHEAD)
     if not EARLIEST_DAY <= moment.date() <= latest.date():
-        msg = (f"{text!r} is not a time a recording can start: expected one from "
-               f"{EARLIEST_DAY} (no strap recorded earlier) to tomorrow")  # fmt: skip
+        msg = (
+            f"{text!r} is not a time a recording can start: expected one from "
+            f"{EARLIEST_DAY} (no strap recorded earlier) to tomorrow"
+        )
         raise argparse.ArgumentTypeError(msg)
     return moment if moment.tzinfo else moment.astimezone()

@@ -26,8 +26,12 @@ def register(sub: Subparsers[Parser]) -> None:
         "the ride ceiling it sets.",
     )
     check.add_argument("--config", metavar="FILE")
-    check.add_argument("--format", choices=("text", "json"), default="text",
-                       help="text: TOML with comments (default); json: one object")  # fmt: skip
+    check.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text: TOML with comments (default); json: one object",
+    )
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
@@ -42,13 +46,23 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         sys.stderr.write(f"{PROG}: warning: {warning}\n")
     effective = effective_config(config)
     if config.household:  # each athlete's own ceiling, their name before it
-        ceiling = [f"{a.name}: {line}" for a in config.athletes
-                   for line in ceiling_lines(config.for_athlete(a.name))]  # fmt: skip
+        ceiling = [
+            f"{a.name}: {line}"
+            for a in config.athletes
+            for line in ceiling_lines(config.for_athlete(a.name))
+        ]
     else:
         ceiling = ceiling_lines(config)
     if args.format == "json":
-        write_json(out, {"path": str(path), "valid": True, "config": tomllib.loads(effective),
-                         "ceiling": ceiling})  # fmt: skip
+        write_json(
+            out,
+            {
+                "path": str(path),
+                "valid": True,
+                "config": tomllib.loads(effective),
+                "ceiling": ceiling,
+            },
+        )
         return EXIT_OK
     out.write(f"# {path}: valid. The effective config, defaults filled in:\n")
     out.write(effective)

@@ -174,8 +174,9 @@ SEED_DAYS = 30
 """Mornings of history the morning demo starts with: enough for a baseline."""
 
 
-async def run_morning_demo(*, speed: float, broker: tuple[str, int] | None,
-                           console: Console) -> None:  # fmt: skip
+async def run_morning_demo(
+    *, speed: float, broker: tuple[str, int] | None, console: Console
+) -> None:
     """Seed a month of mornings, then play one morning measurement to a readiness score."""
     strap = StrapConfig("Demo strap", role="morning")
     # Left in reverse: the measurement stops listening, the loops stop, the publisher says
@@ -207,13 +208,17 @@ async def run_morning_demo(*, speed: float, broker: tuple[str, int] | None,
         printer = MorningPrinter(console, config.athlete.language)
         sink = TeeSink(mqtt, printer)
         pipeline = StrapPipeline(
-            strap_name=strap.name, base_topic=config.mqtt.base_topic,
-            zones=config.athlete.heart_rate_zones(), rides=None, sink=sink,
+            strap_name=strap.name,
+            base_topic=config.mqtt.base_topic,
+            zones=config.athlete.heart_rate_zones(),
+            rides=None,
+            sink=sink,
             to_wall=wall_clock(wall_clock_now()),
-        )  # fmt: skip
+        )
         finished = asyncio.Event()
-        run = MorningRun(config, day=today, now_s=0.0, repeat=False, sink=sink, store=store,
-                         on_end=finished.set)  # fmt: skip
+        run = MorningRun(
+            config, day=today, now_s=0.0, repeat=False, sink=sink, store=store, on_end=finished.set
+        )
         stack.callback(pipeline.subscribe_beats(run.on_beats))
         await loops.until(
             _morning(pipeline, strap, run=run, finished=finished, speed=speed, rng=rng)
@@ -268,12 +273,23 @@ def register(sub: Subparsers[Parser]) -> None:
         "Start an embedded MQTT broker (or use --broker) and play a 45-minute "
         "recovery ride from a virtual strap through the real pipeline, with a live view.",
     )
-    demo.add_argument("--speed", type=speed, default=60.0,
-                      help="times real time (default 60: the ride takes 45 s)")  # fmt: skip
-    demo.add_argument("--morning", action="store_true",
-                      help="a month of history, then a morning measurement to a score")  # fmt: skip
-    demo.add_argument("--broker", type=host_port, metavar="HOST:PORT",
-                      help="publish to this broker instead of an embedded one")  # fmt: skip
+    demo.add_argument(
+        "--speed",
+        type=speed,
+        default=60.0,
+        help="times real time (default 60: the ride takes 45 s)",
+    )
+    demo.add_argument(
+        "--morning",
+        action="store_true",
+        help="a month of history, then a morning measurement to a score",
+    )
+    demo.add_argument(
+        "--broker",
+        type=host_port,
+        metavar="HOST:PORT",
+        help="publish to this broker instead of an embedded one",
+    )
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:

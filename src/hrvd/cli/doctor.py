@@ -25,8 +25,13 @@ def register(sub: Subparsers[Parser]) -> None:
     )
     doctor.add_argument("--config", metavar="FILE", help="config file (found as by 'hrvd run')")
     doctor.add_argument("--format", choices=("table", "json"), default="table")
-    doctor.add_argument("--timeout", metavar="SECONDS", type=positive_seconds,
-                        default=DOCTOR_SCAN_S, help="how long to look for straps")  # fmt: skip
+    doctor.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=positive_seconds,
+        default=DOCTOR_SCAN_S,
+        help="how long to look for straps",
+    )
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:

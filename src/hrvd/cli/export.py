@@ -31,8 +31,16 @@ if TYPE_CHECKING:
     from hrvd.config import Config
     from hrvd.store import Ride, Store, StoredBeat
 
-HISTORY_COLUMNS = ("date", "posture", "ln_rmssd", "resting_hr_bpm", "artifact_rate", "beats",
-                   "coverage", "source")  # fmt: skip
+HISTORY_COLUMNS = (
+    "date",
+    "posture",
+    "ln_rmssd",
+    "resting_hr_bpm",
+    "artifact_rate",
+    "beats",
+    "coverage",
+    "source",
+)
 """What ``hrvd history import`` reads back; ``source`` is for the reader (an import is
 always marked imported)."""
 
@@ -85,8 +93,10 @@ def ride_beats(config: Config, ride_id: str) -> tuple[Ride, list[StoredBeat]]:
         end = datetime.fromisoformat(ride.ended) + timedelta(seconds=1)
         beats = store.beats(ride.strap, _ms(start), _ms(end))
     if not beats:
-        msg = (f"ride {ride.id} has no beats kept (older than [store] keep_raw_days, or "
-               "recorded before hrvd kept beats)")  # fmt: skip
+        msg = (
+            f"ride {ride.id} has no beats kept (older than [store] keep_raw_days, or "
+            "recorded before hrvd kept beats)"
+        )
         raise UsageError(msg)
     return ride, beats
 
@@ -118,8 +128,10 @@ def export_morning(
         found = store.morning_raw(day, posture, athlete=config.athlete.name)
     if found is None:
         what = f"{day} ({posture})" if posture else str(day)
-        msg = (f"no morning measurement with its RR kept for {what}: see 'hrvd history' "
-               "(imported days and days older than [store] keep_raw_days have none)")  # fmt: skip
+        msg = (
+            f"no morning measurement with its RR kept for {what}: see 'hrvd history' "
+            "(imported days and days older than [store] keep_raw_days have none)"
+        )
         raise UsageError(msg)
     kept_posture, rr = found
     with _output(target, force=force) as out:
@@ -138,10 +150,12 @@ def export_history(config: Config, target: str | None, *, force: bool) -> int:
         for m, source in mornings:
             hr = "" if m.resting_hr_bpm is None else repr(m.resting_hr_bpm)
             q = m.quality
-            quality = ("", "", "") if q is None else (repr(q.artifact_rate), q.beats,
-                                                      repr(q.coverage))  # fmt: skip
-            writer.writerow((m.day.isoformat(), m.posture.value, repr(m.ln_rmssd), hr, *quality,
-                             source))  # fmt: skip
+            quality = (
+                ("", "", "") if q is None else (repr(q.artifact_rate), q.beats, repr(q.coverage))
+            )
+            writer.writerow(
+                (m.day.isoformat(), m.posture.value, repr(m.ln_rmssd), hr, *quality, source)
+            )
     return len(mornings)
 
 
@@ -179,12 +193,19 @@ def register(sub: Subparsers[Parser]) -> None:
     actions = add_actions(export)
     ride = actions.add_parser("ride", help="a ride's beats (CSV, or FIT)")
     ride.add_argument("key", metavar="ID", help="the ride's id ('hrvd sessions')")
-    ride.add_argument("--format", choices=("csv", "fit"), default="csv",
-                      help="csv (the default); fit: the ride as a FIT activity")  # fmt: skip
+    ride.add_argument(
+        "--format",
+        choices=("csv", "fit"),
+        default="csv",
+        help="csv (the default); fit: the ride as a FIT activity",
+    )
     morning = actions.add_parser("morning", help="a morning's RR intervals (CSV)")
     morning.add_argument("key", metavar="DATE", help="the morning's date, YYYY-MM-DD")
-    morning.add_argument("--posture", choices=("lying", "sitting", "standing"),
-                         help="which one, when a day has several")  # fmt: skip
+    morning.add_argument(
+        "--posture",
+        choices=("lying", "sitting", "standing"),
+        help="which one, when a day has several",
+    )
     history = actions.add_parser("history", help="the morning history (CSV)")
     for parser in (morning, history):
         add_athlete(parser)

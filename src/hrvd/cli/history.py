@@ -28,8 +28,19 @@ if TYPE_CHECKING:
     from hrvd.coach.readiness import ReadinessResult
     from hrvd.config import Config
 
-COLUMNS = ("date", "ln_rmssd", "ln_rmssd_7d", "normal_low", "normal_high", "resting_hr_bpm",
-           "score", "status", "recommendation", *WEEKLY_FIELDS, *ORTHO_COLUMNS)  # fmt: skip
+COLUMNS = (
+    "date",
+    "ln_rmssd",
+    "ln_rmssd_7d",
+    "normal_low",
+    "normal_high",
+    "resting_hr_bpm",
+    "score",
+    "status",
+    "recommendation",
+    *WEEKLY_FIELDS,
+    *ORTHO_COLUMNS,
+)
 
 
 def _row(r: ReadinessResult) -> dict[str, object]:
@@ -65,8 +76,10 @@ def _plausible(mornings: list[Morning], err: TextIO) -> list[Morning]:
     kept = [m for m in mornings if EARLIEST_DAY <= m.day <= latest]
     if len(kept) < len(mornings):
         odd = next(m.day for m in mornings if m not in kept)
-        err.write(f"hrvd: note: left out {len(mornings) - len(kept)} stored morning(s) dated "
-                  f"outside {EARLIEST_DAY} to tomorrow (such as {odd})\n")  # fmt: skip
+        err.write(
+            f"hrvd: note: left out {len(mornings) - len(kept)} stored morning(s) dated "
+            f"outside {EARLIEST_DAY} to tomorrow (such as {odd})\n"
+        )
     return kept
 
 
@@ -94,11 +107,13 @@ def show_history(
             tests = store.orthostatic_tests(config.athlete.name)
         finally:
             store.close()
-    results = assess_all(_shown_and_their_windows(_plausible(mornings, err or sys.stderr),
-                                                  days))[-days:]  # fmt: skip
+    results = assess_all(_shown_and_their_windows(_plausible(mornings, err or sys.stderr), days))[
+        -days:
+    ]
     ortho = ortho_columns(tests)
-    rows = [_row(r) | ortho.get((r.day, r.posture.value), dict.fromkeys(ORTHO_COLUMNS))
-            for r in results]  # fmt: skip
+    rows = [
+        _row(r) | ortho.get((r.day, r.posture.value), dict.fromkeys(ORTHO_COLUMNS)) for r in results
+    ]
     if fmt == "json":
         write_json(out, rows)
     elif fmt == "csv":
@@ -106,15 +121,22 @@ def show_history(
         writer.writeheader()
         writer.writerows({k: "" if v is None else v for k, v in row.items()} for row in rows)
     elif not rows:
-        out.write("no morning measurement yet (take one with 'hrvd morning', or import a "
-                  "history with 'hrvd history import FILE.csv')\n")  # fmt: skip
+        out.write(
+            "no morning measurement yet (take one with 'hrvd morning', or import a "
+            "history with 'hrvd history import FILE.csv')\n"
+        )
     else:
-        out.write(f"{'DATE':<12}{'lnRMSSD':>8}{'7-DAY':>7}{'TREND':>7}{'CV%':>5}"
-                  f"{'NORMAL':>14}{'RHR':>6}{'SCORE':>6}  {'STATUS':<9}{'STAND':>6}{'RISE':>5}"
-                  "  ORTHO\n")  # fmt: skip
+        out.write(
+            f"{'DATE':<12}{'lnRMSSD':>8}{'7-DAY':>7}{'TREND':>7}{'CV%':>5}"
+            f"{'NORMAL':>14}{'RHR':>6}{'SCORE':>6}  {'STATUS':<9}{'STAND':>6}{'RISE':>5}"
+            "  ORTHO\n"
+        )
         for row in rows:
-            normal = (f"{row['normal_low']:.2f}-{row['normal_high']:.2f}"
-                      if row["normal_low"] is not None else "-")  # fmt: skip
+            normal = (
+                f"{row['normal_low']:.2f}-{row['normal_high']:.2f}"
+                if row["normal_low"] is not None
+                else "-"
+            )
             shown = row["ortho_status"] or row["ortho_outcome"] or ""
             line = (
                 f"{row['date']:<12}{_f(row['ln_rmssd'], 2):>8}{_f(row['ln_rmssd_7d'], 2):>7}"
@@ -164,14 +186,18 @@ def import_history(config: Config, source: str, out: TextIO) -> None:
     imported = parse_history(text, source, latest=_tomorrow())
     store = open_store(config.store.path)
     try:
-        adding = store.add_mornings(list(imported.mornings), source="imported", replace=False,
-                                    athlete=config.athlete.name)  # fmt: skip
+        adding = store.add_mornings(
+            list(imported.mornings), source="imported", replace=False, athlete=config.athlete.name
+        )
         written = asyncio.run(adding)
     finally:
         store.close()
     kept = len(imported.mornings) - written
-    out.write(f"imported {written} morning(s) from {source}"
-              + (f"; kept {kept} already stored" if kept else "") + "\n")  # fmt: skip
+    out.write(
+        f"imported {written} morning(s) from {source}"
+        + (f"; kept {kept} already stored" if kept else "")
+        + "\n"
+    )
 
 
 def register(sub: Subparsers[Parser]) -> None:

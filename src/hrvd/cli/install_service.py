@@ -23,8 +23,12 @@ def register(sub: Subparsers[Parser]) -> None:
     )
     install.add_argument("--dry-run", action="store_true", help="print, write nothing")
     install.add_argument("--force", action="store_true", help="replace files that differ")
-    install.add_argument("--config", metavar="FILE", default="/etc/hrvd/hrvd.toml",
-                         help="the config the service will read")  # fmt: skip
+    install.add_argument(
+        "--config",
+        metavar="FILE",
+        default="/etc/hrvd/hrvd.toml",
+        help="the config the service will read",
+    )
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:

@@ -94,8 +94,7 @@ class LiveView:
     def __enter__(self) -> Self:
         """Start drawing (on a terminal only)."""
         if self.console.is_terminal:
-            self._live = Live(self.render(), console=self.console,
-                              refresh_per_second=REFRESH_PER_S)  # fmt: skip
+            self._live = Live(self.render(), console=self.console, refresh_per_second=REFRESH_PER_S)
             self._live.__enter__()
         return self
 
@@ -228,8 +227,11 @@ class LiveView:
                 self.console.bell()
                 hr, ceiling, reason = message.hr_bpm, message.ceiling_bpm, message.reason
                 # alpha1 alone can hold the alert with heart rate under the ceiling.
-                why = (f"HR {hr} > {ceiling}" if "hr_ceiling" in reason
-                       else f"alpha1 {message.dfa_alpha1}, HR {hr}")  # fmt: skip
+                why = (
+                    f"HR {hr} > {ceiling}"
+                    if "hr_ceiling" in reason
+                    else f"alpha1 {message.dfa_alpha1}, HR {hr}"
+                )
                 self._event(f"{at}  ALERT too hard for recovery ({reason}): {why}")
             else:
                 self._event(f"{at}  alert off ({message.reason})")

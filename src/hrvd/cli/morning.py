@@ -59,15 +59,21 @@ def register(sub: Subparsers[Parser]) -> None:
         "readiness it gives.",
     )
     morning.add_argument("--repeat", action="store_true", help="replace today's measurement")
-    morning.add_argument("--posture", choices=("lying", "sitting", "standing"),
-                         help="default: [morning] posture")  # fmt: skip
+    morning.add_argument(
+        "--posture", choices=("lying", "sitting", "standing"), help="default: [morning] posture"
+    )
     morning.add_argument("--strap", metavar="NAME", help="default: the first morning strap")
-    morning.add_argument("--orthostatic", action="store_true",
-                         help="lie, then stand when told: the orthostatic test")  # fmt: skip
+    morning.add_argument(
+        "--orthostatic", action="store_true", help="lie, then stand when told: the orthostatic test"
+    )
     morning.add_argument("--config", metavar="FILE")
     add_athlete(morning)  # or --strap: whoever wears it
-    morning.add_argument("--format", choices=("text", "json"), default="text",
-                         help="json: the readiness as JSON, the countdown on stderr")  # fmt: skip
+    morning.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="json: the readiness as JSON, the countdown on stderr",
+    )
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
@@ -77,9 +83,17 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     if args.orthostatic and args.posture not in {None, "lying"}:
         raise UsageError("--orthostatic lies first, then stands: leave out --posture")
     config = load_config(find_config(args.config)).for_command(args.athlete, args.strap)
-    asyncio.run(morning_command(config, repeat=args.repeat, strap=args.strap, out=out,
-                                posture=args.posture, orthostatic=args.orthostatic,
-                                as_json=args.format == "json"))  # fmt: skip
+    asyncio.run(
+        morning_command(
+            config,
+            repeat=args.repeat,
+            strap=args.strap,
+            out=out,
+            posture=args.posture,
+            orthostatic=args.orthostatic,
+            as_json=args.format == "json",
+        )
+    )
     return EXIT_OK
 
 
@@ -88,9 +102,15 @@ MORNING_TIMEOUT_S = 600.0
 
 
 async def morning_command(  # noqa: PLR0913 - the command's options
-    config: Config, *, repeat: bool, strap: str | None, out: TextIO, posture: str | None = None,
-    orthostatic: bool = False, as_json: bool = False,
-) -> None:  # fmt: skip
+    config: Config,
+    *,
+    repeat: bool,
+    strap: str | None,
+    out: TextIO,
+    posture: str | None = None,
+    orthostatic: bool = False,
+    as_json: bool = False,
+) -> None:
     """Start a morning measurement (or orthostatic test) on the running daemon, show it.
 
     ``config`` is the athlete's (:meth:`~hrvd.config.Config.for_command`): the command goes
@@ -105,8 +125,15 @@ async def morning_command(  # noqa: PLR0913 - the command's options
     cfg = config.mqtt
     password = resolve_password(cfg, config.source)
     if not await daemon_online(cfg, password):
-        await standalone_morning(config, repeat=repeat, strap=strap, out=out, posture=posture,
-                                 orthostatic=orthostatic, as_json=as_json)  # fmt: skip
+        await standalone_morning(
+            config,
+            repeat=repeat,
+            strap=strap,
+            out=out,
+            posture=posture,
+            orthostatic=orthostatic,
+            as_json=as_json,
+        )
         return
     body: dict[str, object] = {"repeat": repeat}
     if orthostatic:
@@ -116,16 +143,22 @@ async def morning_command(  # noqa: PLR0913 - the command's options
     if strap is not None:
         body["strap"] = strap
     async with aiomqtt.Client(
-        cfg.host, cfg.port, username=cfg.username, password=password,
-        tls_context=tls_context(cfg), identifier=f"hrvd-morning-{os.getpid()}",
-    ) as client:  # fmt: skip
+        cfg.host,
+        cfg.port,
+        username=cfg.username,
+        password=password,
+        tls_context=tls_context(cfg),
+        identifier=f"hrvd-morning-{os.getpid()}",
+    ) as client:
         base = config.topic_base()
         await client.subscribe(topics.morning(base), qos=1)
         await client.subscribe(topics.readiness(base), qos=1)
         await client.publish(topics.cmd_morning(base), json.dumps(body).encode(), qos=1)
         talk = sys.stderr if as_json else out
-        talk.write("Lie still and breathe normally."
-                   + (" You will be told when to stand.\n" if orthostatic else "\n"))  # fmt: skip
+        talk.write(
+            "Lie still and breathe normally."
+            + (" You will be told when to stand.\n" if orthostatic else "\n")
+        )
         await _countdown(client, out, talk)
 
 
@@ -140,10 +173,16 @@ then, the daemon sends when it next starts."""
 
 
 async def standalone_morning(  # noqa: PLR0913 - the command's options, and a timeout
-    config: Config, *, repeat: bool, strap: str | None, out: TextIO, posture: str | None = None,
-    orthostatic: bool = False, connect_timeout_s: float = CONNECT_TIMEOUT_S,
+    config: Config,
+    *,
+    repeat: bool,
+    strap: str | None,
+    out: TextIO,
+    posture: str | None = None,
+    orthostatic: bool = False,
+    connect_timeout_s: float = CONNECT_TIMEOUT_S,
     as_json: bool = False,
-) -> None:  # fmt: skip
+) -> None:
     """With no daemon running: connect to the morning strap, measure, score, keep, publish.
 
     The progress goes to the broker as the daemon's does, the end and the readiness
@@ -171,8 +210,14 @@ async def standalone_morning(  # noqa: PLR0913 - the command's options, and a ti
         zones = config.athlete.heart_rate_zones()
     except ValueError:
         zones = zones_for(ZoneModel.HRMAX, hr_max=DEFAULT_HR_MAX)  # shown, not used here
-    pipeline = StrapPipeline(strap_name=chosen.name, base_topic=config.topic_base(),
-                             zones=zones, rides=None, sink=printer, to_wall=to_wall)  # fmt: skip
+    pipeline = StrapPipeline(
+        strap_name=chosen.name,
+        base_topic=config.topic_base(),
+        zones=zones,
+        rides=None,
+        sink=printer,
+        to_wall=to_wall,
+    )
     streaming = asyncio.Event()
 
     def on_event(event: StrapEvent) -> None:
@@ -197,16 +242,25 @@ async def standalone_morning(  # noqa: PLR0913 - the command's options, and a ti
             tz = ZoneInfo(config.athlete.timezone)
             finished = asyncio.Event()
             kind = OrthostaticRun if orthostatic else MorningRun
-            run = kind(config, day=local_day(datetime.now(tz), tz), now_s=time.monotonic(),
-                       repeat=repeat, sink=TeeSink(mqtt, printer), store=store,
-                       on_end=finished.set, posture=posture)  # fmt: skip
+            run = kind(
+                config,
+                day=local_day(datetime.now(tz), tz),
+                now_s=time.monotonic(),
+                repeat=repeat,
+                sink=TeeSink(mqtt, printer),
+                store=store,
+                on_end=finished.set,
+                posture=posture,
+            )
             stack.callback(pipeline.subscribe_beats(run.on_beats))
             await loops.until(_measure(run, finished))
             await loops.until(mqtt.drain())
             if await loops.until(publisher.flush(MORNING_DRAIN_S)):
                 cfg = publisher.cfg
-                talk.write(f"the broker {cfg.host}:{cfg.port} is away: the result waits in "
-                           "the store, and the daemon sends it when it next starts\n")  # fmt: skip
+                talk.write(
+                    f"the broker {cfg.host}:{cfg.port} is away: the result waits in "
+                    "the store, and the daemon sends it when it next starts\n"
+                )
         except TimeoutError:
             msg = "the measurement did not end in time: is the strap streaming?"
             raise HrvdError(msg) from None
@@ -220,8 +274,9 @@ async def _publishing(
     """The daemon's outbox (in the store) and a publisher of the measurement's messages."""
     cfg = dataclasses.replace(config.mqtt, client_id=f"hrvd-morning-{os.getpid()}")
     outbox = stack.enter_context(open_outbox(config.store.path))
-    publisher = MqttPublisher(cfg, outbox, password=resolve_password(cfg, config.source),
-                              presence=False)  # fmt: skip
+    publisher = MqttPublisher(
+        cfg, outbox, password=resolve_password(cfg, config.source), presence=False
+    )
     await stack.enter_async_context(publisher)
     mqtt = await stack.enter_async_context(MqttSink(publisher))
     loops.start("mqtt", publisher.wait())
@@ -245,8 +300,10 @@ async def _wait_streaming(
         await asyncio.wait_for(streaming.wait(), timeout_s)
     except TimeoutError:
         if pipeline.status().link in {LinkState.NO_CONTACT, LinkState.STALLED}:
-            msg = (f"{strap.name} is connected but sent no heart beat within {timeout_s:g} s "
-                   "(fix: wet the electrodes and put the strap on)")  # fmt: skip
+            msg = (
+                f"{strap.name} is connected but sent no heart beat within {timeout_s:g} s "
+                "(fix: wet the electrodes and put the strap on)"
+            )
         else:
             problem = await bluetooth_problem() or v.strap_verdict(
                 strap, connected=False, rssi=None, scanned_s=timeout_s
@@ -303,9 +360,11 @@ def _result(data: dict[str, object], *, readiness: bool, out: TextIO, as_json: b
         out.write(f"\nnot valid ({data.get('reason')}): please repeat\n")
     else:
         score = data.get("score")
-        out.write(f"\nreadiness: {data.get('status')}"
-                  + (f", score {score}" if score is not None else "")
-                  + f"\n{data.get('recommendation_text')}\n")  # fmt: skip
+        out.write(
+            f"\nreadiness: {data.get('status')}"
+            + (f", score {score}" if score is not None else "")
+            + f"\n{data.get('recommendation_text')}\n"
+        )
         ortho = data.get("orthostatic")
         if isinstance(ortho, dict):
             out.write(ortho_line(ortho) + "\n")

@@ -64,9 +64,12 @@ def _safe(text: str) -> str:
 
 
 def plot_ride(
-    config: Config | None, which: str, target: str | None, fmt: str | None,
+    config: Config | None,
+    which: str,
+    target: str | None,
+    fmt: str | None,
     athlete: str | None = None,
-) -> Path:  # fmt: skip
+) -> Path:
     """Draw a stored ride (by id) or a recorded RR file as the daemon would have shown it.
 
     The ceiling and zones are those of ``athlete``, else of whoever rode the stored ride.

@@ -157,8 +157,9 @@ class ConsoleSink:
             m, s = divmod(int(elapsed), 60) if isinstance(elapsed, float | int) else (0, 0)
             self.out.write(f"{m:3d}:{s:02d}  {payload['phase']:<9} {payload['event']}\n")
             if "ceiling_why" in payload:
-                self.out.write(f"       ceiling {payload['ceiling_bpm']} bpm: "
-                               f"{payload['ceiling_why']}\n")  # fmt: skip
+                self.out.write(
+                    f"       ceiling {payload['ceiling_bpm']} bpm: {payload['ceiling_why']}\n"
+                )
         elif kind == "session":
             from hrvd.cli.output import ride_summary  # noqa: PLC0415
 
@@ -182,9 +183,13 @@ async def daemon_online(cfg: MqttConfig, password: str | None) -> bool:
     """
     try:
         async with aiomqtt.Client(
-            cfg.host, cfg.port, username=cfg.username, password=password,
-            tls_context=tls_context(cfg), identifier=f"hrvd-probe-{os.getpid()}",
-        ) as client:  # fmt: skip
+            cfg.host,
+            cfg.port,
+            username=cfg.username,
+            password=password,
+            tls_context=tls_context(cfg),
+            identifier=f"hrvd-probe-{os.getpid()}",
+        ) as client:
             await client.subscribe(f"{cfg.base_topic}/status", qos=1)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(STATUS_WAIT_S):
@@ -222,8 +227,14 @@ async def run_replay(  # noqa: PLR0913 - the command's options
     if config is None:
         zones = zones_for(ZoneModel.HRMAX, hr_max=hr_max)
         settings = RideSettings(zones.recovery_ceiling_bpm)
-        pipeline = _pipeline(name=strap or "replay", base="hrvd", zones=zones,
-                             settings=settings, sink=console, start=start)  # fmt: skip
+        pipeline = _pipeline(
+            name=strap or "replay",
+            base="hrvd",
+            zones=zones,
+            settings=settings,
+            sink=console,
+            start=start,
+        )
         await replay(pipeline, rr_ms, speed=speed, gaps=gaps)
         return
     name = strap or next((s.name for s in config.straps if s.role in {"ride", "both"}), None)
@@ -252,9 +263,15 @@ async def run_replay(  # noqa: PLR0913 - the command's options
         async with MqttSink(publisher) as mqtt:
             loops.start("outbox writer", mqtt.wait())
             sink = TeeSink(mqtt, console)
-            pipeline = _pipeline(name=name, base=config.topic_base(), zones=zones,
-                                 settings=config.ride_settings(), sink=sink, start=start,
-                                 ceilings=config.ceiling_policy())  # fmt: skip
+            pipeline = _pipeline(
+                name=name,
+                base=config.topic_base(),
+                zones=zones,
+                settings=config.ride_settings(),
+                sink=sink,
+                start=start,
+                ceilings=config.ceiling_policy(),
+            )
             await loops.until(replay(pipeline, rr_ms, speed=speed, gaps=gaps))
         await loops.until(_drain(publisher, drain_timeout_s, out))
 
@@ -266,8 +283,10 @@ async def _connected(publisher: MqttPublisher) -> None:
             await publisher.connected.wait()
     except TimeoutError:
         cfg = publisher.cfg
-        msg = (f"cannot reach the broker {cfg.host}:{cfg.port} "
-               f"within {CONNECT_WAIT_S:g} s (see 'hrvd doctor')")  # fmt: skip
+        msg = (
+            f"cannot reach the broker {cfg.host}:{cfg.port} "
+            f"within {CONNECT_WAIT_S:g} s (see 'hrvd doctor')"
+        )
         raise HrvdError(msg) from None
 
 
@@ -275,18 +294,22 @@ async def _drain(publisher: MqttPublisher, timeout_s: float, out: TextIO) -> Non
     """Wait for the broker to take what is queued; raise with the count of what it did not."""
     waiting = await publisher.outbox.count() + publisher.unsent_retained
     if waiting:
-        out.write(f"waiting up to {timeout_s:g} s for the broker to acknowledge {waiting} "
-                  "message(s) (--drain-timeout)\n")  # fmt: skip
+        out.write(
+            f"waiting up to {timeout_s:g} s for the broker to acknowledge {waiting} "
+            "message(s) (--drain-timeout)\n"
+        )
         out.flush()
     left = await publisher.flush(timeout_s)
     if left:
         cfg = publisher.cfg
         retained = publisher.unsent_retained
         also = f" and {retained} retained value(s)" if retained else ""
-        msg = (f"{left} durable message(s) (alerts, ride events, summary){also} not "
-               f"delivered: the broker {cfg.host}:{cfg.port} did not acknowledge them within "
-               f"{timeout_s:g} s, and they end with this replay (--drain-timeout waits "
-               "longer)")  # fmt: skip
+        msg = (
+            f"{left} durable message(s) (alerts, ride events, summary){also} not "
+            f"delivered: the broker {cfg.host}:{cfg.port} did not acknowledge them within "
+            f"{timeout_s:g} s, and they end with this replay (--drain-timeout waits "
+            "longer)"
+        )
         raise HrvdError(msg)
 
 
@@ -301,8 +324,15 @@ def _pipeline(  # noqa: PLR0913 - one replayed strap's parts
     ceilings: CeilingPolicy | None = None,
 ) -> StrapPipeline:
     rides = RideManager(settings, hr_rest=None, auto_start=False)
-    return StrapPipeline(strap_name=name, base_topic=base, zones=zones, rides=rides,
-                         sink=sink, to_wall=wall_clock(start), ceilings=ceilings)  # fmt: skip
+    return StrapPipeline(
+        strap_name=name,
+        base_topic=base,
+        zones=zones,
+        rides=rides,
+        sink=sink,
+        to_wall=wall_clock(start),
+        ceilings=ceilings,
+    )
 
 
 def register(sub: Subparsers[Parser]) -> None:
@@ -318,17 +348,29 @@ def register(sub: Subparsers[Parser]) -> None:
     )
     add = replay_cmd.add_argument
     add("file", metavar="FILE", help="RR file, or - for stdin")
-    add("--speed", type=speed, default=60.0,
-        help="times real time (default 60; 0: as fast as possible)")  # fmt: skip
+    add(
+        "--speed",
+        type=speed,
+        default=60.0,
+        help="times real time (default 60; 0: as fast as possible)",
+    )
     add("--config", metavar="FILE", help="publish to this config's broker (never a default one)")
     add("--strap", metavar="NAME", help="publish as this strap")
     add("--force", action="store_true", help="publish even while a daemon is online")
-    add("--hr-max", type=hr_max, metavar="BPM",
-        help="without --config: zones from this HRmax (default 190)")  # fmt: skip
+    add(
+        "--hr-max",
+        type=hr_max,
+        metavar="BPM",
+        help="without --config: zones from this HRmax (default 190)",
+    )
     add("--start", type=when, metavar="ISO8601", help="timestamp of the first beat (default: now)")
-    add("--drain-timeout", type=seconds, metavar="SECONDS",
+    add(
+        "--drain-timeout",
+        type=seconds,
+        metavar="SECONDS",
         help="with --config: how long to wait at the end for the broker to acknowledge every "
-        "message (default 60); what it has not is an error")  # fmt: skip
+        "message (default 60); what it has not is an error",
+    )
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:

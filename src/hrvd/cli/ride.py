@@ -29,15 +29,22 @@ def register(sub: Subparsers[Parser]) -> None:
     """Add the command's parser to ``sub``."""
     ride = add_command(sub, "ride", "Start or stop a recovery ride on the running daemon.")
     actions = add_actions(ride)
-    for action, text in (("start", "start a ride and follow it (Ctrl-C stops following)"),
-                         ("stop", "stop the ride and print its summary")):  # fmt: skip
+    for action, text in (
+        ("start", "start a ride and follow it (Ctrl-C stops following)"),
+        ("stop", "stop the ride and print its summary"),
+    ):
         parser = actions.add_parser(action, help=text, description=text[0].upper() + text[1:])
-        parser.add_argument("--strap", metavar="NAME",
-                            help="the strap (default: the first ride strap)")  # fmt: skip
+        parser.add_argument(
+            "--strap", metavar="NAME", help="the strap (default: the first ride strap)"
+        )
         parser.add_argument("--config", metavar="FILE")
         add_athlete(parser)  # or --strap: whoever wears it
-        parser.add_argument("--format", choices=("text", "json"), default="text",
-                            help="json: the summary as JSON, the rest on stderr")  # fmt: skip
+        parser.add_argument(
+            "--format",
+            choices=("text", "json"),
+            default="text",
+            help="json: the summary as JSON, the rest on stderr",
+        )
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
@@ -76,9 +83,13 @@ async def ride_command(
         )
     payload = action if strap is None else json.dumps({"strap": strap, "action": action})
     async with aiomqtt.Client(
-        cfg.host, cfg.port, username=cfg.username, password=password,
-        tls_context=tls_context(cfg), identifier=f"hrvd-ride-{os.getpid()}",
-    ) as client:  # fmt: skip
+        cfg.host,
+        cfg.port,
+        username=cfg.username,
+        password=password,
+        tls_context=tls_context(cfg),
+        identifier=f"hrvd-ride-{os.getpid()}",
+    ) as client:
         base = config.topic_base()
         await client.subscribe(f"{base}/+/ride", qos=1)
         await client.subscribe(f"{base}/+/alert", qos=1)

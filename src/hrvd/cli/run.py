@@ -24,8 +24,12 @@ def register(sub: Subparsers[Parser]) -> None:
         "(Type=notify).",
     )
     run_cmd.add_argument("--config", metavar="FILE", help="config file (see 'hrvd run --help')")
-    run_cmd.add_argument("--log-level", choices=("debug", "info", "warning", "error"),
-                         default="info", help="lowest level logged (default info)")  # fmt: skip
+    run_cmd.add_argument(
+        "--log-level",
+        choices=("debug", "info", "warning", "error"),
+        default="info",
+        help="lowest level logged (default info)",
+    )
 
 
 def run(args: argparse.Namespace, _out: TextIO) -> int:

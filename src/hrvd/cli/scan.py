@@ -31,8 +31,11 @@ def register(sub: Subparsers[Parser]) -> None:
         default=10.0,
         help="how long to scan (default: 10)",
     )
-    scan.add_argument("--format", choices=("table", "csv", "json"),
-                      help="default: table on a terminal, csv into a pipe")  # fmt: skip
+    scan.add_argument(
+        "--format",
+        choices=("table", "csv", "json"),
+        help="default: table on a terminal, csv into a pipe",
+    )
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
@@ -42,8 +45,10 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     found = scan_or_explain(args.timeout)
     fmt = tabular_format(args.format, out)
     if not found:  # advice, not data: stdout stays an empty list or table
-        sys.stderr.write("no heart-rate strap found: wet the strap's electrodes, put it on, "
-                         "and make\nsure no watch, phone or app is connected to it\n")  # fmt: skip
+        sys.stderr.write(
+            "no heart-rate strap found: wet the strap's electrodes, put it on, "
+            "and make\nsure no watch, phone or app is connected to it\n"
+        )
     if fmt == "json":
         write_json(out, [dataclasses.asdict(s) for s in found])
     elif found or fmt == "csv":

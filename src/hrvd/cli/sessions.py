@@ -26,8 +26,11 @@ def register(sub: Subparsers[Parser]) -> None:
     sessions.add_argument("--config", metavar="FILE")
     add_athlete(sessions)  # none: every athlete's rides
     sessions.add_argument("--limit", type=int, default=20, help="rides listed (default 20)")
-    sessions.add_argument("--format", choices=("table", "csv", "json"),
-                          help="default: table on a terminal, csv into a pipe")  # fmt: skip
+    sessions.add_argument(
+        "--format",
+        choices=("table", "csv", "json"),
+        help="default: table on a terminal, csv into a pipe",
+    )
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
@@ -43,8 +46,9 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         show_session(config, args.id, as_json=args.format == "json", out=out)
     else:
         athlete = config.for_command(args.athlete).athlete.name if args.athlete else None
-        list_sessions(config, limit=args.limit, fmt=tabular_format(args.format, out), out=out,
-                      athlete=athlete)  # fmt: skip
+        list_sessions(
+            config, limit=args.limit, fmt=tabular_format(args.format, out), out=out, athlete=athlete
+        )
     return EXIT_OK
 
 
@@ -74,9 +78,18 @@ def list_sessions(
     rows = []
     for r in rides:
         s = r.summary
-        rows.append((r.started, r.strap, _round(_per60(s.get("duration_s"))),
-                     _round(s.get("in_zone_pct")), _round(_per60(s.get("too_hard_s"))),
-                     s.get("alerts", 0), _round(s.get("hrvt1_bpm")), r.id))  # fmt: skip
+        rows.append(
+            (
+                r.started,
+                r.strap,
+                _round(_per60(s.get("duration_s"))),
+                _round(s.get("in_zone_pct")),
+                _round(_per60(s.get("too_hard_s"))),
+                s.get("alerts", 0),
+                _round(s.get("hrvt1_bpm")),
+                r.id,
+            )
+        )
     write_rows(out, fmt, HEADER, rows)
 
 

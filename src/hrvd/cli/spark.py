@@ -12,8 +12,9 @@ BLOCKS = "▁▂▃▄▅▆▇█"
 MISSING = " "
 
 
-def sparkline(values: Sequence[float | None], lo: float | None = None,
-              hi: float | None = None) -> str:  # fmt: skip
+def sparkline(
+    values: Sequence[float | None], lo: float | None = None, hi: float | None = None
+) -> str:
     """One block a value, scaled from ``lo`` to ``hi`` (default: the values' own range).
 
     A missing value (None or NaN) is a space; a value outside the range is clipped.
@@ -34,8 +35,9 @@ def sparkline(values: Sequence[float | None], lo: float | None = None,
     return "".join(out)
 
 
-def band_marks(values: Sequence[float], lows: Sequence[float | None],
-               highs: Sequence[float | None]) -> str:  # fmt: skip
+def band_marks(
+    values: Sequence[float], lows: Sequence[float | None], highs: Sequence[float | None]
+) -> str:
     """Under a sparkline: ``v`` below the normal band, ``^`` above, ``-`` within, space unknown."""
     marks = []
     for v, low, high in zip(values, lows, highs, strict=True):

@@ -85,8 +85,11 @@ def show_thresholds(config: Config, *, as_json: bool, out: TextIO) -> None:
     else:
         days = ", ".join(d.isoformat() for d in personal.dates)
         hrvt1 = f"{personal.hrvt1_bpm:.0f} bpm, the median of {personal.n} ride(s): {days}"
-    follows = (f"yes, {policy.margin_bpm:g} bpm below HRVT1 when that is lower"
-               if policy.follow else "no ([athlete] ceiling_follows_hrvt1 = false)")  # fmt: skip
+    follows = (
+        f"yes, {policy.margin_bpm:g} bpm below HRVT1 when that is lower"
+        if policy.follow
+        else "no ([athlete] ceiling_follows_hrvt1 = false)"
+    )
     ceiling = f"{payload['ceiling_bpm']} bpm ({payload['ceiling_source']})"
     rows = [
         ("personal HRVT1", hrvt1),

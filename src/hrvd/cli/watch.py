@@ -49,10 +49,13 @@ async def watch(config: Config, strap: str | None, console: Console) -> None:
     base = f"{config.topic_base(wearer)}/{slug(name)}"
     try:
         async with aiomqtt.Client(
-            cfg.host, cfg.port, username=cfg.username,
-            password=resolve_password(cfg, config.source), tls_context=tls_context(cfg),
+            cfg.host,
+            cfg.port,
+            username=cfg.username,
+            password=resolve_password(cfg, config.source),
+            tls_context=tls_context(cfg),
             identifier=f"hrvd-watch-{os.getpid()}",
-        ) as client:  # fmt: skip
+        ) as client:
             await client.subscribe(f"{base}/#", qos=0)
             await client.subscribe(topics.status(cfg.base_topic), qos=0)
             with LiveView(console, name, datetime.now().astimezone()) as view:

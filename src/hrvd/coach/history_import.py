@@ -39,16 +39,39 @@ from hrvd.tables import content_lines, normalise_header, split_header, split_row
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-DATE_COLUMNS = ("date", "day", "datum", "dag", "date_time", "datetime", "timestamp",
-                "date_time_start", "start_date", "measurement_date", "time_stamp")  # fmt: skip
+DATE_COLUMNS = (
+    "date",
+    "day",
+    "datum",
+    "dag",
+    "date_time",
+    "datetime",
+    "timestamp",
+    "date_time_start",
+    "start_date",
+    "measurement_date",
+    "time_stamp",
+)
 """Header names recognised as the date, after normalising (see the module docstring)."""
 RMSSD_COLUMNS = ("rmssd", "rmssd_ms", "r_mssd", "rmssd_msec", "hrv_rmssd", "rmssd_ms_")
 """Header names recognised as RMSSD in ms."""
 LN_RMSSD_COLUMNS = ("ln_rmssd", "lnrmssd", "ln_rmssd_ms", "ln_r_mssd", "log_rmssd")
 """Header names recognised as the natural log of RMSSD in ms."""
-RESTING_HR_COLUMNS = ("resting_hr", "resting_hr_bpm", "rhr", "rhr_bpm", "rest_hr",
-                      "resting_heart_rate", "hr", "hr_bpm", "heart_rate", "heart_rate_bpm",
-                      "heartrate", "rustpols", "hartslag")  # fmt: skip
+RESTING_HR_COLUMNS = (
+    "resting_hr",
+    "resting_hr_bpm",
+    "rhr",
+    "rhr_bpm",
+    "rest_hr",
+    "resting_heart_rate",
+    "hr",
+    "hr_bpm",
+    "heart_rate",
+    "heart_rate_bpm",
+    "heartrate",
+    "rustpols",
+    "hartslag",
+)
 """Header names recognised as the resting heart rate in bpm, in order of preference."""
 POSTURE_COLUMNS = ("posture", "position", "houding")
 """Header names recognised as the posture."""
@@ -61,11 +84,17 @@ LN_RMSSD_RANGE = (math.log(RMSSD_RANGE_MS[0]), math.log(RMSSD_RANGE_MS[1]))
 RESTING_HR_RANGE_BPM = (25.0, 250.0)
 """Resting heart rates accepted, bpm (the range the config accepts for HRrest)."""
 _POSTURES = {
-    "lying": Posture.LYING, "lying_down": Posture.LYING, "supine": Posture.LYING,
-    "liggend": Posture.LYING, "sitting": Posture.SITTING, "seated": Posture.SITTING,
-    "zittend": Posture.SITTING, "standing": Posture.STANDING, "upright": Posture.STANDING,
+    "lying": Posture.LYING,
+    "lying_down": Posture.LYING,
+    "supine": Posture.LYING,
+    "liggend": Posture.LYING,
+    "sitting": Posture.SITTING,
+    "seated": Posture.SITTING,
+    "zittend": Posture.SITTING,
+    "standing": Posture.STANDING,
+    "upright": Posture.STANDING,
     "staand": Posture.STANDING,
-}  # fmt: skip
+}
 _ISO = re.compile(r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})")
 _YEAR_LAST = re.compile(r"(\d{1,2})([-/.])(\d{1,2})\2(\d{4})")
 _MONTHS = 12
@@ -281,5 +310,6 @@ class _RowReader:
                 beats=int(self.number(beats, "beats", (0.0, 1e6), line)),
                 coverage=self.number(coverage, "coverage", (0.0, 1.0), line),
             )
-        return Morning(day=day, posture=posture, ln_rmssd=ln_rmssd, resting_hr_bpm=hr,
-                       quality=quality)  # fmt: skip
+        return Morning(
+            day=day, posture=posture, ln_rmssd=ln_rmssd, resting_hr_bpm=hr, quality=quality
+        )

@@ -140,8 +140,11 @@ def estimate_hrvt1(  # noqa: PLR0911 - a gate a return
 
     ``min_hr_bpm``: the ride coach's exercise floor (``[ride] alpha1_min_hr_bpm``).
     """
-    fit = [w for w in windows
-           if usable(w, min_hr_bpm) and FIT_ALPHA1_LOW <= w.alpha1 <= FIT_ALPHA1_HIGH]  # fmt: skip
+    fit = [
+        w
+        for w in windows
+        if usable(w, min_hr_bpm) and FIT_ALPHA1_LOW <= w.alpha1 <= FIT_ALPHA1_HIGH
+    ]
     below = sum(w.alpha1 < ALPHA1_VT1 for w in fit)
     above = len(fit) - below
     if len(fit) < 2 * MIN_WINDOWS_EACH_SIDE:
@@ -177,8 +180,13 @@ def window_of(snap: HrvSnapshot) -> Alpha1Window | None:
         or snap.dfa_artifact_rate is None
     ):
         return None
-    return Alpha1Window(snap.dfa_t_s, snap.dfa_hr_bpm, snap.dfa_alpha1,
-                        snap.dfa_artifact_rate, snap.dfa_hr_spread_bpm or 0.0)  # fmt: skip
+    return Alpha1Window(
+        snap.dfa_t_s,
+        snap.dfa_hr_bpm,
+        snap.dfa_alpha1,
+        snap.dfa_artifact_rate,
+        snap.dfa_hr_spread_bpm or 0.0,
+    )
 
 
 def recording_windows(
@@ -273,8 +281,10 @@ def choose_ceiling(  # noqa: PLR0913 - the inputs of the choice, each named
         why = f"{formula_why}; no HRVT1 estimate in the last {PERSONAL_DAYS} days"
         return Ceiling(formula_bpm, formula_source, why)
     own = personal.hrvt1_bpm - margin_bpm
-    told = (f"HRVT1 {personal.hrvt1_bpm:.0f} bpm (median of {personal.n} ride(s)) "
-            f"- {margin_bpm:g} = {own:.0f} bpm")  # fmt: skip
+    told = (
+        f"HRVT1 {personal.hrvt1_bpm:.0f} bpm (median of {personal.n} ride(s)) "
+        f"- {margin_bpm:g} = {own:.0f} bpm"
+    )
     if own < formula_bpm:
         return Ceiling(own, "hrvt1", f"{told}, below {formula_why}")
     return Ceiling(formula_bpm, formula_source, f"{formula_why}, below {told}")
@@ -304,9 +314,14 @@ class CeilingPolicy:
 
     def ceiling(self, today: date) -> Ceiling:
         """The ceiling in force on ``today``."""
-        return choose_ceiling(self.formula_bpm, self.formula_source, self.formula_why,
-                              self.personal(today), follow=self.follow,
-                              margin_bpm=self.margin_bpm)  # fmt: skip
+        return choose_ceiling(
+            self.formula_bpm,
+            self.formula_source,
+            self.formula_why,
+            self.personal(today),
+            follow=self.follow,
+            margin_bpm=self.margin_bpm,
+        )
 
     def add(self, day: date, hrvt1_bpm: float) -> None:
         """A ride of ``day`` gave an estimate."""

@@ -185,8 +185,15 @@ def ortho_line(payload: dict[str, object]) -> str:
     )
 
 
-ORTHO_COLUMNS = ("ortho_outcome", "standing_hr_bpm", "standing_rmssd_ms", "peak_hr_bpm",
-                 "hr_rise_bpm", "hr_recovery_bpm", "ortho_status")  # fmt: skip
+ORTHO_COLUMNS = (
+    "ortho_outcome",
+    "standing_hr_bpm",
+    "standing_rmssd_ms",
+    "peak_hr_bpm",
+    "hr_rise_bpm",
+    "hr_recovery_bpm",
+    "ortho_status",
+)
 """The orthostatic columns of ``hrvd history`` (empty on a day without a test)."""
 
 

@@ -158,9 +158,13 @@ class OrthostaticTest:
         repeat: bool = False,
         language: str = "en",
     ) -> None:
-        self.lying = MorningMeasurement(started_at_s=started_at_s, day=day,
-                                        posture=Posture.LYING, settings=settings,
-                                        repeat=repeat)  # fmt: skip
+        self.lying = MorningMeasurement(
+            started_at_s=started_at_s,
+            day=day,
+            posture=Posture.LYING,
+            settings=settings,
+            repeat=repeat,
+        )
         self.ortho = ortho or OrthoSettings()
         self.started_at_s = started_at_s
         self.day = day
@@ -266,18 +270,24 @@ class OrthostaticTest:
             since = self._stand_s if self._stand_s is not None else now_s
             remaining = since + self.ortho.standing_s - now_s
             self._progress = OrthoProgress(
-                MorningProgress(MorningState.MEASURING, 0), self._phase,
-                math.ceil(max(0.0, remaining)), self._prompts.get(self._phase),
-            )  # fmt: skip
+                MorningProgress(MorningState.MEASURING, 0),
+                self._phase,
+                math.ceil(max(0.0, remaining)),
+                self._prompts.get(self._phase),
+            )
 
     def _finish(self, stand_s: float) -> None:
         o = self.ortho
         start = self.started_at_s
         standing = analyse_standing(
-            [start + b.t_s for b in self._beats], [b.rr_ms for b in self._beats],
-            [b.gap_before for b in self._beats], stand_s, supine_hr_bpm=self._supine_hr(),
-            standing_s=o.standing_s, settle_s=o.settle_s,
-        )  # fmt: skip
+            [start + b.t_s for b in self._beats],
+            [b.rr_ms for b in self._beats],
+            [b.gap_before for b in self._beats],
+            stand_s,
+            supine_hr_bpm=self._supine_hr(),
+            standing_s=o.standing_s,
+            settle_s=o.settle_s,
+        )
         if standing.rmssd_ms is None:
             self._end(OrthoOutcome.INVALID, InvalidReason.TOO_FEW_BEATS)
             return
@@ -286,12 +296,15 @@ class OrthostaticTest:
             return
         supine = self.lying.result
         self._record = OrthoRecord(
-            day=self.day, outcome=OrthoOutcome.STOOD,
+            day=self.day,
+            outcome=OrthoOutcome.STOOD,
             supine_hr_bpm=None if supine is None else supine.resting_hr_bpm,
             supine_rmssd_ms=None if supine is None else supine.rmssd_ms,
-            standing_hr_bpm=standing.hr_bpm, standing_rmssd_ms=standing.rmssd_ms,
-            peak_hr_bpm=standing.peak_hr_bpm, peak_after_s=standing.peak_after_s,
-        )  # fmt: skip
+            standing_hr_bpm=standing.hr_bpm,
+            standing_rmssd_ms=standing.rmssd_ms,
+            peak_hr_bpm=standing.peak_hr_bpm,
+            peak_after_s=standing.peak_after_s,
+        )
         self._done(OrthoOutcome.STOOD)
 
     def _supine_hr(self) -> float:
@@ -303,11 +316,12 @@ class OrthostaticTest:
     def _end(self, outcome: OrthoOutcome, reason: InvalidReason | None) -> None:
         supine = self.lying.result
         self._record = OrthoRecord(
-            day=self.day, outcome=outcome,
+            day=self.day,
+            outcome=outcome,
             supine_hr_bpm=None if supine is None else supine.resting_hr_bpm,
             supine_rmssd_ms=None if supine is None else supine.rmssd_ms,
             reason=None if reason is None else reason.value,
-        )  # fmt: skip
+        )
         self._done(outcome)
 
     def _done(self, outcome: OrthoOutcome) -> None:

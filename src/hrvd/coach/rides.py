@@ -121,9 +121,12 @@ class RideManager:
                 return events
         assert self.ride is not None  # noqa: S101 - started just above
         events += self.ride.update(
-            now_s, hr_bpm, rmssd_ms=rmssd_ms, dfa_alpha1=dfa_alpha1,
+            now_s,
+            hr_bpm,
+            rmssd_ms=rmssd_ms,
+            dfa_alpha1=dfa_alpha1,
             dfa_artifact_rate=dfa_artifact_rate,
-        )  # fmt: skip
+        )
         if self.hr_rest is not None and hr_bpm is not None:
             off = self._off_bike.update(hr_bpm < self.hr_rest + OFF_BIKE_ABOVE_REST_BPM, now_s)
             if off >= OFF_BIKE_S:

@@ -97,8 +97,7 @@ def weekly(mornings: Iterable[Morning], day: date, posture: Posture) -> Weekly:
 NO_WEEK = Weekly(None, None, None, None, None)
 """The weekly view of a result made without mornings around it."""
 
-WEEKLY_FIELDS = ("cv_7d_pct", "cv_7d_prev_pct", "ln_rmssd_7d_prev", "trend_7d",
-                 "cv_7d_change_pct")  # fmt: skip
+WEEKLY_FIELDS = ("cv_7d_pct", "cv_7d_prev_pct", "ln_rmssd_7d_prev", "trend_7d", "cv_7d_change_pct")
 """The weekly view's keys in the readiness JSON, history's JSON and CSV."""
 
 

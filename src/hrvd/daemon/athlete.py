@@ -73,8 +73,9 @@ class AthleteDesk:
         self.pipelines: dict[str, StrapPipeline] = {}
         self.morning: MorningRun | None = None
         self._auto_judged: set[str] = set()
-        self.commands = CommandDesk(self.base, ride_pipeline=self._ride_pipeline,
-                                    start_morning=self._morning_command)  # fmt: skip
+        self.commands = CommandDesk(
+            self.base, ride_pipeline=self._ride_pipeline, start_morning=self._morning_command
+        )
         self._sink: Sink | None = None
         self._store: Store | None = None
 
@@ -105,11 +106,20 @@ class AthleteDesk:
         for strap in self.config.straps:
             rides = None
             if strap.role in RIDE_ROLES:
-                rides = RideManager(self.ride_settings, self.config.athlete.hr_rest,
-                                    auto_start=self.config.ride.auto_start)  # fmt: skip
-            pipeline = StrapPipeline(strap_name=strap.name, base_topic=self.base,
-                                     zones=self.zones, rides=rides, sink=sink,
-                                     to_wall=self.to_wall, ceilings=ceilings)  # fmt: skip
+                rides = RideManager(
+                    self.ride_settings,
+                    self.config.athlete.hr_rest,
+                    auto_start=self.config.ride.auto_start,
+                )
+            pipeline = StrapPipeline(
+                strap_name=strap.name,
+                base_topic=self.base,
+                zones=self.zones,
+                rides=rides,
+                sink=sink,
+                to_wall=self.to_wall,
+                ceilings=ceilings,
+            )
             pipeline.subscribe_beats(beats.listener(strap.name))  # for the daemon's life
             self.pipelines[strap.slug] = pipeline
             sessions.append(StrapSession(strap, pipeline.on_event))
@@ -129,11 +139,11 @@ class AthleteDesk:
         except sqlite3.Error as exc:
             log.error("cannot read the stored mornings", error=str(exc))  # noqa: TRY400
             return
-        payload = stored_readiness(mornings, self.config.morning.posture,
-                                   self.config.athlete.language)  # fmt: skip
+        payload = stored_readiness(
+            mornings, self.config.morning.posture, self.config.athlete.language
+        )
         if payload is not None:
-            log.info("publishing the latest readiness again", id=payload["id"],
-                     athlete=self.name)  # fmt: skip
+            log.info("publishing the latest readiness again", id=payload["id"], athlete=self.name)
             self._sink.durable(topics.readiness(self.base), payload)
 
     async def tick(self, now: float) -> None:
@@ -151,14 +161,22 @@ class AthleteDesk:
             return "a morning measurement is already running"
         if self._role_pipeline(command.strap, MORNING_ROLES) is None:
             return "no such morning strap"
-        self.start_morning(command.strap, repeat=command.repeat, posture=command.posture,
-                           orthostatic=command.orthostatic)  # fmt: skip
+        self.start_morning(
+            command.strap,
+            repeat=command.repeat,
+            posture=command.posture,
+            orthostatic=command.orthostatic,
+        )
         return None
 
     def start_morning(
-        self, strap: str | None, *, repeat: bool, posture: str | None = None,
+        self,
+        strap: str | None,
+        *,
+        repeat: bool,
+        posture: str | None = None,
         orthostatic: bool = False,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """Start a morning measurement (or orthostatic test) on one of the athlete's straps."""
         if self.morning is not None:
             log.info("a morning measurement is already running", athlete=self.name)
@@ -175,12 +193,26 @@ class AthleteDesk:
             unsubscribe()  # bound below, before the run can end
 
         kind = OrthostaticRun if orthostatic else MorningRun
-        run = kind(self.config, day=day, now_s=time.monotonic(), repeat=repeat,
-                   sink=self._sink, store=self._store, on_end=ended, posture=posture)  # fmt: skip
+        run = kind(
+            self.config,
+            day=day,
+            now_s=time.monotonic(),
+            repeat=repeat,
+            sink=self._sink,
+            store=self._store,
+            on_end=ended,
+            posture=posture,
+        )
         unsubscribe = pipeline.subscribe_beats(run.on_beats)
         self.morning = run
-        log.info("morning measurement", strap=pipeline.name, day=str(day), repeat=repeat,
-                 orthostatic=orthostatic, athlete=self.name)  # fmt: skip
+        log.info(
+            "morning measurement",
+            strap=pipeline.name,
+            day=str(day),
+            repeat=repeat,
+            orthostatic=orthostatic,
+            athlete=self.name,
+        )
         clock = read_clock()
         if not clock.trusted:
             why = "the clock is not synchronised: this morning may get the wrong date"
@@ -203,15 +235,24 @@ class AthleteDesk:
                 continue
             self._auto_judged.add(strap.slug)
             window = _window(self.config.morning.window)
-            if not may_auto_start(now.time(), hr, self.config.athlete.hr_rest,
-                                  ride_active=status.riding, window=window):  # fmt: skip
+            if not may_auto_start(
+                now.time(),
+                hr,
+                self.config.athlete.hr_rest,
+                ride_active=status.riding,
+                window=window,
+            ):
                 continue
             if self._store is not None:
                 kept = await asyncio.to_thread(self._store.mornings, self.name)
                 if any(m.day == local_day(now, tz) for m in kept):
                     continue  # today's morning is in; only a repeat replaces it
-            log.info("morning measurement starts by itself", strap=strap.name, hr_bpm=hr,
-                     athlete=self.name)  # fmt: skip
+            log.info(
+                "morning measurement starts by itself",
+                strap=strap.name,
+                hr_bpm=hr,
+                athlete=self.name,
+            )
             self.start_morning(strap.name, repeat=False)
             return
 

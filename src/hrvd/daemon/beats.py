@@ -73,8 +73,10 @@ class BeatRecorder:
             self._waiting.extend((strap, b.t_s, b.rr_raw, b.gap_before) for b in beats)
             if len(self._waiting) > MAX_WAITING_BEATS:
                 if not self.dropped:
-                    log.error("beats dropped: the store still cannot be written",
-                              kept_in_memory=MAX_WAITING_BEATS)  # fmt: skip
+                    log.error(
+                        "beats dropped: the store still cannot be written",
+                        kept_in_memory=MAX_WAITING_BEATS,
+                    )
                 while len(self._waiting) > MAX_WAITING_BEATS:
                     self._waiting.popleft()
                     self.dropped += 1

@@ -94,6 +94,7 @@ class CommandDesk:
         """Log a refused command, but only a few lines a minute however many come."""
         self._refusals += 1
         if self._refusal_log.allow(now_s):
-            log.warning(event, reason=reason, payload=shown(payload),
-                        refused_since_last_line=self._refusals)  # fmt: skip
+            log.warning(
+                event, reason=reason, payload=shown(payload), refused_since_last_line=self._refusals
+            )
             self._refusals = 0

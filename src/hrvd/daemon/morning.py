@@ -106,8 +106,9 @@ class MorningRun:
     ) -> None:
         self.config = config
         m = config.morning
-        settings = MorningSettings(stabilise_s=m.stabilise_s, measure_s=m.measure_s,
-                                   hr_rest_bpm=config.athlete.hr_rest)  # fmt: skip
+        settings = MorningSettings(
+            stabilise_s=m.stabilise_s, measure_s=m.measure_s, hr_rest_bpm=config.athlete.hr_rest
+        )
         self.measurement: Measurement = self._measurement(
             settings, day=day, now_s=now_s, repeat=repeat, posture=Posture(posture or m.posture)
         )
@@ -125,12 +126,18 @@ class MorningRun:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def _measurement(
-        self, settings: MorningSettings, *, day: date, now_s: float, repeat: bool,
+        self,
+        settings: MorningSettings,
+        *,
+        day: date,
+        now_s: float,
+        repeat: bool,
         posture: Posture,
-    ) -> Measurement:  # fmt: skip
+    ) -> Measurement:
         """What this run measures: a morning measurement (an orthostatic run: its test)."""
-        return MorningMeasurement(started_at_s=now_s, day=day, posture=posture,
-                                  settings=settings, repeat=repeat)  # fmt: skip
+        return MorningMeasurement(
+            started_at_s=now_s, day=day, posture=posture, settings=settings, repeat=repeat
+        )
 
     async def _readiness_extras(self) -> dict[str, object]:
         """More for the readiness message (an orthostatic run: the test's values)."""
@@ -166,10 +173,13 @@ class MorningRun:
     async def _finish(self, result: MorningResult) -> None:
         try:
             await self.store.add_measurement(
-                result.day, result.posture.value, valid=result.valid,
+                result.day,
+                result.posture.value,
+                valid=result.valid,
                 reason=None if result.reason is None else str(result.reason),
-                raw_rr=[b.rr_ms for b in result.raw], athlete=self.athlete,
-            )  # fmt: skip
+                raw_rr=[b.rr_ms for b in result.raw],
+                athlete=self.athlete,
+            )
         except StoreError as exc:
             log.error("measurement not stored", error=str(exc))  # noqa: TRY400 - reported, not a bug
         morning = result.morning()
@@ -178,9 +188,12 @@ class MorningRun:
             return
         try:
             written = await self.store.add_mornings(
-                [morning], source="measured", raw_rr=[b.rr_ms for b in result.raw],
-                replace=result.repeat, athlete=self.athlete,
-            )  # fmt: skip
+                [morning],
+                source="measured",
+                raw_rr=[b.rr_ms for b in result.raw],
+                replace=result.repeat,
+                athlete=self.athlete,
+            )
             history = await asyncio.to_thread(self.store.mornings, self.athlete)
         except StoreError as exc:
             log.error("morning not stored", error=str(exc))  # noqa: TRY400 - reported, not a bug
@@ -262,8 +275,9 @@ class MorningPrinter:
                 line += f" ({reason}): {invalid_advice(InvalidReason(reason), self.language)}"
             self.console.print(line, highlight=False)
             if payload.get("outcome") == "did_not_stand":
-                self.console.print("orthostatic test: you did not stand (no heart-rate jump)",
-                                   highlight=False)  # fmt: skip
+                self.console.print(
+                    "orthostatic test: you did not stand (no heart-rate jump)", highlight=False
+                )
         elif topic.endswith("/readiness"):
             score = payload.get("score")
             normal = f"{payload.get('normal_low')}-{payload.get('normal_high')}"

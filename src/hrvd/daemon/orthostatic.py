@@ -34,11 +34,17 @@ class OrthostaticRun(MorningRun):
     test: OrthostaticTest
 
     def _measurement(
-        self, settings: MorningSettings, *, day: date, now_s: float, repeat: bool,
+        self,
+        settings: MorningSettings,
+        *,
+        day: date,
+        now_s: float,
+        repeat: bool,
         posture: Posture,  # noqa: ARG002 - the test always lies first
-    ) -> Measurement:  # fmt: skip
-        self.test = OrthostaticTest(started_at_s=now_s, day=day, settings=settings,
-                                    repeat=repeat, language=self.language)  # fmt: skip
+    ) -> Measurement:
+        self.test = OrthostaticTest(
+            started_at_s=now_s, day=day, settings=settings, repeat=repeat, language=self.language
+        )
         return self.test
 
     @property
@@ -51,13 +57,19 @@ class OrthostaticRun(MorningRun):
         if record is not None:
             try:
                 await self.store.add_orthostatic(
-                    record, raw_rr=[b.rr_ms for b in self.test.standing_raw],
-                    replace=result.repeat, athlete=self.athlete,
-                )  # fmt: skip
+                    record,
+                    raw_rr=[b.rr_ms for b in self.test.standing_raw],
+                    replace=result.repeat,
+                    athlete=self.athlete,
+                )
             except StoreError as exc:
                 log.error("orthostatic test not stored", error=str(exc))  # noqa: TRY400
-            log.info("orthostatic test", outcome=record.outcome.value, reason=record.reason,
-                     rise_bpm=record.hr_rise_bpm)  # fmt: skip
+            log.info(
+                "orthostatic test",
+                outcome=record.outcome.value,
+                reason=record.reason,
+                rise_bpm=record.hr_rise_bpm,
+            )
         await super()._finish(result)
 
     async def _readiness_extras(self) -> dict[str, object]:

@@ -254,11 +254,11 @@ class StrapPipeline:
                 self._alert_count = 0
                 self._ride_seq = 0
                 self._hrvt1 = Hrvt1Tracker()
-                self._ride_message(e.at_s, "start", active=True, event=f"started ({e.how})",
-                                   ceiling=True)  # fmt: skip
+                self._ride_message(
+                    e.at_s, "start", active=True, event=f"started ({e.how})", ceiling=True
+                )
             elif isinstance(e, PhaseEvent):
-                self._ride_message(e.at_s, e.phase.value, active=True,
-                                   event=e.text or e.event)  # fmt: skip
+                self._ride_message(e.at_s, e.phase.value, active=True, event=e.text or e.event)
             elif isinstance(e, AlertEvent):
                 self._alert(e)
             elif isinstance(e, GuardEvent):
@@ -287,17 +287,19 @@ class StrapPipeline:
         elapsed = elapsed_s if ride is None else ride.elapsed_s(at_s)
         guard = None if ride is None else ("on" if ride.alpha1.guard_active else "off")
         c = self._ceiling if ceiling else None  # the start says which ceiling holds, and why
-        self._durable(RideMessage(
-            id=f"{self._ride_id}:{self._next_seq()}:{event}",
-            active=active,
-            phase=current,
-            elapsed_s=_round(elapsed, 0),
-            event=event,
-            alpha1_guard=guard,
-            ceiling_bpm=ABSENT if c is None else round(c.bpm, 1),
-            ceiling_source=ABSENT if c is None else c.source,
-            ceiling_why=ABSENT if c is None else c.why,
-        ))  # fmt: skip
+        self._durable(
+            RideMessage(
+                id=f"{self._ride_id}:{self._next_seq()}:{event}",
+                active=active,
+                phase=current,
+                elapsed_s=_round(elapsed, 0),
+                event=event,
+                alpha1_guard=guard,
+                ceiling_bpm=ABSENT if c is None else round(c.bpm, 1),
+                ceiling_source=ABSENT if c is None else c.source,
+                ceiling_why=ABSENT if c is None else c.why,
+            )
+        )
 
     def _durable(self, message: AlertMessage | RideMessage | SessionMessage) -> None:
         self.sink.durable(message.topic(self.base, self.name), message.payload())
@@ -318,22 +320,35 @@ class StrapPipeline:
     def _alert(self, e: AlertEvent) -> None:
         if e.too_hard:
             self._alert_count += 1
-        log.info("alert", strap=self.name, too_hard=e.too_hard, reason=e.reason,
-                 hr_bpm=_round(e.hr_bpm, 1), ceiling_bpm=_round(e.ceiling_bpm, 1))  # fmt: skip
-        self._durable(AlertMessage(
-            id=f"{self._ride_id}:alert:{self._alert_count}:{'on' if e.too_hard else 'off'}",
-            ts=self._iso(e.at_s),
+        log.info(
+            "alert",
+            strap=self.name,
             too_hard=e.too_hard,
             reason=e.reason,
-            since=self._iso(e.since_s) if e.since_s is not None else None,
             hr_bpm=_round(e.hr_bpm, 1),
             ceiling_bpm=_round(e.ceiling_bpm, 1),
-            dfa_alpha1=_round(e.dfa_alpha1, 3),
-        ))  # fmt: skip
+        )
+        self._durable(
+            AlertMessage(
+                id=f"{self._ride_id}:alert:{self._alert_count}:{'on' if e.too_hard else 'off'}",
+                ts=self._iso(e.at_s),
+                too_hard=e.too_hard,
+                reason=e.reason,
+                since=self._iso(e.since_s) if e.since_s is not None else None,
+                hr_bpm=_round(e.hr_bpm, 1),
+                ceiling_bpm=_round(e.ceiling_bpm, 1),
+                dfa_alpha1=_round(e.dfa_alpha1, 3),
+            )
+        )
 
     def _ride_ended(self, e: RideEnded) -> None:
-        self._ride_message(e.at_s, "complete", active=False, elapsed_s=e.summary.duration_s,
-                           event=f"ended ({e.summary.end_reason})")  # fmt: skip
+        self._ride_message(
+            e.at_s,
+            "complete",
+            active=False,
+            elapsed_s=e.summary.duration_s,
+            event=f"ended ({e.summary.end_reason})",
+        )
         summary = asdict(e.summary)
         started, ended = summary.pop("started_s"), summary.pop("ended_s")
         floor = self.rides.settings.alpha1.min_hr_bpm if self.rides is not None else None
@@ -342,17 +357,19 @@ class StrapPipeline:
         rounded = {k: _round(v, 2) if isinstance(v, float) else v for k, v in summary.items()}
         if c is not None:  # which ceiling held: its value, as at the start, rounded to 0.1
             rounded["ceiling_bpm"] = round(c.bpm, 1)
-        self._durable(SessionMessage(
-            id=str(self._ride_id),
-            strap=self.name,
-            started=self._iso(started),
-            ended=self._iso(ended),
-            **rounded,  # type: ignore[arg-type]
-            hrvt1_bpm=_round(estimate.hrvt1_bpm, 1),
-            hrvt1_reason=estimate.reason,
-            ceiling_source=ABSENT if c is None else c.source,
-            ceiling_why=ABSENT if c is None else c.why,
-        ))  # fmt: skip
+        self._durable(
+            SessionMessage(
+                id=str(self._ride_id),
+                strap=self.name,
+                started=self._iso(started),
+                ended=self._iso(ended),
+                **rounded,  # type: ignore[arg-type]
+                hrvt1_bpm=_round(estimate.hrvt1_bpm, 1),
+                hrvt1_reason=estimate.reason,
+                ceiling_source=ABSENT if c is None else c.source,
+                ceiling_why=ABSENT if c is None else c.why,
+            )
+        )
         self._ride_id = None
         if estimate.hrvt1_bpm is not None and self.ceilings is not None:
             day = self.to_wall(started).date()
@@ -384,17 +401,37 @@ def interrupted_messages(last: dict[str, Payload], now_iso: str) -> list[tuple[s
             if topic.endswith("/alert"):
                 alert = AlertMessage.from_payload(p)
                 if alert.too_hard:
-                    out.append((topic, replace(
-                        alert, id=f"{alert.id}:interrupted", ts=now_iso, too_hard=False,
-                        reason="interrupted", since=None, hr_bpm=None, dfa_alpha1=None,
-                    ).payload()))  # fmt: skip
+                    out.append(
+                        (
+                            topic,
+                            replace(
+                                alert,
+                                id=f"{alert.id}:interrupted",
+                                ts=now_iso,
+                                too_hard=False,
+                                reason="interrupted",
+                                since=None,
+                                hr_bpm=None,
+                                dfa_alpha1=None,
+                            ).payload(),
+                        )
+                    )
             elif topic.endswith("/ride"):
                 ride = RideMessage.from_payload(p)
                 if ride.active:
-                    out.append((topic, replace(
-                        ride, id=f"{ride.id}:interrupted", active=False, phase="complete",
-                        event="ended (interrupted)", alpha1_guard=None,
-                    ).payload()))  # fmt: skip
+                    out.append(
+                        (
+                            topic,
+                            replace(
+                                ride,
+                                id=f"{ride.id}:interrupted",
+                                active=False,
+                                phase="complete",
+                                event="ended (interrupted)",
+                                alpha1_guard=None,
+                            ).payload(),
+                        )
+                    )
         except MalformedMessageError as exc:  # not written so by this version: nothing to end
             log.warning("stored ride message not understood", topic=topic, error=str(exc))
     return out

@@ -82,8 +82,7 @@ class Daemon:
         self.config = config
         self.notifier = notifier or Notifier()
         # One desk per athlete (docs/household.md); each checks its athlete's zones.
-        self.athletes = [AthleteDesk(config.for_athlete(a.name), to_wall)
-                         for a in config.athletes]  # fmt: skip
+        self.athletes = [AthleteDesk(config.for_athlete(a.name), to_wall) for a in config.athletes]
         self.password = resolve_password(config.mqtt, config.source)
         if warning := password_file_warning(config.mqtt):
             log.warning("password file readable by every user", detail=warning)
@@ -205,8 +204,7 @@ class Daemon:
         now = to_wall(time.monotonic()).isoformat(timespec="seconds")
         for topic, payload in interrupted_messages(last, now):
             if topic.endswith("/ride"):
-                log.warning("ride cut short by a crash; ending it", topic=topic,
-                            ride=payload["id"])  # fmt: skip
+                log.warning("ride cut short by a crash; ending it", topic=topic, ride=payload["id"])
             self._sink.durable(topic, payload)
 
     def _republish_readiness(self, store: Store) -> None:
@@ -226,8 +224,10 @@ class Daemon:
         """Every loop alive and the ticker not stuck: only then does the watchdog ping."""
         stuck = time.monotonic() - self._ticked_at > TICK_STUCK_S
         if stuck and not self._said_stuck:
-            log.error("the ticker is stuck; the watchdog stops pinging",
-                      since_s=round(time.monotonic() - self._ticked_at))  # fmt: skip
+            log.error(
+                "the ticker is stuck; the watchdog stops pinging",
+                since_s=round(time.monotonic() - self._ticked_at),
+            )
         self._said_stuck = stuck
         return self.loops.healthy() and not stuck
 
@@ -245,8 +245,9 @@ class Daemon:
         now = time.monotonic()
         for pipeline in self.pipelines.values():
             if pipeline.status().link is not LinkState.DISCONNECTED:
-                pipeline.on_event(LinkChange(pipeline.name, LinkState.DISCONNECTED, now,
-                                             "daemon stopped"))  # fmt: skip
+                pipeline.on_event(
+                    LinkChange(pipeline.name, LinkState.DISCONNECTED, now, "daemon stopped")
+                )
 
     def _status_line(self, publisher: MqttPublisher) -> str:
         broker = "broker connected" if publisher.connected.is_set() else "broker away"

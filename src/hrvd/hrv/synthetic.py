@@ -279,8 +279,9 @@ def orthostatic_rr(  # noqa: PLR0913 - the shape of one test
             hold = 1.0 - recovery * (1 - np.exp(-(after - peak_after_s) / 15.0))
             hr, swing = supine_hr_bpm + rise_bpm * hold, 0.33
         base = 60000.0 / hr
-        rr = base + swing * (0.045 * base * np.sin(2 * np.pi * k / period + phase)
-                             + rng.normal(0.0, 12.0))  # fmt: skip
+        rr = base + swing * (
+            0.045 * base * np.sin(2 * np.pi * k / period + phase) + rng.normal(0.0, 12.0)
+        )
         out.append(float(rr))
         t += rr / 1000.0
         k += 1

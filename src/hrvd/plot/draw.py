@@ -30,8 +30,7 @@ HR_COLOUR = "#d62728"
 ALPHA1_COLOUR = "#1f77b4"
 TOO_HARD_COLOUR = "#ff9896"
 GUARD_OFF_COLOUR = "#bbbbbb"
-STATUS_COLOURS = {"green": "#2ca02c", "amber": "#ff9f0e", "red": "#d62728",
-                  "baseline": "#7f7f7f"}  # fmt: skip
+STATUS_COLOURS = {"green": "#2ca02c", "amber": "#ff9f0e", "red": "#d62728", "baseline": "#7f7f7f"}
 CORRECTED_COLOUR = "#ff7f0e"
 ALPHA1_LINE = 0.75
 """The aerobic threshold in alpha1 (Rogers et al. 2021), drawn as a line."""
@@ -59,15 +58,33 @@ def draw_ride(trace: RideTrace, path: Path, title: str) -> None:
     hr_ax.plot(minutes, hr, color=HR_COLOUR, lw=1, label="heart rate")
     end = float(minutes[-1]) if len(minutes) else 1.0
     warm = min(trace.warmup_end_s / 60, end)
-    hr_ax.hlines(trace.warmup_ceiling_bpm, 0, warm, colors="k", linestyles=":",
-                 label=f"warm-up ceiling {trace.warmup_ceiling_bpm:.0f}")  # fmt: skip
-    hr_ax.hlines(trace.ceiling_bpm, warm, end, colors="k", linestyles="--",
-                 label=f"recovery ceiling {trace.ceiling_bpm:.0f}")  # fmt: skip
+    hr_ax.hlines(
+        trace.warmup_ceiling_bpm,
+        0,
+        warm,
+        colors="k",
+        linestyles=":",
+        label=f"warm-up ceiling {trace.warmup_ceiling_bpm:.0f}",
+    )
+    hr_ax.hlines(
+        trace.ceiling_bpm,
+        warm,
+        end,
+        colors="k",
+        linestyles="--",
+        label=f"recovery ceiling {trace.ceiling_bpm:.0f}",
+    )
     for at, phase in trace.phases:
         for ax in (hr_ax, a1_ax):
             ax.axvline(at / 60, color="#555555", lw=0.6)
-        hr_ax.annotate(phase, (at / 60, 1.0), xycoords=("data", "axes fraction"),
-                       xytext=(2, -10), textcoords="offset points", fontsize=8)  # fmt: skip
+        hr_ax.annotate(
+            phase,
+            (at / 60, 1.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(2, -10),
+            textcoords="offset points",
+            fontsize=8,
+        )
     hr_ax.set_ylabel("heart rate (bpm)")
     hr_ax.legend(loc="lower right", fontsize=8)
     hr_ax.set_title(title)
@@ -85,23 +102,38 @@ def draw_history(results: list[ReadinessResult], path: Path) -> None:
     """Daily lnRMSSD coloured by status, its 7-day mean, the normal band and resting HR."""
     fig, (ln_ax, hr_ax) = plt.subplots(2, 1, sharex=True, figsize=SIZE_IN, height_ratios=(3, 1))
     days = [r.day for r in results]
-    low = [math.nan if r.baseline is None or r.baseline.normal_low is None
-           else r.baseline.normal_low for r in results]  # fmt: skip
-    high = [math.nan if r.baseline is None or r.baseline.normal_high is None
-            else r.baseline.normal_high for r in results]  # fmt: skip
+    low = [
+        math.nan if r.baseline is None or r.baseline.normal_low is None else r.baseline.normal_low
+        for r in results
+    ]
+    high = [
+        math.nan if r.baseline is None or r.baseline.normal_high is None else r.baseline.normal_high
+        for r in results
+    ]
     ln_ax.fill_between(days, low, high, color="#2ca02c", alpha=0.15, lw=0, label="normal band")
     ln_ax.plot(days, [r.ln_rmssd_7d for r in results], color="k", lw=1.5, label="7-day mean")
     ln_ax.plot(days, [r.ln_rmssd for r in results], color="#999999", lw=0.6)
     for status, colour in STATUS_COLOURS.items():
         pick = [r for r in results if r.status.value == status]
         if pick:
-            ln_ax.scatter([r.day for r in pick], [r.ln_rmssd for r in pick], color=colour,
-                          s=24, zorder=3, label=status)  # fmt: skip
+            ln_ax.scatter(
+                [r.day for r in pick],
+                [r.ln_rmssd for r in pick],
+                color=colour,
+                s=24,
+                zorder=3,
+                label=status,
+            )
     ln_ax.set_ylabel("lnRMSSD (ln ms)")
     ln_ax.set_title("Morning lnRMSSD")
     ln_ax.legend(loc="lower left", fontsize=8, ncols=3)
-    hr_ax.plot(days, [math.nan if r.resting_hr_bpm is None else r.resting_hr_bpm
-                      for r in results], color=HR_COLOUR, marker=".", lw=1)  # fmt: skip
+    hr_ax.plot(
+        days,
+        [math.nan if r.resting_hr_bpm is None else r.resting_hr_bpm for r in results],
+        color=HR_COLOUR,
+        marker=".",
+        lw=1,
+    )
     hr_ax.set_ylabel("resting HR (bpm)")
     hr_ax.set_xlabel("date")
     fig.autofmt_xdate()
@@ -116,8 +148,14 @@ def draw_morning(
     fig, (rr_ax, pc_ax) = plt.subplots(1, 2, figsize=SIZE_IN, width_ratios=(2, 1))
     t_s = np.cumsum(rr_ms) / 1000
     rr_ax.plot(t_s, rr_ms, color=ALPHA1_COLOUR, lw=1, label="RR")
-    rr_ax.scatter(t_s[corrected], rr_ms[corrected], color=CORRECTED_COLOUR, s=30, zorder=3,
-                  label=f"corrected beats ({int(corrected.sum())})")  # fmt: skip
+    rr_ax.scatter(
+        t_s[corrected],
+        rr_ms[corrected],
+        color=CORRECTED_COLOUR,
+        s=30,
+        zorder=3,
+        label=f"corrected beats ({int(corrected.sum())})",
+    )
     rr_ax.set_xlabel("time (s)")
     rr_ax.set_ylabel("RR interval (ms)")
     rr_ax.set_title(title)

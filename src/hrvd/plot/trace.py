@@ -92,8 +92,9 @@ class _Keeper:
                 self._alert_on = None
         elif kind == "ride":
             phase = payload.get("phase")
-            if isinstance(phase, str) and (not self.trace.phases or
-                                           self.trace.phases[-1][1] != phase):  # fmt: skip
+            if isinstance(phase, str) and (
+                not self.trace.phases or self.trace.phases[-1][1] != phase
+            ):
                 self.trace.phases.append((now, phase))
             guard = payload.get("alpha1_guard")
             if guard == "off" and self._guard_off is None:
@@ -116,12 +117,21 @@ def ride_trace(
     gaps: NDArray[np.bool_] | None = None,
 ) -> RideTrace:
     """Play ``rr_ms`` (ms) through the live pipeline as one ride and keep what it showed."""
-    trace = RideTrace(settings.ceiling_bpm, settings.ceiling_bpm - WARMUP_CEILING_DROP_BPM,
-                      settings.warmup_min * 60)  # fmt: skip
+    trace = RideTrace(
+        settings.ceiling_bpm,
+        settings.ceiling_bpm - WARMUP_CEILING_DROP_BPM,
+        settings.warmup_min * 60,
+    )
     keeper = _Keeper(trace)
     rides = RideManager(settings, hr_rest=None, auto_start=False)
-    pipeline = StrapPipeline(strap_name="plot", base_topic="hrvd", zones=zones, rides=rides,
-                             sink=keeper, to_wall=wall_clock(_EPOCH))  # fmt: skip
+    pipeline = StrapPipeline(
+        strap_name="plot",
+        base_topic="hrvd",
+        zones=zones,
+        rides=rides,
+        sink=keeper,
+        to_wall=wall_clock(_EPOCH),
+    )
     pipeline.on_event(LinkChange("plot", LinkState.STREAMING, 0.0))
     pipeline.command("start", 0.0)
     last = 0.0

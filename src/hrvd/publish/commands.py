@@ -106,8 +106,9 @@ def parse_morning_command(payload: bytes) -> MorningCommand | Rejected:
         return Rejected("repeat and orthostatic must be true or false")
     if posture is not None and posture not in POSTURES:
         return Rejected(f"posture must be one of {', '.join(POSTURES)}")
-    return MorningCommand(strap, repeat=flags[0] is True, posture=posture,
-                          orthostatic=flags[1] is True)  # fmt: skip
+    return MorningCommand(
+        strap, repeat=flags[0] is True, posture=posture, orthostatic=flags[1] is True
+    )
 
 
 def _fields(payload: bytes, words: tuple[str, ...]) -> str | dict[str, object] | Rejected:

@@ -61,24 +61,56 @@ def _view(config: Config, who: AthleteConfig, ids: dict[str, dict[str, str]]) ->
     """One athlete's view: titled ``hrvd`` alone, their name in a household."""
     athlete = ids[athlete_object(config, who)]
     cards: list[Card] = [
-        {"type": "gauge", "name": "Readiness", "entity": athlete["readiness"], "min": 0,
-         "max": 100, "needle": True, "severity": {"green": READINESS_GREEN_FROM,
-                                                   "yellow": READINESS_RED_BELOW, "red": 0}},
-        {"type": "entities", "title": "This morning", "entities": [
-            athlete["readiness_status"], athlete["recommendation"], athlete["morning"]]},
-        {"type": "button", "name": "Start morning measurement", "icon": "mdi:play",
-         "entity": athlete["start_morning"], "show_state": False,
-         "tap_action": _press(athlete["start_morning"])},
-        {"type": "statistics-graph", "title": "lnRMSSD and its 7-day mean",
-         "entities": [athlete["ln_rmssd_morning"], athlete["ln_rmssd_7d"]],
-         "stat_types": ["mean"], "period": "day", "days_to_show": STATISTICS_DAYS,
-         "chart_type": "line"},
-        {"type": "statistics-graph", "title": "The week: CV of lnRMSSD",
-         "entities": [athlete["cv_7d"]], "stat_types": ["mean"], "period": "day",
-         "days_to_show": STATISTICS_DAYS, "chart_type": "line"},
-        {"type": "entities", "title": "The week", "entities": [
-            athlete["ln_rmssd_7d"], athlete["trend_7d"], athlete["cv_7d"]]},
-    ]  # fmt: skip
+        {
+            "type": "gauge",
+            "name": "Readiness",
+            "entity": athlete["readiness"],
+            "min": 0,
+            "max": 100,
+            "needle": True,
+            "severity": {"green": READINESS_GREEN_FROM, "yellow": READINESS_RED_BELOW, "red": 0},
+        },
+        {
+            "type": "entities",
+            "title": "This morning",
+            "entities": [
+                athlete["readiness_status"],
+                athlete["recommendation"],
+                athlete["morning"],
+            ],
+        },
+        {
+            "type": "button",
+            "name": "Start morning measurement",
+            "icon": "mdi:play",
+            "entity": athlete["start_morning"],
+            "show_state": False,
+            "tap_action": _press(athlete["start_morning"]),
+        },
+        {
+            "type": "statistics-graph",
+            "title": "lnRMSSD and its 7-day mean",
+            "entities": [athlete["ln_rmssd_morning"], athlete["ln_rmssd_7d"]],
+            "stat_types": ["mean"],
+            "period": "day",
+            "days_to_show": STATISTICS_DAYS,
+            "chart_type": "line",
+        },
+        {
+            "type": "statistics-graph",
+            "title": "The week: CV of lnRMSSD",
+            "entities": [athlete["cv_7d"]],
+            "stat_types": ["mean"],
+            "period": "day",
+            "days_to_show": STATISTICS_DAYS,
+            "chart_type": "line",
+        },
+        {
+            "type": "entities",
+            "title": "The week",
+            "entities": [athlete["ln_rmssd_7d"], athlete["trend_7d"], athlete["cv_7d"]],
+        },
+    ]
     for strap in config.straps_of(who.name):
         cards.extend(_strap_cards(strap.name, strap.role, ids, athlete))
     title, path = (who.name, f"hrvd-{who.slug}") if config.household else ("hrvd", "hrvd")
@@ -90,10 +122,9 @@ def _strap_cards(
 ) -> list[Card]:
     own = ids[strap_object(name)]
     cards: list[Card] = [
-        {"type": "tile", "entity": own["heart_rate"], "name": f"{name} heart rate",
-         "color": "red"},
+        {"type": "tile", "entity": own["heart_rate"], "name": f"{name} heart rate", "color": "red"},
         {"type": "tile", "entity": own["zone"], "name": f"{name} zone"},
-    ]  # fmt: skip
+    ]
     if role not in RIDE_ROLES:
         return cards
     ceiling = athlete.get("ride_ceiling")
@@ -103,27 +134,58 @@ def _strap_cards(
         *cards,
         # Home Assistant draws one chart per unit: heart rate with the ceiling (bpm), alpha1
         # below it (the 0.75 line of docs/thresholds.md is the coach's, not drawn).
-        {"type": "history-graph", "title": f"{name}: heart rate, ceiling and alpha1",
-         "hours_to_show": LIVE_HOURS, "entities": graphed},
-        _when(too_hard, "on", {"type": "tile", "entity": too_hard, "color": "red",
-                                "name": "Too hard for recovery: ease off",
-                                "icon": "mdi:heart-off"}),
-        _when(too_hard, "off", {"type": "tile", "entity": too_hard, "color": "green",
-                                 "name": "Easy enough for recovery", "icon": "mdi:heart"}),
-        {"type": "button", "entity": own["ride"], "name": f"{name} ride", "show_state": True,
-         "tap_action": {"action": "toggle"}},
-    ]  # fmt: skip
+        {
+            "type": "history-graph",
+            "title": f"{name}: heart rate, ceiling and alpha1",
+            "hours_to_show": LIVE_HOURS,
+            "entities": graphed,
+        },
+        _when(
+            too_hard,
+            "on",
+            {
+                "type": "tile",
+                "entity": too_hard,
+                "color": "red",
+                "name": "Too hard for recovery: ease off",
+                "icon": "mdi:heart-off",
+            },
+        ),
+        _when(
+            too_hard,
+            "off",
+            {
+                "type": "tile",
+                "entity": too_hard,
+                "color": "green",
+                "name": "Easy enough for recovery",
+                "icon": "mdi:heart",
+            },
+        ),
+        {
+            "type": "button",
+            "entity": own["ride"],
+            "name": f"{name} ride",
+            "show_state": True,
+            "tap_action": {"action": "toggle"},
+        },
+    ]
 
 
 def _when(entity: str, state: str, card: Card) -> Card:
-    return {"type": "conditional",
-            "conditions": [{"condition": "state", "entity": entity, "state": state}],
-            "card": card}  # fmt: skip
+    return {
+        "type": "conditional",
+        "conditions": [{"condition": "state", "entity": entity, "state": state}],
+        "card": card,
+    }
 
 
 def _press(button: str) -> Card:
-    return {"action": "perform-action", "perform_action": "button.press",
-            "target": {"entity_id": button}}  # fmt: skip
+    return {
+        "action": "perform-action",
+        "perform_action": "button.press",
+        "target": {"entity_id": button},
+    }
 
 
 def to_yaml(value: object, indent: int = 0) -> str:

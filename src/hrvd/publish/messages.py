@@ -338,10 +338,17 @@ StrapMessage = StateMessage | AlertMessage | RideMessage | SessionMessage
 AthleteMessage = MorningMessage | ReadinessMessage | ThresholdsMessage
 Message = StrapMessage | AthleteMessage
 
-STRAP_MESSAGES: tuple[type[StrapMessage], ...] = (StateMessage, AlertMessage, RideMessage,
-                                                  SessionMessage)  # fmt: skip
-ATHLETE_MESSAGES: tuple[type[AthleteMessage], ...] = (MorningMessage, ReadinessMessage,
-                                                      ThresholdsMessage)  # fmt: skip
+STRAP_MESSAGES: tuple[type[StrapMessage], ...] = (
+    StateMessage,
+    AlertMessage,
+    RideMessage,
+    SessionMessage,
+)
+ATHLETE_MESSAGES: tuple[type[AthleteMessage], ...] = (
+    MorningMessage,
+    ReadinessMessage,
+    ThresholdsMessage,
+)
 _BY_KIND: dict[str, type[Message]] = {c.kind: c for c in (*STRAP_MESSAGES, *ATHLETE_MESSAGES)}
 
 

@@ -107,8 +107,9 @@ class MqttPublisher(MqttLink):
                         await asyncio.sleep(FLUSH_POLL_S)
             if self._presence:
                 with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
-                    await client.publish(self.status_topic, b"offline", qos=1, retain=True,
-                                         timeout=2.0)  # fmt: skip
+                    await client.publish(
+                        self.status_topic, b"offline", qos=1, retain=True, timeout=2.0
+                    )
         tasks = [t for t in (self._task, self._reannounce) if t is not None]
         await cancel_and_wait(*tasks)
 

@@ -92,8 +92,10 @@ def password_file_warning(cfg: MqttConfig) -> str | None:
         return None  # reading it will say what is wrong
     if not mode & stat.S_IROTH:
         return None
-    return (f"the password file {raw} can be read by every user (mode "
-            f"{stat.S_IMODE(mode):04o}): chmod o-r {raw}")  # fmt: skip
+    return (
+        f"the password file {raw} can be read by every user (mode "
+        f"{stat.S_IMODE(mode):04o}): chmod o-r {raw}"
+    )
 
 
 def tls_context(cfg: MqttConfig) -> ssl.SSLContext | None:

@@ -271,15 +271,17 @@ class MqttLink:
             except Exception:
                 # A bug in a command's handling: this command is lost, the link is not.
                 self.handler_failures += 1
-                log.exception("command handling failed", topic=topic,
-                              failures=self.handler_failures)  # fmt: skip
+                log.exception(
+                    "command handling failed", topic=topic, failures=self.handler_failures
+                )
 
     def _schedule_reannounce(self, client: aiomqtt.Client) -> None:
         if self._reannounce is not None and not self._reannounce.done():
             return  # one is due already and will answer this "online" too
         delay = max(self._announced_at_s + REANNOUNCE_MIN_S - time.monotonic(), 0.0)
-        self._reannounce = asyncio.create_task(self._reannounce_after(client, delay),
-                                               name="mqtt.reannounce")  # fmt: skip
+        self._reannounce = asyncio.create_task(
+            self._reannounce_after(client, delay), name="mqtt.reannounce"
+        )
         self._reannounce.add_done_callback(consume)
 
     async def _reannounce_after(self, client: aiomqtt.Client, delay_s: float) -> None:

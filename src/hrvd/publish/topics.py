@@ -89,8 +89,14 @@ def strap_topics(base: str, strap: str) -> tuple[str, ...]:
 
 def daemon_topics(base: str) -> tuple[str, ...]:
     """Every topic of the daemon that belongs to no strap, commands included."""
-    return (status(base), morning(base), readiness(base), thresholds(base), cmd_morning(base),
-            cmd_ride(base))  # fmt: skip
+    return (
+        status(base),
+        morning(base),
+        readiness(base),
+        thresholds(base),
+        cmd_morning(base),
+        cmd_ride(base),
+    )
 
 
 # Home Assistant.

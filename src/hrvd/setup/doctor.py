@@ -286,8 +286,9 @@ async def check_broker(config: Config | None) -> v.Check:
         return v.skipped("broker", CONFIG_INVALID)
     check = await _connect_broker(config)
     warning = password_file_warning(_outside_systemd(config.mqtt))
-    return check if warning is None else replace(check, verdict=f"{check.verdict}; "
-                                                 f"warning: {warning}")  # fmt: skip
+    return (
+        check if warning is None else replace(check, verdict=f"{check.verdict}; warning: {warning}")
+    )
 
 
 async def _connect_broker(config: Config) -> v.Check:

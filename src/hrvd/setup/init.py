@@ -78,41 +78,96 @@ def _seconds(text: str) -> float:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The command's options: every answer can be a flag instead."""
     add = parser.add_argument
-    add("--strap", metavar="ADDRESS", type=_flag(parse_address),
-        help="the strap's Bluetooth address; skips the scan (see 'hrvd scan')")  # fmt: skip
-    add("--strap-name", metavar="NAME", type=_flag(parse_name),
-        help="its name in Home Assistant and in topics (default: the advertised name)")  # fmt: skip
+    add(
+        "--strap",
+        metavar="ADDRESS",
+        type=_flag(parse_address),
+        help="the strap's Bluetooth address; skips the scan (see 'hrvd scan')",
+    )
+    add(
+        "--strap-name",
+        metavar="NAME",
+        type=_flag(parse_name),
+        help="its name in Home Assistant and in topics (default: the advertised name)",
+    )
     add("--role", choices=ROLES, help="what the strap is for (default: both)")
-    add("--hr-max", metavar="BPM", type=_flag(parse_hr_max),
-        help="your measured maximum heart rate (required)")  # fmt: skip
-    add("--hr-rest", metavar="BPM", type=_flag(parse_hr_rest),
-        help="your resting heart rate, on waking (for mornings and ride auto start)")  # fmt: skip
-    add("--lthr", metavar="BPM", type=_flag(parse_lthr),
-        help="your lactate threshold heart rate (for zones 'lthr')")  # fmt: skip
-    add("--zones", choices=[m.value for m in ZoneModel],
-        help="the zone model; zone 1's top is the ride ceiling (default: hrmax)")  # fmt: skip
-    add("--timezone", metavar="ZONE", type=_flag(parse_timezone),
-        help="e.g. Europe/Brussels (default: this system's)")  # fmt: skip
-    add("--broker", metavar="HOST[:PORT]", type=_flag(parse_broker),
-        help=f"the MQTT broker (default: {DEFAULT_BROKER})")  # fmt: skip
+    add(
+        "--hr-max",
+        metavar="BPM",
+        type=_flag(parse_hr_max),
+        help="your measured maximum heart rate (required)",
+    )
+    add(
+        "--hr-rest",
+        metavar="BPM",
+        type=_flag(parse_hr_rest),
+        help="your resting heart rate, on waking (for mornings and ride auto start)",
+    )
+    add(
+        "--lthr",
+        metavar="BPM",
+        type=_flag(parse_lthr),
+        help="your lactate threshold heart rate (for zones 'lthr')",
+    )
+    add(
+        "--zones",
+        choices=[m.value for m in ZoneModel],
+        help="the zone model; zone 1's top is the ride ceiling (default: hrmax)",
+    )
+    add(
+        "--timezone",
+        metavar="ZONE",
+        type=_flag(parse_timezone),
+        help="e.g. Europe/Brussels (default: this system's)",
+    )
+    add(
+        "--broker",
+        metavar="HOST[:PORT]",
+        type=_flag(parse_broker),
+        help=f"the MQTT broker (default: {DEFAULT_BROKER})",
+    )
     add("--username", metavar="NAME", type=_flag(parse_username), help="the broker user")
-    add("--password-file", metavar="FILE",
+    add(
+        "--password-file",
+        metavar="FILE",
         help="a file holding the broker password (asked for, and kept in a mode-0600 "
-        f"{PASSWORD_NAME} beside the config, when not given)")  # fmt: skip
-    add("--output", metavar="FILE",
+        f"{PASSWORD_NAME} beside the config, when not given)",
+    )
+    add(
+        "--output",
+        metavar="FILE",
         help=f"where to write (default: {DEFAULT_CONFIG} as root, else "
-        f"$XDG_CONFIG_HOME/hrvd/{CONFIG_NAME})")  # fmt: skip
+        f"$XDG_CONFIG_HOME/hrvd/{CONFIG_NAME})",
+    )
     add("--force", action="store_true", help="replace an existing config file")
-    add("-y", "--yes", "--non-interactive", dest="yes", action="store_true",
-        help="never ask: take flags and defaults, fail naming a missing flag (so does no "
-        "terminal)")  # fmt: skip
-    add("--timeout", metavar="SECONDS", type=_seconds, default=DEFAULT_SCAN_S,
-        help=f"how long to scan (default: {DEFAULT_SCAN_S:g})")  # fmt: skip
-    add("--add-athlete", metavar="NAME", type=_flag(parse_name),
+    add(
+        "-y",
+        "--yes",
+        "--non-interactive",
+        dest="yes",
+        action="store_true",
+        help="never ask: take flags and defaults, fail naming a missing flag (so does no terminal)",
+    )
+    add(
+        "--timeout",
+        metavar="SECONDS",
+        type=_seconds,
+        default=DEFAULT_SCAN_S,
+        help=f"how long to scan (default: {DEFAULT_SCAN_S:g})",
+    )
+    add(
+        "--add-athlete",
+        metavar="NAME",
+        type=_flag(parse_name),
         help="add an athlete and their strap to the existing config (--output, else the one "
-        "hrvd finds), keeping its comments: a household (docs/household.md)")  # fmt: skip
-    add("--first-athlete", metavar="NAME", type=_flag(parse_name),
-        help="with --add-athlete: a name for the athlete already there (default: me)")  # fmt: skip
+        "hrvd finds), keeping its comments: a household (docs/household.md)",
+    )
+    add(
+        "--first-athlete",
+        metavar="NAME",
+        type=_flag(parse_name),
+        help="with --add-athlete: a name for the athlete already there (default: me)",
+    )
 
 
 def run_init(
@@ -152,8 +207,10 @@ def run_init(
     out.writelines(f"wrote {path.absolute()} ({what})\n" for path, what in written)
     a = choices.answers
     ceiling = a.athlete().heart_rate_zones().recovery_ceiling_bpm
-    p.say(f'strap "{a.strap_name}" {a.strap_address} for {a.role}; recovery rides below '
-          f"{ceiling:.0f} bpm (zone 1, {a.zones.value}); broker {a.host}:{a.port}")  # fmt: skip
+    p.say(
+        f'strap "{a.strap_name}" {a.strap_address} for {a.role}; recovery rides below '
+        f"{ceiling:.0f} bpm (zone 1, {a.zones.value}); broker {a.host}:{a.port}"
+    )
     p.say("next steps:")
     to_add = service and a.username is not None and choices.password is None
     steps = next_steps(output, service=service, password_to_add=to_add)
@@ -173,6 +230,8 @@ def _add_athlete(args: argparse.Namespace, out: TextIO, *, ask: Callable[[str], 
     p = Prompter(out, ask or input, getpass.getpass, interactive=interactive)
     _config, done = add_athlete_to(args, p, output, scan_for_straps)
     out.writelines(f"{line}\n" for line in done)
-    p.say("next: restart the daemon; in a household every athlete's topics are "
-          "<base>/<athlete>/... (docs/household.md)")  # fmt: skip
+    p.say(
+        "next: restart the daemon; in a household every athlete's topics are "
+        "<base>/<athlete>/... (docs/household.md)"
+    )
     return EXIT_OK

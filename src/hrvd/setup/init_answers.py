@@ -205,15 +205,27 @@ def gather(
     else:
         p.say("hrvd init: a few questions; Enter takes the answer in [brackets], Ctrl-C stops.")
     address, advertised = choose_strap(args.strap, args.timeout, p, scan)
-    name = p.answer(args.strap_name, "--strap-name", "A name for this strap", parse_name,
-                    default=strap_default_name(advertised))  # fmt: skip
-    role = p.answer(args.role, "--role", "Use it for: ride, morning or both", parse_role,
-                    default="both")  # fmt: skip
+    name = p.answer(
+        args.strap_name,
+        "--strap-name",
+        "A name for this strap",
+        parse_name,
+        default=strap_default_name(advertised),
+    )
+    role = p.answer(
+        args.role, "--role", "Use it for: ride, morning or both", parse_role, default="both"
+    )
     hr_max, hr_rest, lthr = heart_rates(args, p, zones)
-    timezone = p.answer(args.timezone, "--timezone", "Your time zone", parse_timezone,
-                        default=system_timezone())  # fmt: skip
-    host, port = p.answer(args.broker, "--broker", "The MQTT broker, HOST[:PORT]", parse_broker,
-                          default=DEFAULT_BROKER)  # fmt: skip
+    timezone = p.answer(
+        args.timezone, "--timezone", "Your time zone", parse_timezone, default=system_timezone()
+    )
+    host, port = p.answer(
+        args.broker,
+        "--broker",
+        "The MQTT broker, HOST[:PORT]",
+        parse_broker,
+        default=DEFAULT_BROKER,
+    )
     username = p.optional(args.username, "--username", "The broker's user name", parse_username)
     password_file, password = _password(args, p, username, output, service=service)
     answers = Answers(

@@ -51,18 +51,36 @@ def add_athlete_to(
     if not p.interactive:
         require_flags(args)
     address, advertised = choose_strap(args.strap, args.timeout, p, scan)
-    strap = p.answer(args.strap_name, "--strap-name", f"A name for {name}'s strap", parse_name,
-                     default=strap_default_name(advertised))  # fmt: skip
-    role = p.answer(args.role, "--role", "Use it for: ride, morning or both", parse_role,
-                    default="both")  # fmt: skip
+    strap = p.answer(
+        args.strap_name,
+        "--strap-name",
+        f"A name for {name}'s strap",
+        parse_name,
+        default=strap_default_name(advertised),
+    )
+    role = p.answer(
+        args.role, "--role", "Use it for: ride, morning or both", parse_role, default="both"
+    )
     zones = ZoneModel(args.zones or ZoneModel.HRMAX.value)
     hr_max, hr_rest, lthr = heart_rates(args, p, zones)
-    timezone = p.answer(args.timezone, "--timezone", f"{name}'s time zone", parse_timezone,
-                        default=existing.athlete.timezone)  # fmt: skip
-    athlete = {"name": name, "hr_max": hr_max, "hr_rest": hr_rest, "lthr": lthr,
-               "zones": zones.value, "timezone": timezone}  # fmt: skip
-    new_text = add_athlete(text, athlete, first_name=first,
-                           straps=[{"name": strap, "address": address, "role": role}])  # fmt: skip
+    timezone = p.answer(
+        args.timezone,
+        "--timezone",
+        f"{name}'s time zone",
+        parse_timezone,
+        default=existing.athlete.timezone,
+    )
+    athlete = {
+        "name": name,
+        "hr_max": hr_max,
+        "hr_rest": hr_rest,
+        "lthr": lthr,
+        "zones": zones.value,
+        "timezone": timezone,
+    }
+    new_text = add_athlete(
+        text, athlete, first_name=first, straps=[{"name": strap, "address": address, "role": role}]
+    )
     try:
         config = parse_config(tomllib.loads(new_text), output)
     except ConfigError as exc:  # a strap name taken, say: the user's to change
@@ -100,9 +118,13 @@ def _first_name(
             raise UsageError(f"--first-athlete: the athletes of {output} are named already")
         return first
     given: str | None = args.first_athlete
-    first = p.answer(given, "--first-athlete",
-                     "A name for the athlete already in the config", parse_name,
-                     default=DEFAULT_ATHLETE)  # fmt: skip
+    first = p.answer(
+        given,
+        "--first-athlete",
+        "A name for the athlete already in the config",
+        parse_name,
+        default=DEFAULT_ATHLETE,
+    )
     if slug(first) == slug(name):
         raise UsageError(f"--first-athlete {first!r} and --add-athlete {name!r} are one name")
     return first
@@ -119,8 +141,10 @@ def _rename_history(existing: Config, first: str) -> list[str]:
         with open_store(path, exclusive=True) as store:
             moved = store.rename_athlete(DEFAULT_ATHLETE, first)
     except StoreNeedsHandsError as exc:
-        msg = (f"the store {path} is in use ({exc}): stop the daemon, then add the athlete "
-               "again, so that the first athlete's history follows their name")  # fmt: skip
+        msg = (
+            f"the store {path} is in use ({exc}): stop the daemon, then add the athlete "
+            "again, so that the first athlete's history follows their name"
+        )
         raise UsageError(msg) from None
     except StoreError as exc:
         raise UsageError(f"{exc}: the config was not changed") from None

@@ -64,14 +64,17 @@ def refuse_to_replace(output: Path, *, force: bool) -> None:
     if output.is_dir():
         raise UsageError(f"{output} is a directory: give the file as --output FILE")
     if (output.exists() or output.is_symlink()) and not force:
-        raise UsageError(f"{output} already exists: use --force to replace it, "
-                         "or --output FILE to write elsewhere")  # fmt: skip
+        raise UsageError(
+            f"{output} already exists: use --force to replace it, "
+            "or --output FILE to write elsewhere"
+        )
     existing = output.absolute().parent
     while not existing.exists():
         existing = existing.parent
     if not os.access(existing, os.W_OK | os.X_OK):
-        raise UsageError(f"cannot write {output}: permission denied "
-                         "(run it with sudo, or give --output FILE)")  # fmt: skip
+        raise UsageError(
+            f"cannot write {output}: permission denied (run it with sudo, or give --output FILE)"
+        )
 
 
 def checked_text(answers: Answers, output: Path) -> str:

@@ -177,9 +177,13 @@ class Prompter:
         return text.strip() or (default or "")
 
     def answer(
-        self, given: T | None, flag: str, question: str, parse: Callable[[str], T],
+        self,
+        given: T | None,
+        flag: str,
+        question: str,
+        parse: Callable[[str], T],
         default: str | None = None,
-    ) -> T:  # fmt: skip
+    ) -> T:
         """``given`` (a flag's value), else the answer to ``question``, else ``default``."""
         if given is not None:
             return given
