@@ -7,6 +7,7 @@ and straps, which refer to each other, are in :mod:`hrvd.config_athletes`.
 from __future__ import annotations
 
 import re
+from dataclasses import fields
 from pathlib import Path
 
 from hrvd.coach.alpha1 import ALPHA1_LIMIT
@@ -17,20 +18,10 @@ MAX_ARTIFACT_PCT = RideConfig().alpha1_max_artifact_pct
 KEEP_RAW_DAYS = StoreConfig().keep_raw_days
 MQTT_TOPIC_MAX_BYTES = 65_535
 """A topic's UTF-8 length limit (MQTT 3.1.1 section 1.5.3, a two-byte length prefix)."""
-RIDE_KEYS = frozenset(
-    {
-        "ceiling_bpm",
-        "sustain_s",
-        "hysteresis_bpm",
-        "warmup_min",
-        "target_min",
-        "auto_start",
-        "alpha1_limit",
-        "alpha1_min_hr_bpm",
-        "alpha1_max_artifact_pct",
-    }
-)
-MORNING_KEYS = frozenset({"stabilise_s", "measure_s", "posture", "auto_start", "window"})
+RIDE_KEYS = frozenset(f.name for f in fields(RideConfig))
+"""The keys of ``[ride]`` and ``[athlete.ride]``: the dataclass's fields, so the two never drift."""
+MORNING_KEYS = frozenset(f.name for f in fields(MorningConfig))
+"""The keys of ``[morning]`` and ``[athlete.morning]``, likewise."""
 
 
 class Section:

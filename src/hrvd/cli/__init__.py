@@ -127,7 +127,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (`hrvd analyze ... | head`): not an error of ours.
         sys.stderr.close()
         return EXIT_OK
-
-
-if __name__ == "__main__":
-    sys.exit(main())
