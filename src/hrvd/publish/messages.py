@@ -71,8 +71,7 @@ class _Message:
 
     def payload(self) -> Payload:
         """The JSON object, keys in field order; :data:`ABSENT` fields left out."""
-        names = [f.name for f in fields(self)]  # type: ignore[arg-type] # subclasses are dataclasses
-        return {n: v for n in names if (v := getattr(self, n)) is not ABSENT}
+        return {n: v for n in _names(type(self)) if (v := getattr(self, n)) is not ABSENT}
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, object]) -> Self:
@@ -100,6 +99,14 @@ class _Message:
 
 
 _HINTS: dict[type, dict[str, object]] = {}
+_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _names(cls: type) -> tuple[str, ...]:
+    """The field names of a message class, looked up once: a state message goes out every second."""
+    if cls not in _NAMES:
+        _NAMES[cls] = tuple(f.name for f in fields(cls))
+    return _NAMES[cls]
 
 
 def _hints(cls: type) -> dict[str, object]:
