@@ -156,7 +156,7 @@ class MorningRun:
     def _progress(self, progress: Progress) -> None:
         if self._done:
             return
-        message = MorningMessage(**progress.payload())  # type: ignore[arg-type] # its fields
+        message = MorningMessage(**progress.payload())  # type: ignore[arg-type] # keys: its fields
         if progress.state in {MorningState.DONE, MorningState.INVALID}:
             self._done = True
             m = self.measurement
