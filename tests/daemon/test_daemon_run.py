@@ -28,6 +28,7 @@ from harness.fake_bluez import FakeBluez, FakeStrap, steady_rr
 from hrvd.cli.morning import morning_command
 from hrvd.cli.ride import ride_command
 from hrvd.config import load_config
+from hrvd.publish.messages import MorningMessage, ReadinessMessage
 from hrvd.store import open_store
 
 if TYPE_CHECKING:
@@ -184,6 +185,11 @@ async def _first(
                 if wanted(payload):
                     return payload
     raise AssertionError  # unreachable: the timeout ends the loop
+
+
+def _reads_back(cls: type[MorningMessage | ReadinessMessage], received: dict[str, object]) -> bool:
+    """The received JSON is its typed message's payload: the same keys, order and values."""
+    return list(cls.from_payload(received).payload().items()) == list(received.items())
 
 
 async def _online(sub: aiomqtt.Client) -> None:
@@ -349,6 +355,9 @@ async def test_a_morning_measurement_on_command_publishes_its_countdown_and_read
         assert await asyncio.wait_for(proc.wait(), 10) == 0
     assert progress[0]["state"] in {"stabilising", "measuring"}
     assert progress[-1]["state"] == "done"
+    assert all(_reads_back(MorningMessage, p) for p in progress)
+    assert readiness is not None
+    assert _reads_back(ReadinessMessage, readiness)
     remaining = [p["remaining_s"] for p in progress if p["state"] == "measuring"]
     assert remaining == sorted(remaining, reverse=True)
     assert readiness is not None
@@ -447,6 +456,9 @@ async def test_hrvd_morning_without_a_daemon_measures_itself_and_its_readiness_r
         assert await asyncio.wait_for(proc.wait(), 10) == 0
     assert again["status"] == "baseline"
     assert again["ln_rmssd"] == readiness["ln_rmssd"]
+    assert _reads_back(ReadinessMessage, readiness)
+    assert _reads_back(ReadinessMessage, again)
+    assert str(again["id"]).startswith(f"readiness:{readiness['date']}:lying:stored:")
 
 
 async def test_hostile_commands_and_floods_leave_the_daemon_streaming_and_answering(

@@ -1,14 +1,34 @@
-"""MorningRun with a real store: every measurement's raw RR is kept, valid or not."""
+"""MorningRun with a real store: every measurement's raw RR is kept, valid or not; what a run
+and the daemon's start publish keeps its wire format and reads back as its typed message."""
 
 from __future__ import annotations
 
 import asyncio
+import io
+import json
+import re
 import sqlite3
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
+import numpy as np
+import pytest
+from rich.console import Console
+
+from hrvd.ble.session import StrapSession
 from hrvd.ble.timeline import TimedBeat
-from hrvd.config import AthleteConfig, Config, MorningConfig, StoreConfig
-from hrvd.daemon.morning import MorningRun
+from hrvd.ble.virtual import measurements
+from hrvd.cli.replay import wall_clock
+from hrvd.coach.baseline import Morning, Posture
+from hrvd.config import AthleteConfig, Config, MorningConfig, StoreConfig, StrapConfig
+from hrvd.daemon.athlete import AthleteDesk
+from hrvd.daemon.beats import BeatRecorder
+from hrvd.daemon.morning import MorningPrinter, MorningRun, stored_readiness
+from hrvd.daemon.orthostatic import OrthostaticRun
+from hrvd.daemon.pipeline import StrapPipeline
+from hrvd.hrv.synthetic import orthostatic_rr
+from hrvd.hrv.zones import ZoneModel, zones_for
+from hrvd.publish.messages import MorningMessage, ReadinessMessage, parse
+from hrvd.publish.sink import TeeSink
 from hrvd.store import open_store
 
 
@@ -65,25 +85,184 @@ async def test_an_invalid_measurement_is_kept_but_never_counts(tmp_path):
 
 
 def test_the_stored_readiness_is_the_latest_day_in_the_usual_posture_with_a_content_id():
-    from hrvd.coach.baseline import Morning, Posture  # noqa: PLC0415
-    from hrvd.daemon.morning import stored_readiness  # noqa: PLC0415
-
     assert stored_readiness([], "lying", "en") is None
     days = [Morning(date(2026, 11, d), Posture.LYING, 4.0 + d / 100, 50.0) for d in range(1, 21)]
     sitting = Morning(date(2026, 11, 20), Posture.SITTING, 3.5, 55.0)
-    payload = stored_readiness([*days, sitting], "lying", "en")
-    assert payload is not None
-    assert (payload["date"], payload["posture"], payload["ln_rmssd"]) == (
-        "2026-11-20",
-        "lying",
-        4.2,
-    )
-    assert payload["status"] != "baseline"  # judged against the 19 days before it
+    message = stored_readiness([*days, sitting], "lying", "en")
+    assert message is not None
+    assert (message.date, message.posture, message.ln_rmssd) == ("2026-11-20", "lying", 4.2)
+    assert message.status != "baseline"  # judged against the 19 days before it
     again = stored_readiness([*days, sitting], "lying", "en")
     assert again is not None
-    assert again["id"] == payload["id"]  # the same readiness: the same id
+    assert again.id == message.id  # the same readiness: the same id
     repeated = Morning(date(2026, 11, 20), Posture.LYING, 3.9, 52.0)
     other = stored_readiness([*days[:-1], repeated, sitting], "lying", "en")
     assert other is not None
-    assert other["id"] != payload["id"]
-    assert stored_readiness([*days, sitting], "sitting", "en")["posture"] == "sitting"  # type: ignore[index]
+    assert other.id != message.id
+    sat = stored_readiness([*days, sitting], "sitting", "en")
+    assert sat is not None
+    assert sat.posture == "sitting"
+
+
+# The wire format as sent before the morning run built typed messages: keys in this order.
+MORNING_KEYS = ["state", "remaining_s", "reason"]
+ORTHO_KEYS = [*MORNING_KEYS, "test", "phase", "prompt", "outcome"]
+READINESS_KEYS = [
+    "date",
+    "score",
+    "status",
+    "ln_rmssd",
+    "ln_rmssd_7d",
+    "rmssd_ms",
+    "resting_hr_bpm",
+    "baseline_ln_rmssd",
+    "normal_low",
+    "normal_high",
+    "recommendation",
+    "recommendation_text",
+    "posture",
+    "cv_7d_pct",
+    "cv_7d_prev_pct",
+    "ln_rmssd_7d_prev",
+    "trend_7d",
+    "cv_7d_change_pct",
+    "quality",
+]
+STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d"
+STRAP = StrapConfig("Bed strap", role="morning")
+TODAY = date(2026, 12, 4)
+
+
+class AllSink:
+    """Every message, in order: (how it is sent, topic, payload)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, dict[str, object]]] = []
+
+    def state(self, topic, payload) -> None:
+        self.sent.append(("state", topic, payload))
+
+    def retained(self, topic, payload) -> None:
+        pass
+
+    def durable(self, topic, payload) -> None:
+        self.sent.append(("durable", topic, payload))
+
+
+async def measure_then_restart(tmp_path, kind, *, stands=True):
+    """A run on a store with seven earlier mornings, then a daemon start that republishes.
+
+    Returns what the run sent, what the start sent, and what the console showed.
+    """
+    config = Config(
+        straps=(STRAP,),
+        athlete=AthleteConfig(hr_rest=55, hr_max=190),
+        morning=MorningConfig(),
+        store=StoreConfig(tmp_path / "s.sqlite3"),
+    )
+    store = open_store(config.store.path)
+    rng = np.random.default_rng(7)
+    earlier = [
+        Morning(TODAY - timedelta(days=k), Posture.LYING, rng.normal(3.9, 0.1), 55.0)
+        for k in range(7, 0, -1)
+    ]
+    await store.add_mornings(earlier, source="imported")
+    sink, finished, shown = AllSink(), asyncio.Event(), io.StringIO()
+    printer = MorningPrinter(Console(file=shown, width=200), "en")
+    pipeline = StrapPipeline(
+        strap_name=STRAP.name,
+        base_topic="hrvd",
+        zones=zones_for(ZoneModel.HRMAX, hr_max=190),
+        rides=None,
+        sink=AllSink(),  # the strap's own messages: not the run's
+        to_wall=wall_clock(datetime(2026, 12, 4, 6, 30, tzinfo=UTC)),
+    )
+    now = [0.0]
+    session = StrapSession(STRAP, pipeline.on_event, clock=lambda: now[0])
+    run = kind(
+        config,
+        day=TODAY,
+        now_s=0.0,
+        repeat=False,
+        sink=TeeSink(sink, printer),
+        store=store,
+        on_end=finished.set,
+    )
+    pipeline.subscribe_beats(run.on_beats)
+    rng = np.random.default_rng(11)
+    rr = orthostatic_rr(
+        rng, lying_s=186.0, standing_s=150.0, supine_hr_bpm=54.0, rise_bpm=30.0, stands=stands
+    )
+    start = AllSink()
+    try:
+        for t, notification in measurements(rr):
+            now[0] = t
+            session.feed(notification)
+            run.tick(t)
+            if finished.is_set():
+                break
+        await run.settled()
+        # The next start, as the daemon's: the desk is built, then republishes.
+        to_wall = wall_clock(datetime(2026, 12, 4, 8, tzinfo=UTC))
+        desk = AthleteDesk(config, to_wall)
+        desk.build(start, store, BeatRecorder(store, to_wall))  # no beats flow: not entered
+        desk.republish_readiness(store)
+    finally:
+        store.close()
+    assert printer.result is not None  # what `hrvd morning --format json` writes
+    assert printer.result.payload() == sink.sent[-1][2]
+    return sink.sent, start.sent, shown.getvalue()
+
+
+def assert_reads_back_identical(sent):
+    """Each payload reads back through its message class as the same bytes, on its topic."""
+    for _, topic, payload in sent:
+        message = parse(topic, payload)
+        assert isinstance(message, MorningMessage | ReadinessMessage)
+        assert message.topic("hrvd") == topic
+        assert list(message.payload().items()) == list(payload.items())
+        assert json.dumps(message.payload()) == json.dumps(payload)
+
+
+@pytest.mark.parametrize("kind", [MorningRun, OrthostaticRun])
+async def test_the_runs_and_the_starts_messages_keep_their_wire_format_and_read_back(
+    tmp_path, kind
+):
+    sent, start, shown = await measure_then_restart(tmp_path, kind)
+    assert_reads_back_identical(sent + start)
+    keys = ORTHO_KEYS if kind is OrthostaticRun else MORNING_KEYS
+    *progress, (how, _, end), (_, topic, readiness) = sent
+    assert len(progress) > 100  # once a second and at each notification
+    assert {h for h, _, _ in progress} == {"state"}
+    assert all(list(p) == keys for _, _, p in progress)
+    assert (how, list(end)) == ("durable", [*keys, "id"])
+    assert end["state"] == "done"
+    assert re.fullmatch(rf"morning:2026-12-04:lying:{STAMP}", str(end["id"]))
+    assert topic == "hrvd/readiness"
+    ortho = ["orthostatic"] if kind is OrthostaticRun else []
+    assert list(readiness) == [*READINESS_KEYS, *ortho, "id"]
+    assert re.fullmatch(rf"readiness:2026-12-04:lying:{STAMP}", str(readiness["id"]))
+    # The start publishes the same readiness again (without the test's values), its id
+    # made from its content.
+    ((how, _, again),) = start
+    assert how == "durable"
+    assert list(again) == [*READINESS_KEYS, "id"]
+    assert re.fullmatch(r"readiness:2026-12-04:lying:stored:[0-9a-f]{12}", str(again["id"]))
+    assert f"readiness: {readiness['status']}, score {readiness['score']}, lnRMSSD" in shown
+    strip = {"id", "orthostatic"}
+    assert {k: v for k, v in again.items() if k not in strip} == {
+        k: v for k, v in readiness.items() if k not in strip
+    }
+
+
+async def test_an_orthostatic_test_that_stays_lying_sends_its_outcome_in_the_same_format(
+    tmp_path,
+):
+    sent, _, shown = await measure_then_restart(tmp_path, OrthostaticRun, stands=False)
+    assert_reads_back_identical(sent)
+    (end,) = [p for how, t, p in sent if how == "durable" and t == "hrvd/morning"]
+    assert (end["outcome"], end["phase"], end["prompt"]) == ("did_not_stand", "done", None)
+    (readiness,) = [p for _, t, p in sent if t == "hrvd/readiness"]
+    assert MorningMessage.from_payload(end).outcome == "did_not_stand"
+    assert ReadinessMessage.from_payload(readiness).orthostatic == readiness["orthostatic"]
+    assert "measurement done\northostatic test: you did not stand" in shown

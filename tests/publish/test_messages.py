@@ -92,7 +92,7 @@ def test_readiness_thresholds_and_morning_progress_read_back_as_themselves():
     days = [Morning(date(2026, 11, d), Posture.LYING, 4.0 + d / 100, 50.0) for d in range(1, 21)]
     readiness = stored_readiness(days, "lying", "en")
     assert readiness is not None
-    assert ReadinessMessage.from_payload(readiness).payload() == readiness
+    assert ReadinessMessage.from_payload(readiness.payload()) == readiness
     morning = MorningMeasurement(started_at_s=0.0, day=date(2026, 12, 4), posture=Posture.LYING)
     progress = morning.tick(10.0).payload()
     assert MorningMessage.from_payload(progress).payload() == progress

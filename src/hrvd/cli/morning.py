@@ -46,7 +46,6 @@ if TYPE_CHECKING:
     from hrvd.ble.events import StrapEvent
     from hrvd.cli.args import Parser, Subparsers
     from hrvd.config import Config, StrapConfig
-    from hrvd.publish.messages import Payload
 
 
 def register(sub: Subparsers[Parser]) -> None:
@@ -205,7 +204,7 @@ async def standalone_morning(  # noqa: PLR0913 - the command's options, and a ti
     if problem is not None:
         raise HrvdError(f"cannot connect to {chosen.name}: {v.one_line(problem)}")
     talk = sys.stderr if as_json else out  # with as_json, stdout is the result alone
-    printer = _KeepingPrinter(Console(file=talk), config.athlete.language)
+    printer = MorningPrinter(Console(file=talk), config.athlete.language)
     try:
         zones = config.athlete.heart_rate_zones()
     except ValueError:
@@ -265,7 +264,7 @@ async def standalone_morning(  # noqa: PLR0913 - the command's options, and a ti
             msg = "the measurement did not end in time: is the strap streaming?"
             raise HrvdError(msg) from None
     if as_json and printer.result is not None:
-        write_json(out, printer.result)
+        write_json(out, printer.result.payload())  # as published
 
 
 async def _publishing(
@@ -310,17 +309,6 @@ async def _wait_streaming(
             )
             msg = f"cannot connect to {strap.name}: {v.one_line(problem)}"
         raise HrvdError(msg) from None
-
-
-class _KeepingPrinter(MorningPrinter):
-    """The morning printer, keeping the readiness it printed for ``--format json``."""
-
-    result: Payload | None = None
-
-    def durable(self, topic: str, payload: Payload) -> None:
-        if topic.endswith("/readiness"):
-            self.result = payload
-        super().durable(topic, payload)
 
 
 async def _countdown(client: aiomqtt.Client, out: TextIO, talk: TextIO) -> None:

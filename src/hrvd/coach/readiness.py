@@ -325,7 +325,10 @@ def _rounded(value: float | None, digits: int) -> float | None:
 
 
 def readiness_payload(result: ReadinessResult, language: str = "en") -> dict[str, object]:
-    """The ``hrvd/readiness`` JSON object of issue 5, without its ``id`` (the outbox's)."""
+    """The ``hrvd/readiness`` JSON object of issue 5, without ``orthostatic`` and ``id``.
+
+    The daemon adds those as it makes the message (:mod:`hrvd.daemon.morning`).
+    """
     b = result.baseline
     q = result.quality
     return {

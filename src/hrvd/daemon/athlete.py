@@ -31,6 +31,7 @@ from hrvd.daemon.orthostatic import OrthostaticRun
 from hrvd.daemon.pipeline import StrapPipeline
 from hrvd.errors import ConfigError
 from hrvd.publish import topics
+from hrvd.publish.messages import ThresholdsMessage
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -99,9 +100,11 @@ class AthleteDesk:
         ceilings = self.ceilings(store)
         if any(s.role in RIDE_ROLES for s in self.config.straps):
             now = self.to_wall(time.monotonic())
-            payload = ceilings.payload(now.date())
-            payload["id"] = f"thresholds:{now.isoformat(timespec='seconds')}"
-            sink.durable(topics.thresholds(self.base), payload)
+            thresholds = ThresholdsMessage(
+                **ceilings.payload(now.date()),  # type: ignore[arg-type]
+                id=f"thresholds:{now.isoformat(timespec='seconds')}",
+            )
+            sink.durable(thresholds.topic(self.base), thresholds.payload())
         sessions = []
         for strap in self.config.straps:
             rides = None
@@ -139,12 +142,12 @@ class AthleteDesk:
         except sqlite3.Error as exc:
             log.error("cannot read the stored mornings", error=str(exc))  # noqa: TRY400
             return
-        payload = stored_readiness(
+        message = stored_readiness(
             mornings, self.config.morning.posture, self.config.athlete.language
         )
-        if payload is not None:
-            log.info("publishing the latest readiness again", id=payload["id"], athlete=self.name)
-            self._sink.durable(topics.readiness(self.base), payload)
+        if message is not None:
+            log.info("publishing the latest readiness again", id=message.id, athlete=self.name)
+            self._sink.durable(message.topic(self.base), message.payload())
 
     async def tick(self, now: float) -> None:
         """Once a second: the pipelines' time-based ends, the morning's clock."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
@@ -26,7 +27,7 @@ from hrvd.coach.morning_quality import invalid_advice
 from hrvd.coach.morning_values import InvalidReason, MorningSettings, MorningState
 from hrvd.coach.orthostatic_baseline import ortho_line
 from hrvd.coach.readiness import assess, readiness_payload
-from hrvd.publish import topics
+from hrvd.publish.messages import ABSENT, MorningMessage, ReadinessMessage
 from hrvd.store import StoreError
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from hrvd.ble.timeline import TimedBeat
     from hrvd.coach.baseline import Morning
     from hrvd.coach.morning_values import MorningResult
+    from hrvd.coach.readiness import ReadinessResult
     from hrvd.config import Config
     from hrvd.publish.messages import Payload, Sink
     from hrvd.store import Store
@@ -54,7 +56,7 @@ class Progress(Protocol):
         ...
 
     def payload(self) -> dict[str, object]:
-        """The ``hrvd/morning`` JSON object."""
+        """The ``hrvd/morning`` JSON object, without its ``id`` (:class:`MorningMessage`)."""
         ...
 
 
@@ -116,7 +118,7 @@ class MorningRun:
         self.store = store
         self.on_end = on_end
         self.athlete = config.athlete.name
-        self.topic = topics.morning(config.topic_base())
+        self.base = config.topic_base()
         self._done = False
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -139,9 +141,9 @@ class MorningRun:
             started_at_s=now_s, day=day, posture=posture, settings=settings, repeat=repeat
         )
 
-    async def _readiness_extras(self) -> dict[str, object]:
-        """More for the readiness message (an orthostatic run: the test's values)."""
-        return {}
+    async def _orthostatic(self) -> dict[str, object] | None:
+        """The readiness message's ``orthostatic`` (an orthostatic run: the test's values)."""
+        return None
 
     def on_beats(self, beats: tuple[TimedBeat, ...], now_s: float) -> None:
         """The strap's beats of one notification."""
@@ -154,13 +156,13 @@ class MorningRun:
     def _progress(self, progress: Progress) -> None:
         if self._done:
             return
-        payload = progress.payload()
+        message = MorningMessage(**progress.payload())  # type: ignore[arg-type] # keys: its fields
         if progress.state in {MorningState.DONE, MorningState.INVALID}:
             self._done = True
             m = self.measurement
             ended = datetime.now().astimezone().isoformat(timespec="seconds")
-            payload["id"] = f"morning:{m.day.isoformat()}:{m.posture.value}:{ended}"
-            self.sink.durable(self.topic, payload)
+            message = replace(message, id=f"morning:{m.day.isoformat()}:{m.posture.value}:{ended}")
+            self.sink.durable(message.topic(self.base), message.payload())
             result = self.measurement.result
             if result is not None:
                 task = asyncio.create_task(self._finish(result))
@@ -168,7 +170,7 @@ class MorningRun:
                 task.add_done_callback(self._tasks.discard)
             self.on_end()
         else:
-            self.sink.state(self.topic, payload)
+            self.sink.state(message.topic(self.base), message.payload())
 
     async def _finish(self, result: MorningResult) -> None:
         try:
@@ -204,19 +206,27 @@ class MorningRun:
             )
             return
         readiness = assess(morning, history)
-        payload = readiness_payload(readiness, self.config.athlete.language)
-        payload.update(await self._readiness_extras())
+        orthostatic = await self._orthostatic()
         # A repeat gives the day a new score: its own id, so that a consumer that drops
         # redeliveries by id does not drop it.
         ended = datetime.now().astimezone().isoformat(timespec="seconds")
-        payload["id"] = f"readiness:{result.day.isoformat()}:{result.posture.value}:{ended}"
+        message = replace(
+            readiness_message(readiness, self.config.athlete.language),
+            orthostatic=ABSENT if orthostatic is None else orthostatic,
+            id=f"readiness:{result.day.isoformat()}:{result.posture.value}:{ended}",
+        )
         log.info("readiness", status=readiness.status.value, score=readiness.score)
-        self.sink.durable(topics.readiness(self.config.topic_base()), payload)
+        self.sink.durable(message.topic(self.base), message.payload())
+
+
+def readiness_message(result: ReadinessResult, language: str) -> ReadinessMessage:
+    """The ``hrvd/readiness`` message of a result, without ``orthostatic`` and ``id``."""
+    return ReadinessMessage(**readiness_payload(result, language))  # type: ignore[arg-type]
 
 
 def stored_readiness(
     mornings: list[Morning], posture: str, language: str
-) -> dict[str, object] | None:
+) -> ReadinessMessage | None:
     """The readiness of the latest stored morning, as published, or None without one.
 
     Of the latest day's mornings, the one in ``posture`` (``[morning] posture``) if any.
@@ -228,36 +238,37 @@ def stored_readiness(
     latest = max(m.day for m in mornings)
     days = [m for m in mornings if m.day == latest]
     morning = next((m for m in days if m.posture.value == posture), days[-1])
-    payload = readiness_payload(assess(morning, mornings), language)
-    digest = hashlib.blake2s(json.dumps(payload, sort_keys=True).encode(), digest_size=6)
-    payload["id"] = f"readiness:{morning.day.isoformat()}:{morning.posture.value}:stored:" + (
-        digest.hexdigest()
+    message = readiness_message(assess(morning, mornings), language)
+    content = json.dumps(message.payload(), sort_keys=True).encode()
+    digest = hashlib.blake2s(content, digest_size=6).hexdigest()
+    return replace(
+        message, id=f"readiness:{morning.day.isoformat()}:{morning.posture.value}:stored:{digest}"
     )
-    return payload
 
 
 class MorningPrinter:
-    """Prints the countdown now and then, and the day's readiness."""
+    """Prints the countdown now and then, and the day's readiness (kept in :attr:`result`)."""
 
     def __init__(self, console: Console, language: str) -> None:
         self.console = console
         self.language = language
         self.readiness = asyncio.Event()
+        self.result: ReadinessMessage | None = None
         self._last = ""
-        self._prompt: object = None
+        self._prompt: str | None = None
 
     def state(self, topic: str, payload: Payload) -> None:
         """The countdown: a line when the state changes and every 30 s."""
         if not topic.endswith("/morning"):
             return
-        prompt = payload.get("prompt")
+        m = MorningMessage.from_payload(payload)
+        prompt = None if m.prompt is ABSENT else m.prompt
         if prompt and prompt != self._prompt:  # an orthostatic test's "stand up now"
-            self.console.print(str(prompt), highlight=False)
+            self.console.print(prompt, highlight=False)
         self._prompt = prompt
-        remaining = payload.get("remaining_s")
-        line = f"{payload.get('state')}: {remaining} s left"
-        changed = not self._last.startswith(str(payload.get("state")))
-        due = isinstance(remaining, int) and not remaining % 30
+        line = f"{m.state}: {m.remaining_s} s left"
+        changed = not self._last.startswith(m.state)
+        due = m.remaining_s is not None and not m.remaining_s % 30  # whole seconds
         if line != self._last and (changed or due):
             self.console.print(line, highlight=False)
             self._last = line
@@ -268,26 +279,25 @@ class MorningPrinter:
     def durable(self, topic: str, payload: Payload) -> None:
         """The end of the measurement and the readiness."""
         if topic.endswith("/morning"):
-            line = f"measurement {payload.get('state')}"
-            reason = payload.get("reason")
-            if isinstance(reason, str) and reason in set(InvalidReason):
+            m = MorningMessage.from_payload(payload)
+            line = f"measurement {m.state}"
+            if m.reason is not None and m.reason in set(InvalidReason):
                 # Refused: say why and what to do, in the athlete's language.
-                line += f" ({reason}): {invalid_advice(InvalidReason(reason), self.language)}"
+                line += f" ({m.reason}): {invalid_advice(InvalidReason(m.reason), self.language)}"
             self.console.print(line, highlight=False)
-            if payload.get("outcome") == "did_not_stand":
+            if m.outcome == "did_not_stand":
                 self.console.print(
                     "orthostatic test: you did not stand (no heart-rate jump)", highlight=False
                 )
         elif topic.endswith("/readiness"):
-            score = payload.get("score")
-            normal = f"{payload.get('normal_low')}-{payload.get('normal_high')}"
+            r = ReadinessMessage.from_payload(payload)
             self.console.print(
-                f"readiness: {payload.get('status')}, score {score}, lnRMSSD "
-                f"{payload.get('ln_rmssd')} (normal {normal})\n"
-                f"{payload.get('recommendation_text')}",
+                f"readiness: {r.status}, score {r.score}, lnRMSSD "
+                f"{r.ln_rmssd} (normal {r.normal_low}-{r.normal_high})\n"
+                f"{r.recommendation_text}",
                 highlight=False,
             )
-            ortho = payload.get("orthostatic")
-            if isinstance(ortho, dict):
-                self.console.print(ortho_line(ortho), highlight=False)
+            if r.orthostatic is not ABSENT:
+                self.console.print(ortho_line(r.orthostatic), highlight=False)
+            self.result = r
             self.readiness.set()

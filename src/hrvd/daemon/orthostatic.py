@@ -72,14 +72,14 @@ class OrthostaticRun(MorningRun):
             )
         await super()._finish(result)
 
-    async def _readiness_extras(self) -> dict[str, object]:
+    async def _orthostatic(self) -> dict[str, object] | None:
         record = self.test.record
         if record is None:
-            return {}
+            return None
         try:
             history = await asyncio.to_thread(self.store.orthostatic_tests, self.athlete)
         except StoreError as exc:
             log.error("earlier orthostatic tests not read", error=str(exc))  # noqa: TRY400
             history = []
         earlier = [r for r in history if r.day < record.day]
-        return {"orthostatic": ortho_payload(record, assess_ortho(record, earlier))}
+        return ortho_payload(record, assess_ortho(record, earlier))

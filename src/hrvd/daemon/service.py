@@ -38,6 +38,7 @@ from hrvd.daemon.pipeline import StrapPipeline, interrupted_messages
 from hrvd.daemon.record import StoreSink
 from hrvd.daemon.systemd import Notifier
 from hrvd.publish.announce import announce
+from hrvd.publish.messages import RideMessage
 from hrvd.publish.mqtt import MqttPublisher
 from hrvd.publish.mqtt_auth import password_file_warning, resolve_password
 from hrvd.publish.outbox import open_outbox
@@ -202,10 +203,10 @@ class Daemon:
             log.error("cannot read the last ride state", error=str(exc))  # noqa: TRY400
             return
         now = to_wall(time.monotonic()).isoformat(timespec="seconds")
-        for topic, payload in interrupted_messages(last, now):
-            if topic.endswith("/ride"):
-                log.warning("ride cut short by a crash; ending it", topic=topic, ride=payload["id"])
-            self._sink.durable(topic, payload)
+        for topic, message in interrupted_messages(last, now):
+            if isinstance(message, RideMessage):
+                log.warning("ride cut short by a crash; ending it", topic=topic, ride=message.id)
+            self._sink.durable(topic, message.payload())
 
     def _republish_readiness(self, store: Store) -> None:
         """Publish each athlete's latest stored readiness again, durably.
