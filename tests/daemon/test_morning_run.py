@@ -19,6 +19,7 @@ from hrvd.ble.timeline import TimedBeat
 from hrvd.ble.virtual import measurements
 from hrvd.cli.replay import wall_clock
 from hrvd.coach.baseline import Morning, Posture
+from hrvd.coach.orthostatic import OrthoOutcome, OrthoRecord
 from hrvd.config import AthleteConfig, Config, MorningConfig, StoreConfig, StrapConfig
 from hrvd.daemon.athlete import AthleteDesk
 from hrvd.daemon.beats import BeatRecorder
@@ -27,7 +28,7 @@ from hrvd.daemon.orthostatic import OrthostaticRun
 from hrvd.daemon.pipeline import StrapPipeline
 from hrvd.hrv.synthetic import orthostatic_rr
 from hrvd.hrv.zones import ZoneModel, zones_for
-from hrvd.publish.messages import MorningMessage, ReadinessMessage, parse
+from hrvd.publish.messages import ABSENT, MorningMessage, ReadinessMessage, parse
 from hrvd.publish.sink import TeeSink
 from hrvd.store import open_store
 
@@ -102,6 +103,21 @@ def test_the_stored_readiness_is_the_latest_day_in_the_usual_posture_with_a_cont
     sat = stored_readiness([*days, sitting], "sitting", "en")
     assert sat is not None
     assert sat.posture == "sitting"
+
+
+def test_the_stored_readiness_carries_that_days_orthostatic_test_only():
+    days = [Morning(date(2026, 11, d), Posture.LYING, 4.0 + d / 100, 50.0) for d in range(1, 21)]
+    yesterday = OrthoRecord(date(2026, 11, 19), OrthoOutcome.STOOD, 50.0, 60.0, 75.0, 40.0)
+    plain = stored_readiness(days, "lying", "en", [yesterday])
+    assert plain is not None
+    assert plain.orthostatic is ABSENT  # an earlier day's test is not today's
+    today = OrthoRecord(date(2026, 11, 20), OrthoOutcome.STOOD, 52.0, 55.0, 80.0, 30.0)
+    message = stored_readiness(days, "lying", "en", [yesterday, today])
+    assert message is not None
+    assert isinstance(message.orthostatic, dict)
+    assert message.orthostatic["outcome"] == "stood"
+    assert message.orthostatic["supine_hr_bpm"] == 52.0
+    assert message.id != plain.id  # other content, another id
 
 
 # The wire format as sent before the morning run built typed messages: keys in this order.
@@ -242,16 +258,15 @@ async def test_the_runs_and_the_starts_messages_keep_their_wire_format_and_read_
     ortho = ["orthostatic"] if kind is OrthostaticRun else []
     assert list(readiness) == [*READINESS_KEYS, *ortho, "id"]
     assert re.fullmatch(rf"readiness:2026-12-04:lying:{STAMP}", str(readiness["id"]))
-    # The start publishes the same readiness again (without the test's values), its id
-    # made from its content.
+    # The start publishes the same readiness again, the test's values included (the
+    # retained message it replaces had them), its id made from its content.
     ((how, _, again),) = start
     assert how == "durable"
-    assert list(again) == [*READINESS_KEYS, "id"]
+    assert list(again) == [*READINESS_KEYS, *ortho, "id"]
     assert re.fullmatch(r"readiness:2026-12-04:lying:stored:[0-9a-f]{12}", str(again["id"]))
     assert f"readiness: {readiness['status']}, score {readiness['score']}, lnRMSSD" in shown
-    strip = {"id", "orthostatic"}
-    assert {k: v for k, v in again.items() if k not in strip} == {
-        k: v for k, v in readiness.items() if k not in strip
+    assert {k: v for k, v in again.items() if k != "id"} == {
+        k: v for k, v in readiness.items() if k != "id"
     }
 
 

@@ -139,11 +139,12 @@ class AthleteDesk:
             return
         try:
             mornings = store.mornings(self.name)
+            tests = store.orthostatic_tests(self.name)
         except sqlite3.Error as exc:
             log.error("cannot read the stored mornings", error=str(exc))  # noqa: TRY400
             return
         message = stored_readiness(
-            mornings, self.config.morning.posture, self.config.athlete.language
+            mornings, self.config.morning.posture, self.config.athlete.language, tests
         )
         if message is not None:
             log.info("publishing the latest readiness again", id=message.id, athlete=self.name)

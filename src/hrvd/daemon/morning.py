@@ -25,13 +25,13 @@ from hrvd.coach.baseline import Posture
 from hrvd.coach.morning import MorningMeasurement
 from hrvd.coach.morning_quality import invalid_advice
 from hrvd.coach.morning_values import InvalidReason, MorningSettings, MorningState
-from hrvd.coach.orthostatic_baseline import ortho_line
+from hrvd.coach.orthostatic_baseline import assess_ortho, ortho_line, ortho_payload
 from hrvd.coach.readiness import assess, readiness_payload
 from hrvd.publish.messages import ABSENT, MorningMessage, ReadinessMessage
 from hrvd.store import StoreError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
     from datetime import date
 
     from rich.console import Console
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from hrvd.ble.timeline import TimedBeat
     from hrvd.coach.baseline import Morning
     from hrvd.coach.morning_values import MorningResult
+    from hrvd.coach.orthostatic import OrthoRecord
     from hrvd.coach.readiness import ReadinessResult
     from hrvd.config import Config
     from hrvd.publish.messages import Payload, Sink
@@ -225,13 +226,19 @@ def readiness_message(result: ReadinessResult, language: str) -> ReadinessMessag
 
 
 def stored_readiness(
-    mornings: list[Morning], posture: str, language: str
+    mornings: list[Morning],
+    posture: str,
+    language: str,
+    orthostatic_tests: Sequence[OrthoRecord] = (),
 ) -> ReadinessMessage | None:
     """The readiness of the latest stored morning, as published, or None without one.
 
     Of the latest day's mornings, the one in ``posture`` (``[morning] posture``) if any.
-    Its ``id`` comes from its content: the same readiness published again has the same
-    id (a consumer may drop it), a different one (a repeat) has its own.
+    An orthostatic test of that day (``orthostatic_tests``, oldest first) comes with it,
+    judged against the earlier tests as when it was taken: the retained readiness that
+    replaces the test's own must not drop its values. Its ``id`` comes from its content:
+    the same readiness published again has the same id (a consumer may drop it), a
+    different one (a repeat) has its own.
     """
     if not mornings:
         return None
@@ -239,6 +246,10 @@ def stored_readiness(
     days = [m for m in mornings if m.day == latest]
     morning = next((m for m in days if m.posture.value == posture), days[-1])
     message = readiness_message(assess(morning, mornings), language)
+    test = next((t for t in reversed(orthostatic_tests) if t.day == latest), None)
+    if test is not None:
+        earlier = [t for t in orthostatic_tests if t.day < test.day]
+        message = replace(message, orthostatic=ortho_payload(test, assess_ortho(test, earlier)))
     content = json.dumps(message.payload(), sort_keys=True).encode()
     digest = hashlib.blake2s(content, digest_size=6).hexdigest()
     return replace(
