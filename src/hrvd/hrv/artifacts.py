@@ -418,6 +418,15 @@ class _SortedWindow:
         self._order.append(value)
         bisect.insort(self._sorted, value)
 
+    def replace_recent(self, back: int, value: float) -> None:
+        """Replace the value added ``back`` adds ago (0: the newest), if still held."""
+        if back >= len(self._order):
+            return
+        old = self._order[-1 - back]
+        self._order[-1 - back] = value
+        del self._sorted[bisect.bisect_left(self._sorted, old)]
+        bisect.insort(self._sorted, value)
+
     def quantile(self, q: float) -> float:
         """Quantile with numpy's linear interpolation."""
         s = self._sorted
@@ -460,6 +469,7 @@ class _Pending:
     d: float  # raw dRR, ms (0 for the first beat after a start or a gap)
     gap_before: bool
     out: float  # corrected value, ms (the raw one until a correction touches it)
+    med: float | None = None  # local median RR, ms, once LOOKAHEAD_BEATS beats followed
     follow: bool = False  # evaluate as a long/short candidate (set by the beat before)
     decided: bool = False
     merged_away: bool = False  # an extra beat before this one swallowed it
@@ -490,6 +500,8 @@ class StreamingCorrector:
         self._last_rr: float | None = None
         self._gap_next = False
         self._last_cls = BeatClass.NORMAL
+        # Whether each of the last 91 beats decided was flagged (see _respread).
+        self._flags: deque[bool] = deque(maxlen=THRESHOLD_WINDOW_BEATS)
         self._keep_classes = keep_classes
         self.classes: list[BeatClass] = []
         """With ``keep_classes``, the class of every input beat decided so far, in order."""
@@ -519,6 +531,13 @@ class StreamingCorrector:
         )
         self._gap_next = False
         self._count += 1
+        if len(self._pending) > LOOKAHEAD_BEATS:
+            # The median of the 11 beats up to LOOKAHEAD_BEATS after this one, the window
+            # the beat would have if it were decided now. Kept with the beat, because a
+            # beat is decided later than that in the warm-up (all of the first 44 at once,
+            # when the 46th arrives) and at a gap or flush: judged against the median at
+            # that moment, the first beats of a recording met the median of beats 35-45.
+            self._pending[-1 - LOOKAHEAD_BEATS].med = self._rr.quantile(0.5)
         if self._count < STREAM_WARMUP_BEATS:
             return []
         return self._advance(final=False)
@@ -576,7 +595,7 @@ class StreamingCorrector:
         nxt = pending[k + 1] if k + 1 < len(pending) else None
         d1 = self._d_norm(k + 1, th1)
         d2 = self._d_norm(k + 2, th1)
-        med = self._rr.quantile(0.5)
+        med = self._rr.quantile(0.5) if beat.med is None else beat.med
         th2 = self._abs_m.threshold()
         m = _median_deviation(beat.rr, med) / th2
         cls = _classify_one(
@@ -604,9 +623,50 @@ class StreamingCorrector:
             self._abs_m.add(normal_m if cls is BeatClass.NORMAL else self._abs_m.quantile(0.5))
         if cls is not BeatClass.NORMAL and not beat.merged_away:
             self._correct(k, cls, med)
+        self._flags.append(cls is not BeatClass.NORMAL)
+        # The batch form judges again only when its first pass flags more than
+        # ITERATE_ABOVE_RATE of the beats; live, the same share over the threshold window.
+        busy = sum(self._flags) > ITERATE_ABOVE_RATE * len(self._flags)
+        if busy and cls is not BeatClass.NORMAL and not beat.merged_away:
+            self._respread(k, cls)
         if self._keep_classes:
             self.classes.append(cls)
         self._last_cls = cls
+
+    def _respread(self, k: int, cls: BeatClass) -> None:
+        """Put the corrected series' changes in place of a corrected beat's raw ones.
+
+        Th1 stands for the spread of normal beat-to-beat change, and the batch form
+        (like Kubios and NeuroKit2) gets it free of artifacts by judging the corrected
+        series again. Live, the |dRR| of the beats a correction touched are replaced by the
+        |dRR| of the corrected series around them as soon as the correction is made, so a
+        burst of artifacts cannot widen Th1 until they hide each other. Unlike the window's
+        median (the earlier 'forget', BENCHMARKS.md), these are what a second pass would
+        see: a false flag on an irregular rhythm leaves a large change in, and the spread
+        does not narrow with every flag. Done only while more than ITERATE_ABOVE_RATE of
+        the last 91 beats decided were flagged, the batch form's own condition for a
+        second pass: on clean and ordinary recordings the thresholds stay the paper's.
+        """
+        pending = self._pending
+        back = len(pending) - 1 - k  # adds since beat k's |dRR| joined the window
+
+        def value(j: int) -> float:
+            return pending[j].out / pending[j].parts
+
+        def linked(j: int) -> bool:  # beat j has a predecessor in this stretch
+            return 0 < j < len(pending) and not pending[j].gap_before
+
+        if cls is BeatClass.ECTOPIC and linked(k - 1) and linked(k):
+            self._abs_d.replace_recent(back + 1, abs(value(k - 1) - value(k - 2)))
+        if linked(k):
+            self._abs_d.replace_recent(back, abs(value(k) - value(k - 1)))
+        nxt = k + 1
+        if linked(nxt) and pending[nxt].merged_away:
+            # The swallowed interval has no change of its own in the corrected series.
+            self._abs_d.replace_recent(back - 1, self._abs_d.quantile(0.5))
+            nxt += 1
+        if linked(nxt):
+            self._abs_d.replace_recent(back - (nxt - k), abs(value(nxt) - value(k)))
 
     def _correct(self, k: int, cls: BeatClass, med: float) -> None:
         pending = self._pending
