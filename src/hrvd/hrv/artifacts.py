@@ -502,6 +502,7 @@ class StreamingCorrector:
         self._last_cls = BeatClass.NORMAL
         # Whether each of the last 91 beats decided was flagged (see _respread).
         self._flags: deque[bool] = deque(maxlen=THRESHOLD_WINDOW_BEATS)
+        self._flag_count = 0  # sum(self._flags), kept as they come and go
         self._keep_classes = keep_classes
         self.classes: list[BeatClass] = []
         """With ``keep_classes``, the class of every input beat decided so far, in order."""
@@ -623,10 +624,14 @@ class StreamingCorrector:
             self._abs_m.add(normal_m if cls is BeatClass.NORMAL else self._abs_m.quantile(0.5))
         if cls is not BeatClass.NORMAL and not beat.merged_away:
             self._correct(k, cls, med)
-        self._flags.append(cls is not BeatClass.NORMAL)
+        flagged = cls is not BeatClass.NORMAL
+        if len(self._flags) == self._flags.maxlen:
+            self._flag_count -= self._flags[0]  # the oldest leaves as this one joins
+        self._flags.append(flagged)
+        self._flag_count += flagged
         # The batch form judges again only when its first pass flags more than
         # ITERATE_ABOVE_RATE of the beats; live, the same share over the threshold window.
-        busy = sum(self._flags) > ITERATE_ABOVE_RATE * len(self._flags)
+        busy = self._flag_count > ITERATE_ABOVE_RATE * len(self._flags)
         if busy and cls is not BeatClass.NORMAL and not beat.merged_away:
             self._respread(k, cls)
         if self._keep_classes:
