@@ -34,15 +34,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bench_core import (
+from core_common import (
     DAY_S,
-    build_day,
     load_neurokit_ref,
     machine,
     md_table,
     read_recordings,
     timed_runs,
 )
+from core_speed import build_day
 from hrvd.cli import main as hrvd_main
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 
     from numpy.typing import NDArray
 
-    from bench_core import NeurokitRef
+    from core_common import NeurokitRef
 
 TARGET_SPEEDUP = 100.0
 LONG_DAYS = 14

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 import harness_path  # noqa: F401 - tests/ on sys.path, for harness
-from bench_core import load_neurokit_ref
+from core_common import load_neurokit_ref
 from harness.machine import cpu_model
 from hrvd.hrv.artifacts import StreamingCorrector, classify, correct_batch
 from hrvd.hrv.metrics import time_domain

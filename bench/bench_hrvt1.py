@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Protocol, cast
 import numpy as np
 
 import harness_path  # noqa: F401 - tests/ on sys.path, for hrvt1_ref
-from bench_core import machine
+from core_common import machine
 from hrvd.coach.hrvt1 import Alpha1Window, estimate_hrvt1, recording_windows
 from hrvd.hrv.dfa import dfa_alpha1
 from hrvd.hrv.synthetic import inject, step_test, steps_rr

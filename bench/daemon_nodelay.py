@@ -25,15 +25,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bench_core import md_table
-from bench_daemon import REAL_INTERVAL_S, log, real_plans, run_daemon
+from core_common import md_table
+from daemon_plan import REAL_INTERVAL_S, log, real_plans
 from daemon_report import ms
 from daemon_rig import load_fixtures
+from daemon_runs import run_daemon
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from bench_daemon import DaemonRun
+    from daemon_plan import DaemonRun
     from daemon_rig import Fixtures
     from harness.mosquitto import Broker
 

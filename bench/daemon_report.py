@@ -6,10 +6,10 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bench_core import md_table
+from core_common import md_table
 
 if TYPE_CHECKING:
-    from bench_daemon import DaemonRun, ReplayRun, Report
+    from daemon_plan import DaemonRun, ReplayRun, Report
     from daemon_stats import Latency
 
 TARGET_STATE_P99_MS = 20.0

@@ -30,8 +30,9 @@ import time
 from pathlib import Path, PurePosixPath
 
 import harness_path  # noqa: F401 - tests/ on sys.path, for harness
-from bench_daemon import FAST_RIDE, fast_plan, run_daemon
+from daemon_plan import FAST_RIDE, fast_plan
 from daemon_rig import load_fixtures
+from daemon_runs import run_daemon
 from harness.machine import cpu_model, os_name
 from hrvd.setup.install_service import render_unit
 

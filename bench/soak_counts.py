@@ -200,7 +200,7 @@ def rides_of(queued: list[tuple[int, str, dict[str, object]]], raw: Raw) -> dict
             for (_, t), p in last.items()
             if topic_kind(t) == "alert" and p.get("too_hard") is True
         ),
-        # The next daemon ends those (hrvd.daemon.pipeline.interrupted_messages).
+        # The next daemon ends those (hrvd.daemon.interrupted.interrupted_messages).
         "ended_interrupted": sum(
             1 for _, t, p in queued if topic_kind(t) == "ride" and p.get("event") == INTERRUPTED
         ),

@@ -10,6 +10,7 @@ from pathlib import Path
 
 PURE = (
     "hrvd.daemon.pipeline",
+    "hrvd.daemon.interrupted",
     "hrvd.ble.protocol",
     "hrvd.ble.events",
     "hrvd.ble.timeline",
@@ -17,6 +18,7 @@ PURE = (
     "hrvd.publish.messages",
     "hrvd.publish.topics",
     "hrvd.publish.discovery",
+    "hrvd.publish.entities",
     "hrvd.publish.commands",
     "hrvd.publish.policy",
 )

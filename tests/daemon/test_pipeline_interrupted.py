@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from hrvd.daemon.pipeline import interrupted_messages
+from hrvd.daemon.interrupted import interrupted_messages
 from hrvd.publish.messages import AlertMessage, RideMessage
 
 NOW = "2026-11-27T19:00:00+00:00"

@@ -456,7 +456,7 @@ def test_the_discovery_prefix_is_configurable():
     assert removal_messages(["x"], cfg)[0].topic == "ha/device/hrvd/strap_x/config"
 
 
-@pytest.mark.parametrize("module", ["discovery", "topics", "dashboard"])
+@pytest.mark.parametrize("module", ["discovery", "entities", "topics", "dashboard"])
 def test_the_module_is_sans_io(module):
     source = Path(discovery.__file__).with_name(f"{module}.py").read_text(encoding="utf-8")
     imported = set()

@@ -33,8 +33,8 @@ from hrvd.ble.session import StrapSession, run_straps
 from hrvd.daemon.athlete import AthleteDesk, CommandRouter
 from hrvd.daemon.beats import BeatRecorder
 from hrvd.daemon.clock import read_clock
+from hrvd.daemon.interrupted import interrupted_messages
 from hrvd.daemon.loops import Loops
-from hrvd.daemon.pipeline import StrapPipeline, interrupted_messages
 from hrvd.daemon.record import StoreSink
 from hrvd.daemon.systemd import Notifier
 from hrvd.publish.announce import announce
@@ -47,6 +47,7 @@ from hrvd.store import StoreError, open_store
 
 if TYPE_CHECKING:
     from hrvd.config import Config
+    from hrvd.daemon.pipeline import StrapPipeline
     from hrvd.publish.messages import Sink
     from hrvd.publish.outbox import Outbox
     from hrvd.store import Store
