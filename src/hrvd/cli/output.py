@@ -68,9 +68,11 @@ def write_rows(
         table.add_row(*("-" if cell is None else str(cell) for cell in row))
     # A cell is text as it is: a strap named "[garage]" or ":x:" is no markup or emoji.
     console = Console(file=out, highlight=False, markup=False, emoji=False)
-    # Never wrapped or cut: as wide as the terminal, or as the widest row when wider.
+    # Never wrapped or cut: as wide as the terminal, or as the widest row when wider. Both
+    # sides of the size: rich holds a width alone at 80 columns on a dumb terminal.
     wide = console.options.update_width(1 << 16)
-    console.width = max(console.width, Measurement.get(console, wide, table).maximum)
+    widest = Measurement.get(console, wide, table).maximum
+    console.size = (max(console.width, widest), console.height)
     lines = console.render_lines(table, pad=False)
     console.print(SegmentLines([_trimmed(line) for line in lines], new_lines=True), end="")
 
