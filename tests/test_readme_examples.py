@@ -2,7 +2,8 @@
 
 An example is checked when the line before its fenced block is a comment starting
 ``<!-- example:`` and the block's first line is ``$ COMMAND``: the command runs in-process
-(``hrvd.cli.main``, from the repository's root) and what it prints must equal the rest of
+(``hrvd.cli.main``, from the repository's root) as at a terminal (a table, not CSV; a dumb
+one, so without style codes) and what it prints must equal the rest of
 the block, exactly, but for dates (``YYYY-MM-DD``), which are replaced in both because the
 data a command reads is made relative to today. A command that reads a store gets one from
 ``SETUPS`` (a config named by ``HRVD_CONFIG``, as a user's would be found).
@@ -11,6 +12,7 @@ data a command reads is made relative to today. A command that reads a store get
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import re
 import shlex
@@ -71,6 +73,13 @@ SETUPS: dict[str, Callable[[Path, pytest.MonkeyPatch], None]] = {
 }
 
 
+class _Terminal(io.StringIO):
+    """What a reader of the docs sees: a terminal's screen."""
+
+    def isatty(self) -> bool:
+        return True
+
+
 def _examples() -> Iterator[tuple[str, str, str]]:
     for doc in USER_DOCS:
         for found in EXAMPLE.finditer(doc.read_text(encoding="utf-8")):
@@ -106,8 +115,12 @@ def test_an_example_shows_what_the_command_prints(
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "no-config"))
     if command in SETUPS:
         SETUPS[command](tmp_path, monkeypatch)
+    terminal = _Terminal()
+    monkeypatch.setattr("sys.stdout", terminal)
+    monkeypatch.setenv("TERM", "dumb")
     assert main(argv[1:]) == 0
-    printed = capsys.readouterr().out
+    assert capsys.readouterr().out == ""
+    printed = terminal.getvalue()
     assert DATE.sub("YYYY-MM-DD", printed) == DATE.sub("YYYY-MM-DD", shown)
 
 

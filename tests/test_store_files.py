@@ -90,7 +90,11 @@ def test_history_reads_a_stopped_daemons_store_from_a_folder_it_cannot_write():
             folder.chmod(0o555)
             as_other = []
         done = subprocess.run(
-            [*as_other, sys.executable, "-m", "hrvd.cli", "history", "--config", str(config)],
+            [
+                *as_other,
+                *(sys.executable, "-m", "hrvd.cli", "history", "--config", str(config)),
+                *("--format", "table"),  # into a pipe: CSV, a header alone
+            ],
             capture_output=True,
             text=True,
             check=False,

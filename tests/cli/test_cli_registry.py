@@ -176,3 +176,15 @@ def test_config_check_as_json_is_the_effective_config(tmp_path, capsys):
     assert result["path"] == str(config)
     assert result["config"]["mqtt"]["host"] == "broker.lan"
     assert result["config"]["mqtt"]["port"] == 1883  # the default, filled in
+
+
+@pytest.mark.parametrize("term", ["xterm-256color", "dumb"])
+def test_a_table_on_any_terminal_shows_every_cell_whole_as_written(term, monkeypatch):
+    monkeypatch.setenv("TERM", term)  # rich keeps a dumb terminal at 80 columns unless told
+    strap = ":smile: [garage] strap [/] " * 5 + "end"
+    out = _Terminal()
+    write_rows(out, "table", ("STRAP", "MIN"), [(strap, 45), ("H10", None)])
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 3
+    assert lines[1] == f"{strap}  45"  # no markup, no emoji, more than 80 columns
+    assert lines[2] == "H10" + " " * (len(strap) - 1) + "-"  # no padding after the last cell

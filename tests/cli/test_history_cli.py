@@ -1,11 +1,31 @@
 """hrvd history and hrvd history import, through the CLI and a real SQLite store."""
 
+import csv
 import io
 import json
+import re
 import statistics
 from datetime import date, timedelta
 
+import pytest
+
 from hrvd.cli import main
+from hrvd.cli.history import COLUMNS
+
+STYLE = re.compile(r"\x1b\[[0-9;]*m")
+"""A terminal's style codes (the table's bold header)."""
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def _on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> _Terminal:
+    """Stdout as a terminal (set in the test: capsys takes stdout back before it runs)."""
+    screen = _Terminal()
+    monkeypatch.setattr("sys.stdout", screen)
+    return screen
 
 
 def _export(path, days=30, low_from=None, start=date(2026, 10, 1)):
@@ -27,7 +47,7 @@ def _config(tmp_path):
     return str(f)
 
 
-def test_imported_days_are_scored_like_measured_ones(tmp_path, capsys):
+def test_imported_days_are_scored_like_measured_ones(tmp_path, capsys, monkeypatch):
     cfg = _config(tmp_path)
     _export(tmp_path / "export.csv", days=30, low_from=27)
     assert main(["history", "import", str(tmp_path / "export.csv"), "--config", cfg]) == 0
@@ -40,8 +60,9 @@ def test_imported_days_are_scored_like_measured_ones(tmp_path, capsys):
     assert rows[20]["status"] == "green"
     assert rows[-1]["status"] == "red"  # three low days: the week is low and today too
     assert rows[-1]["recommendation"] == "walk"
+    screen = _on_a_terminal(monkeypatch)
     assert main(["history", "--config", cfg]) == 0
-    table = capsys.readouterr().out
+    table = screen.getvalue()
     assert "2026-10-30" in table
     assert "latest:" in table
 
@@ -134,7 +155,9 @@ def test_an_endless_history_file_stops_at_the_history_limit_in_its_own_words(
     assert len(err.splitlines()) == 1
 
 
-def test_history_shows_the_weekly_cv_and_trend_in_json_csv_and_the_table(tmp_path, capsys):
+def test_history_shows_the_weekly_cv_and_trend_in_json_csv_and_the_table(
+    tmp_path, capsys, monkeypatch
+):
     cfg = _config(tmp_path)
     _export(tmp_path / "export.csv", days=30, low_from=27)
     assert main(["history", "import", str(tmp_path / "export.csv"), "--config", cfg]) == 0
@@ -157,8 +180,9 @@ def test_history_shows_the_weekly_cv_and_trend_in_json_csv_and_the_table(tmp_pat
     header = lines[0].split(",")
     assert {"cv_7d_pct", "trend_7d", "ln_rmssd_7d_prev", "cv_7d_change_pct"} <= set(header)
     assert lines[1].split(",")[header.index("cv_7d_pct")] == ""  # the first morning
+    screen = _on_a_terminal(monkeypatch)
     assert main(["history", "--config", cfg, "--days", "30"]) == 0
-    table = capsys.readouterr().out.splitlines()
+    table = screen.getvalue().splitlines()
     assert "TREND" in table[0]
     assert "CV%" in table[0]
     last_row = next(line for line in table if line.startswith(last["date"]))
@@ -168,3 +192,60 @@ def test_history_shows_the_weekly_cv_and_trend_in_json_csv_and_the_table(tmp_pat
     band = next(line for line in table if line.startswith("band "))
     assert len(spark.split()[1]) == 30  # one block a day
     assert band.split()[1].endswith("vvv")  # the three low days sit below the band
+
+
+def test_history_is_a_table_on_a_terminal_with_its_sparkline_below(tmp_path, monkeypatch):
+    cfg = _config(tmp_path)
+    _export(tmp_path / "export.csv", days=30, low_from=27)
+    assert main(["history", "import", str(tmp_path / "export.csv"), "--config", cfg]) == 0
+    terminal = _on_a_terminal(monkeypatch)
+    assert main(["history", "--config", cfg, "--days", "30"]) == 0
+    lines = terminal.getvalue().splitlines()
+    assert STYLE.sub(" ", lines[0]).split()[:4] == ["DATE", "lnRMSSD", "7-DAY", "TREND"]  # bold
+    rows = lines[1:31]
+    assert [row.split()[0] for row in rows] == [
+        (date(2026, 10, 1) + timedelta(days=i)).isoformat() for i in range(30)
+    ]
+    assert max(len(row) for row in rows) > 80  # wider than a terminal's 80 columns: not wrapped
+    assert rows[-1].split()[-4:] == ["red", "-", "-", "-"]  # no orthostatic test: STAND...
+    assert all(not line.endswith(" ") for line in lines)
+    assert lines[31] == ""
+    assert lines[32].startswith("lnRMSSD ")
+    assert lines[-1].startswith("latest: ")
+
+
+def test_history_into_a_pipe_is_csv_with_a_header_and_nothing_else(tmp_path, capsys):
+    cfg = _config(tmp_path)
+    _export(tmp_path / "export.csv", days=30, low_from=27)
+    assert main(["history", "import", str(tmp_path / "export.csv"), "--config", cfg]) == 0
+    capsys.readouterr()
+    assert main(["history", "--config", cfg, "--format", "json", "--days", "30"]) == 0
+    as_json = json.loads(capsys.readouterr().out)
+    assert main(["history", "--config", cfg, "--days", "30"]) == 0  # capsys: a pipe
+    printed = capsys.readouterr().out
+    reader = csv.DictReader(io.StringIO(printed))
+    assert tuple(reader.fieldnames or ()) == COLUMNS
+    rows = list(reader)
+    assert len(printed.splitlines()) == 1 + len(rows) == 31  # no wrapped line, no sparkline
+    assert max(len(line) for line in printed.splitlines()) > 80  # and yet one line a row
+    assert [r["date"] for r in rows] == [r["date"] for r in as_json]
+    assert rows[-1]["status"] == as_json[-1]["status"] == "red"
+    assert float(rows[-1]["trend_7d"]) == as_json[-1]["trend_7d"]
+    assert rows[0]["score"] == ""  # None is an empty cell
+    assert "latest" not in printed
+    assert "lnRMSSD" not in printed
+    assert main(["history", "--config", cfg, "--days", "30", "--format", "table"]) == 0
+    assert capsys.readouterr().out.splitlines()[0].split()[:2] == ["DATE", "lnRMSSD"]
+
+
+def test_an_empty_history_is_a_header_in_a_pipe_and_a_sentence_on_a_terminal(
+    tmp_path, capsys, monkeypatch
+):
+    cfg = _config(tmp_path)
+    terminal = _on_a_terminal(monkeypatch)
+    assert main(["history", "--config", cfg]) == 0
+    assert "no morning measurement yet" in terminal.getvalue()
+    assert main(["history", "--config", cfg, "--format", "csv"]) == 0
+    assert main(["history", "--config", cfg, "--format", "json"]) == 0
+    assert capsys.readouterr().out == ""
+    assert terminal.getvalue().splitlines()[1:] == [",".join(COLUMNS), "[]"]

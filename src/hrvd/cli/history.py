@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import csv
 import sys
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, TextIO
 
 from hrvd.cli.args import add_athlete, add_command
-from hrvd.cli.output import write_json
+from hrvd.cli.output import tabular_format, write_json, write_rows
 from hrvd.cli.spark import band_marks, sparkline
 from hrvd.coach.baseline import BASELINE_DAYS, EARLIEST_DAY, LATEST_DAYS_AHEAD
 from hrvd.coach.history_import import parse_history
@@ -117,39 +116,54 @@ def show_history(
     if fmt == "json":
         write_json(out, rows)
     elif fmt == "csv":
-        writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows({k: "" if v is None else v for k, v in row.items()} for row in rows)
+        write_rows(out, fmt, COLUMNS, [[row.get(k) for k in COLUMNS] for row in rows])
     elif not rows:
         out.write(
             "no morning measurement yet (take one with 'hrvd morning', or import a "
             "history with 'hrvd history import FILE.csv')\n"
         )
     else:
-        out.write(
-            f"{'DATE':<12}{'lnRMSSD':>8}{'7-DAY':>7}{'TREND':>7}{'CV%':>5}"
-            f"{'NORMAL':>14}{'RHR':>6}{'SCORE':>6}  {'STATUS':<9}{'STAND':>6}{'RISE':>5}"
-            "  ORTHO\n"
-        )
-        for row in rows:
-            normal = (
-                f"{row['normal_low']:.2f}-{row['normal_high']:.2f}"
-                if row["normal_low"] is not None
-                else "-"
-            )
-            shown = row["ortho_status"] or row["ortho_outcome"] or ""
-            line = (
-                f"{row['date']:<12}{_f(row['ln_rmssd'], 2):>8}{_f(row['ln_rmssd_7d'], 2):>7}"
-                f"{_signed(row['trend_7d']):>7}{_f(row['cv_7d_pct'], 1):>5}{normal:>14}"
-                f"{_f(row['resting_hr_bpm'], 0):>6}{_f(row['score'], 0):>6}  "
-                f"{row['status']!s:<9}{_f(row['standing_hr_bpm'], 0):>6}"
-                f"{_f(row['hr_rise_bpm'], 0):>5}  {shown}"
-            )
-            out.write(line.rstrip() + "\n")
+        write_rows(out, fmt, TABLE_HEADER, [_table_row(row) for row in rows])
         _spark(results, out)
         if results[-1].recommendation is not None:
             advice = recommendation_text(results[-1], config.athlete.language)
             out.write(f"\nlatest: {advice}\n")
+
+
+TABLE_HEADER = (
+    "DATE",
+    "lnRMSSD",
+    "7-DAY",
+    "TREND",
+    "CV%",
+    "NORMAL",
+    "RHR",
+    "SCORE",
+    "STATUS",
+    "STAND",
+    "RISE",
+    "ORTHO",
+)
+"""The table's columns, the day's at a glance; CSV and JSON have every one of COLUMNS."""
+
+
+def _table_row(row: dict[str, object]) -> tuple[object, ...]:
+    low, high = row["normal_low"], row["normal_high"]
+    normal = f"{low:.2f}-{high:.2f}" if isinstance(low, float) and isinstance(high, float) else None
+    return (
+        row["date"],
+        _f(row["ln_rmssd"], 2),
+        _f(row["ln_rmssd_7d"], 2),
+        _signed(row["trend_7d"]),
+        _f(row["cv_7d_pct"], 1),
+        normal,
+        _f(row["resting_hr_bpm"], 0),
+        _f(row["score"], 0),
+        row["status"],
+        _f(row["standing_hr_bpm"], 0),
+        _f(row["hr_rise_bpm"], 0),
+        row["ortho_status"] or row["ortho_outcome"],
+    )
 
 
 def _spark(results: list[ReadinessResult], out: TextIO) -> None:
@@ -213,7 +227,11 @@ def register(sub: Subparsers[Parser]) -> None:
     history.add_argument("--config", metavar="FILE")
     add_athlete(history)
     history.add_argument("--days", type=int, default=30, help="days shown (default 30)")
-    history.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    history.add_argument(
+        "--format",
+        choices=("table", "csv", "json"),
+        help="default: table on a terminal, csv into a pipe",
+    )
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
@@ -230,5 +248,5 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
             raise UsageError("'hrvd history import' needs the CSV file to import")
         import_history(config, args.file, out)
     else:
-        show_history(config, days=args.days, fmt=args.format, out=out)
+        show_history(config, days=args.days, fmt=tabular_format(args.format, out), out=out)
     return EXIT_OK

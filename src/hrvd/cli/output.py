@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, TextIO
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from rich.segment import Segment
+
 TABULAR = ("table", "csv", "json")
 """The formats of a tabular command."""
 
@@ -45,7 +47,10 @@ def tabular_format(chosen: str | None, out: TextIO) -> str:
 def write_rows(
     out: TextIO, fmt: str, header: Sequence[str], rows: Sequence[Sequence[object]]
 ) -> None:
-    """Rows under ``header`` as a table or CSV (a None cell is empty in CSV, ``-`` in a table)."""
+    """Rows under ``header`` as a table or CSV (a None cell is empty in CSV, ``-`` in a table).
+
+    A table whose header is all empty strings shows none: a list of labels and values.
+    """
     if fmt == "csv":
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(header)
@@ -53,18 +58,36 @@ def write_rows(
         return
     from rich.console import Console  # noqa: PLC0415 - only a terminal draws tables
     from rich.measure import Measurement  # noqa: PLC0415
+    from rich.segment import SegmentLines  # noqa: PLC0415
     from rich.table import Table  # noqa: PLC0415
 
-    table = Table(box=None, pad_edge=False, header_style="bold")
+    table = Table(box=None, pad_edge=False, header_style="bold", show_header=any(header))
     for name in header:
         table.add_column(name, no_wrap=True, overflow="ignore")
     for row in rows:
         table.add_row(*("-" if cell is None else str(cell) for cell in row))
-    console = Console(file=out, highlight=False)
-    # Never wrapped or cut: as wide as the terminal, or as the widest row when wider.
+    # A cell is text as it is: a strap named "[garage]" or ":x:" is no markup or emoji.
+    console = Console(file=out, highlight=False, markup=False, emoji=False)
+    # Never wrapped or cut: as wide as the terminal, or as the widest row when wider. Both
+    # sides of the size: rich holds a width alone at 80 columns on a dumb terminal.
     wide = console.options.update_width(1 << 16)
-    console.width = max(console.width, Measurement.get(console, wide, table).maximum)
-    console.print(table)
+    widest = Measurement.get(console, wide, table).maximum
+    console.size = (max(console.width, widest), console.height)
+    lines = console.render_lines(table, pad=False)
+    console.print(SegmentLines([_trimmed(line) for line in lines], new_lines=True), end="")
+
+
+def _trimmed(line: list[Segment]) -> list[Segment]:
+    """A table's line without the blanks that pad its last cell: none ends in spaces."""
+    from rich.segment import Segment  # noqa: PLC0415
+
+    kept = list(line)
+    while kept and not kept[-1].control and not kept[-1].text.strip():
+        kept.pop()
+    if kept and not kept[-1].control:
+        text, style, control = kept[-1]
+        kept[-1] = Segment(text.rstrip(), style, control)
+    return kept
 
 
 def clock(seconds: object) -> str:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, TextIO
 from zoneinfo import ZoneInfo
 
 from hrvd.cli.args import add_athlete, add_command
-from hrvd.cli.output import write_json
+from hrvd.cli.output import tabular_format, write_json, write_rows
 from hrvd.errors import EXIT_OK, UsageError
 from hrvd.store import StoreError, open_store
 
@@ -63,8 +63,25 @@ def ceiling_lines(config: Config) -> list[str]:
     return lines
 
 
-def show_thresholds(config: Config, *, as_json: bool, out: TextIO) -> None:
+CSV_COLUMNS = (
+    "hrvt1_bpm",
+    "n",
+    "dates",
+    "ceiling_bpm",
+    "ceiling_source",
+    "ceiling_why",
+    "follows_hrvt1",
+    "margin_bpm",
+    "note",
+)
+"""The one CSV row's columns: the JSON's keys, the dates space-separated in one cell and
+``follows_hrvt1`` ``true`` or ``false`` as in JSON."""
+
+
+def show_thresholds(config: Config, *, fmt: str, out: TextIO) -> None:
     """The personal HRVT1 (median of recent estimates, how many, their days) and the ceiling.
+
+    ``fmt`` ``table`` lists them as labelled lines, ``csv`` as one row, ``json`` as an object.
 
     Raises:
         UsageError: the config has neither a ride ceiling nor heart rates for zones.
@@ -76,8 +93,16 @@ def show_thresholds(config: Config, *, as_json: bool, out: TextIO) -> None:
         raise UsageError(msg) from None
     today = _today(config)
     payload = policy.payload(today)
-    if as_json:
+    if fmt == "json":
         write_json(out, {**payload, "note": note})
+        return
+    if fmt == "csv":
+        values = {**payload, "note": note}
+        dates = values.get("dates")
+        if isinstance(dates, list):
+            values["dates"] = " ".join(str(d) for d in dates)
+        values["follows_hrvt1"] = "true" if values.get("follows_hrvt1") else "false"  # as JSON
+        write_rows(out, fmt, CSV_COLUMNS, [[values.get(k) for k in CSV_COLUMNS]])
         return
     personal = policy.personal(today)
     if personal is None:
@@ -98,7 +123,7 @@ def show_thresholds(config: Config, *, as_json: bool, out: TextIO) -> None:
     ]
     if note:
         rows.append(("note", note))
-    out.writelines(f"{label:<16}{value}\n" for label, value in rows)
+    write_rows(out, fmt, ("", ""), rows)
 
 
 def register(sub: Subparsers[Parser]) -> None:
@@ -111,7 +136,11 @@ def register(sub: Subparsers[Parser]) -> None:
     )
     thresholds.add_argument("--config", metavar="FILE")
     add_athlete(thresholds)
-    thresholds.add_argument("--format", choices=("table", "json"), default="table")
+    thresholds.add_argument(
+        "--format",
+        choices=("table", "csv", "json"),
+        help="default: table on a terminal, csv into a pipe",
+    )
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
@@ -119,5 +148,5 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     from hrvd.config import find_config, load_config  # noqa: PLC0415
 
     config = load_config(find_config(args.config)).for_command(args.athlete)
-    show_thresholds(config, as_json=args.format == "json", out=out)
+    show_thresholds(config, fmt=tabular_format(args.format, out), out=out)
     return EXIT_OK
