@@ -68,6 +68,32 @@ def test_a_commands_help_loads_that_command_alone():
     assert loaded["heavy"] == []
 
 
+NOT_IN_THE_DAEMON = ("rich", "pygments", "markdown_it", "tomlkit", "matplotlib")
+"""What only other commands need (tables, config edits, plots): issue 15's RSS budget."""
+
+
+def test_run_imports_the_daemon_and_none_of_what_only_other_commands_need(tmp_path):
+    # A missing config ends `hrvd run` after its imports; stderr is a pipe, as under systemd.
+    missing = str(tmp_path / "missing.toml")
+    code = (
+        "import json, sys\n"
+        "from hrvd.cli import main\n"
+        f"code = main(['run', '--config', {missing!r}])\n"
+        "loaded = sorted({m.split('.')[0] for m in sys.modules})\n"
+        "import rich.console\n"  # still importable by whatever else runs in the process
+        "print(json.dumps({'code': code, 'loaded': loaded, 'daemon': 'hrvd.daemon.service' in"
+        " sys.modules}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = json.loads(done.stdout.splitlines()[-1])
+    assert result["code"] == 2
+    assert result["daemon"]
+    assert {"numpy", "structlog", "bleak", "bleak_retry_connector", "aiomqtt"} <= set(
+        result["loaded"]
+    )
+    assert sorted(set(NOT_IN_THE_DAEMON) & set(result["loaded"])) == []
+
+
 @pytest.mark.parametrize("name", list(COMMANDS))
 def test_every_registered_command_has_a_parser_with_help_and_a_run(name, capsys):
     module = load(name)
