@@ -14,7 +14,6 @@ from hrvd.publish.discovery import (
 
 VERSION = "1.2.3"
 
-
 # The payload keys of each topic, as issue 5's topic contract lists them.
 CONTRACT_KEYS = {
     "state": {
@@ -82,14 +81,11 @@ CONTRACT_KEYS = {
     "link": set(),  # a bare string, no JSON
 }
 
-
 # Home Assistant's discovery topic matcher (homeassistant/components/mqtt/discovery.py).
 HA_TOPIC = re.compile(
     r"(?P<component>\w+)/(?:(?P<node_id>[a-zA-Z0-9_-]+)/)?"
     r"(?P<object_id>[a-zA-Z0-9_-]+)/config"
 )
-
-
 # Keys Home Assistant accepts at the root of a device discovery payload (its schemas.py).
 HA_ROOT_KEYS = {
     "device",
@@ -106,8 +102,6 @@ HA_ROOT_KEYS = {
     "qos",
     "encoding",
 }
-
-
 TOPIC_OPTIONS = ("state_topic", "command_topic", "json_attributes_topic")
 
 

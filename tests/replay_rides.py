@@ -11,8 +11,6 @@ if TYPE_CHECKING:
     from harness.mosquitto import Broker
 
 EASY, HARD = 0.7, 0.2
-
-
 RIDE = [  # (s, HR from, HR to, correlation): warm-up, steady, a drift above 114, back down
     (180, 95, 100, EASY),
     (720, 100, 100, EASY),
@@ -22,8 +20,6 @@ RIDE = [  # (s, HR from, HR to, correlation): warm-up, steady, a drift above 114
     (180, 124, 108, 0.5),
     (540, 106, 105, EASY),
 ]
-
-
 START = datetime(2026, 11, 27, 17, 0, tzinfo=UTC)
 
 

@@ -223,11 +223,7 @@ async def test_replay_with_an_unreachable_broker_says_so_in_one_line(
 
 
 ROOT = Path(__file__).parents[2]
-
-
 DATA = Path(__file__).parents[1] / "data"
-
-
 AT_REST = [  # recordings of people sitting or lying still, and one of easy cycling
     ROOT / "examples" / "resting.txt",
     DATA / "pyhrv" / "SampleNNISeriesShort.txt",

@@ -29,8 +29,6 @@ if TYPE_CHECKING:
 
 # A ride with one alert, 25 min of beats: about 1.5 s at this speed.
 SHORT_RIDE = [(900, 100, 100, EASY), (300, 106, 124, 0.5), (300, 124, 108, 0.5)]
-
-
 SHORT_SPEED = 1000.0
 
 

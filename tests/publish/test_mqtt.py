@@ -99,8 +99,6 @@ async def test_durable_messages_survive_a_broker_restart_in_order(broker: Broker
 
 OUTAGE_S = 4.0
 """Long enough for the reconnect wait to reach its cap (0.25 + 0.5 + 1 + 2 s)."""
-
-
 RETURN_GOAL_S = 5.0
 """Issue 17: broker accepting connections again -> first queued alert at a subscriber."""
 
