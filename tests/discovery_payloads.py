@@ -8,9 +8,7 @@ import re
 
 from hrvd.config import Config, MqttConfig, StrapConfig
 from hrvd.publish import discovery, topics
-from hrvd.publish.discovery import (
-    discovery_messages,
-)
+from hrvd.publish.discovery import discovery_messages
 
 VERSION = "1.2.3"
 

@@ -16,9 +16,7 @@ from discovery_payloads import (
     payloads,
 )
 from hrvd.config import StrapConfig
-from hrvd.publish.discovery import (
-    discovery_messages,
-)
+from hrvd.publish.discovery import discovery_messages
 
 
 def test_there_is_one_device_per_strap_and_one_for_the_athlete():

@@ -8,10 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hrvd.config import (
-    StoreConfig,
-    load_config,
-)
+from hrvd.config import StoreConfig, load_config
 from hrvd.errors import UsageError
 from hrvd.publish.mqtt_auth import CREDENTIALS_PREFIX, resolve_password
 from hrvd.setup.init_files import PASSWORD_NAME, SERVICE_PASSWORD_FILE
