@@ -3,7 +3,8 @@
 One implementation of each, typed and checked by ``mypy --strict``:
 
 * :mod:`harness.dbus`: a private ``dbus-daemon`` (never the host's system bus);
-* :mod:`harness.fake_bluez`: a fake BlueZ on that bus, serving fake heart-rate straps;
+* :mod:`harness.fake_bluez`: a fake BlueZ on that bus, serving fake heart-rate straps
+  its layers are ``harness.fake_bluez_objects``, ``_gatt``, ``_device`` and ``_strap``;
 * :mod:`harness.mosquitto`: a real mosquitto on a free loopback port;
 * :mod:`harness.daemon`: ``hrvd run`` as a process of its own, and its config
   (:func:`harness.daemon.write_config`);
