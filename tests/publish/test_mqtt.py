@@ -143,14 +143,14 @@ async def test_messages_written_while_the_broker_was_never_there_go_out_after_a_
 ):
     path = tmp_path / "hrvd.sqlite3"
     broker.stop()
-    box = Outbox(path)
+    box = await asyncio.to_thread(Outbox, path)
     async with MqttPublisher(cfg(broker), box) as pub:
         for i in range(3):
             await pub.send_durable("hrvd/readiness", {"id": f"r{i}"})
     box.close()
     # The daemon restarts; the broker is back.
     broker.start()
-    box = Outbox(path)
+    box = await asyncio.to_thread(Outbox, path)
     try:
         async with subscriber(broker, "hrvd/readiness") as sub, MqttPublisher(cfg(broker), box):
             await sub.until(lambda: len(sub.on("hrvd/readiness")) >= 3)
@@ -208,7 +208,8 @@ async def test_username_and_password_from_a_file(auth_broker: Broker, outbox, tm
     secret = tmp_path / "mqtt-password"
     secret.write_text("s3cret-Pa55\n")
     config = cfg(auth_broker, username="hrvd", password_file=secret)
-    async with MqttPublisher(config, outbox, password=resolve_password(config)) as pub:
+    password = await asyncio.to_thread(resolve_password, config)
+    async with MqttPublisher(config, outbox, password=password) as pub:
         await asyncio.wait_for(pub.connected.wait(), WAIT_S)
 
 
@@ -265,7 +266,7 @@ def test_an_unreadable_password_file_names_the_file_not_the_secret(tmp_path):
 
 async def test_a_full_disk_keeps_messages_in_memory_in_order(tmp_path: Path, broker):
     path = tmp_path / "tiny.sqlite3"
-    box = Outbox(path)
+    box = await asyncio.to_thread(Outbox, path)
     try:
         # Let SQLite grow no further: the next inserts fail as on a full disk.
         box._db.execute("PRAGMA max_page_count = 1")  # noqa: SLF001
