@@ -82,12 +82,16 @@ async def diagnose(
         scan_timeout_s: how long to look for straps, s.
         clock: reads the kernel's clock (default :func:`read_clock`).
     """
-    config_check, config = _load(config_file)
+    # Files and SQLite (which may wait STORE_BUSY_S for a daemon's write) on threads.
+    config_check, config = await asyncio.to_thread(_load, config_file)
     straps = None if config is None else config.straps
     bluetooth, broker = await asyncio.gather(
         check_bluetooth(straps, scan_timeout_s), check_broker(config)
     )
-    store = check_store(config.store.path) if config else v.skipped("store", CONFIG_INVALID)
+    if config is None:
+        store = v.skipped("store", CONFIG_INVALID)
+    else:
+        store = await asyncio.to_thread(check_store, config.store.path)
     return [config_check, *bluetooth, broker, store, v.clock_verdict((clock or read_clock)())]
 
 
