@@ -102,7 +102,7 @@ def _config(tmp_path: Path, broker: Broker) -> Path:
 
 
 async def test_replay_with_a_config_publishes_as_the_daemon_would(ride_file, broker, tmp_path):
-    config = load_config(_config(tmp_path, broker))
+    config = await asyncio.to_thread(load_config, _config(tmp_path, broker))
     async with aiomqtt.Client("127.0.0.1", broker.port) as client:
         await client.subscribe("hrvd/#", qos=1)
         await run_replay(
@@ -167,7 +167,7 @@ async def test_replay_with_a_config_publishes_as_the_daemon_would(ride_file, bro
 
 
 async def test_replay_refuses_to_publish_beside_a_running_daemon(ride_file, broker, tmp_path):
-    config = load_config(_config(tmp_path, broker))
+    config = await asyncio.to_thread(load_config, _config(tmp_path, broker))
     async with aiomqtt.Client("127.0.0.1", broker.port) as client:
         await client.publish("hrvd/status", b"online", qos=1, retain=True)
     with pytest.raises(UsageError, match=r"a daemon is running \(hrvd/status is online\)"):
@@ -245,7 +245,7 @@ async def test_replay_with_an_unreachable_broker_says_so_in_one_line(
     import hrvd.cli.replay  # noqa: PLC0415
 
     monkeypatch.setattr(hrvd.cli.replay, "CONNECT_WAIT_S", 0.5)
-    config = load_config(_config(tmp_path, broker))
+    config = await asyncio.to_thread(load_config, _config(tmp_path, broker))
     broker.stop()
     with pytest.raises(HrvdError, match=r"cannot reach the broker 127.0.0.1:\d+ within 0.5 s"):
         await run_replay(
@@ -403,7 +403,7 @@ async def _wait_for_line(out: io.StringIO, text: str) -> None:
 
 
 async def test_a_broker_outage_mid_replay_loses_nothing_the_replay_waits(broker, tmp_path):
-    config = load_config(_config(tmp_path, broker))
+    config = await asyncio.to_thread(load_config, _config(tmp_path, broker))
     await _persistent(broker, "ha-replay")
     out = io.StringIO()
     rr = ride_rr(SHORT_RIDE, np.random.default_rng(4))
@@ -430,7 +430,7 @@ async def test_a_broker_outage_mid_replay_loses_nothing_the_replay_waits(broker,
 
 
 async def test_a_broker_away_at_the_end_of_a_replay_is_an_error_with_the_count(broker, tmp_path):
-    config = load_config(_config(tmp_path, broker))
+    config = await asyncio.to_thread(load_config, _config(tmp_path, broker))
     await _persistent(broker, "ha-lost")
     out = io.StringIO()
     rr = ride_rr(SHORT_RIDE, np.random.default_rng(4))
@@ -518,7 +518,7 @@ async def test_a_replay_whose_mqtt_link_dies_ends_at_once_with_one_line(
     # The link dies at the first acknowledgement (the ride's start): before this, the
     # replay played on and only said "not delivered" after its drain timeout.
     monkeypatch.setattr(Outbox, "ack", _ack_raises)
-    config = load_config(_config(tmp_path, broker))
+    config = await asyncio.to_thread(load_config, _config(tmp_path, broker))
     out = io.StringIO()
     rr = ride_rr(SHORT_RIDE, np.random.default_rng(4))
     with capture_logs() as logs, pytest.raises(LoopCrashedError) as err:

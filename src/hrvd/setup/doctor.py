@@ -289,7 +289,7 @@ async def check_broker(config: Config | None) -> v.Check:
     if config is None:
         return v.skipped("broker", CONFIG_INVALID)
     check = await _connect_broker(config)
-    warning = password_file_warning(_outside_systemd(config.mqtt))
+    warning = await asyncio.to_thread(password_file_warning, _outside_systemd(config.mqtt))
     return (
         check if warning is None else replace(check, verdict=f"{check.verdict}; warning: {warning}")
     )
@@ -298,8 +298,9 @@ async def check_broker(config: Config | None) -> v.Check:
 async def _connect_broker(config: Config) -> v.Check:
     cfg = config.mqtt
     try:
-        password = resolve_password(_outside_systemd(cfg), config.source)
-        tls = tls_context(cfg)
+        # Files (the password, the CA and client certificates) read on threads.
+        password = await asyncio.to_thread(resolve_password, _outside_systemd(cfg), config.source)
+        tls = await asyncio.to_thread(tls_context, cfg)
     except ConfigError as exc:
         return v.broker_setup_failed(str(exc))
     except (OSError, ssl.SSLError) as exc:
