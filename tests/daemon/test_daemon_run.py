@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from harness.mosquitto import Broker
+    from hrvd.store import StoredBeat
 
 
 @pytest.fixture
@@ -100,11 +101,7 @@ async def test_run_streams_to_mqtt_tells_systemd_and_stops_cleanly(
     assert any("STATUS=" in m and "streaming" in m for _, m in notify.received)
     assert any("STOPPING=1" in m for _, m in notify.received)
     # Every beat published was kept in the store, written in batches and flushed at SIGTERM.
-    store = open_store(tmp_path / "store.sqlite3")
-    try:
-        kept = store.beats("H10 Garage", 0, 2**62)
-    finally:
-        store.close()
+    kept = await asyncio.to_thread(_kept_beats, tmp_path / "store.sqlite3")
     assert len(kept) >= sum(len(s["rr_ms"]) for s in states)
     published = [rr for s in states for rr in s["rr_ms"]]
     stored = [round(b.rr_ms, 1) for b in kept]
@@ -259,7 +256,7 @@ async def test_an_alert_left_on_by_a_crash_is_turned_off_at_start(
         "ceiling_bpm": 118.0,
         "dfa_alpha1": None,
     }
-    store = open_store(tmp_path / "store.sqlite3")
+    store = await asyncio.to_thread(open_store, tmp_path / "store.sqlite3")
     try:
         await store.keep_ride_state("hrvd/h10_garage/alert", on)
     finally:
@@ -295,7 +292,7 @@ async def test_a_ride_started_over_mqtt_is_stopped_by_hrvd_ride_and_kept(
                 if ride and json.loads(m.payload)["phase"] == "start":  # type: ignore[arg-type]
                     break
         out = io.StringIO()
-        await ride_command(load_config(config_path), "stop", None, out)
+        await ride_command(await asyncio.to_thread(load_config, config_path), "stop", None, out)
         assert "ride over" in out.getvalue()
         assert "\nride summary: " in out.getvalue()  # the one formatter's lines
         assert "\nHRVT1 (alpha1 = 0.75): " in out.getvalue()
@@ -333,7 +330,9 @@ async def test_a_morning_measurement_on_command_publishes_its_countdown_and_read
                     break
         out = io.StringIO()
         command = asyncio.create_task(
-            morning_command(load_config(config_path), repeat=False, strap=None, out=out)
+            morning_command(
+                await asyncio.to_thread(load_config, config_path), repeat=False, strap=None, out=out
+            )
         )
         progress, readiness = [], None
         async with asyncio.timeout(120):
@@ -408,7 +407,9 @@ async def test_hrvd_morning_without_a_daemon_measures_itself_and_its_readiness_r
     )
     out = io.StringIO()
     command = asyncio.create_task(
-        morning_command(load_config(config_path), repeat=False, strap=None, out=out)
+        morning_command(
+            await asyncio.to_thread(load_config, config_path), repeat=False, strap=None, out=out
+        )
     )
     # Its progress reaches the broker as the daemon's does; then the broker goes away.
     async with aiomqtt.Client("127.0.0.1", broker.port) as sub:
@@ -493,3 +494,12 @@ async def test_hostile_commands_and_floods_leave_the_daemon_streaming_and_answer
     finally:
         store.close()
     assert 1 <= len(rides) <= 3  # 1,000 start/stop pairs: the burst of starts, no more
+
+
+def _kept_beats(path: Path) -> list[StoredBeat]:
+    """Every beat the store kept (blocking: the test reads them on a thread)."""
+    store = open_store(path)
+    try:
+        return store.beats("H10 Garage", 0, 2**62)
+    finally:
+        store.close()
