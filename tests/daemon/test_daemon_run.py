@@ -28,14 +28,14 @@ from harness.fake_bluez import FakeBluez, FakeStrap, steady_rr
 from hrvd.cli.morning import morning_command
 from hrvd.cli.ride import ride_command
 from hrvd.config import load_config
-from hrvd.store import open_store
+from hrvd.store import Store, open_store
+from stored import read_store
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from pathlib import Path
 
     from harness.mosquitto import Broker
-    from hrvd.store import StoredBeat
 
 
 @pytest.fixture
@@ -101,7 +101,7 @@ async def test_run_streams_to_mqtt_tells_systemd_and_stops_cleanly(
     assert any("STATUS=" in m and "streaming" in m for _, m in notify.received)
     assert any("STOPPING=1" in m for _, m in notify.received)
     # Every beat published was kept in the store, written in batches and flushed at SIGTERM.
-    kept = await asyncio.to_thread(_kept_beats, tmp_path / "store.sqlite3")
+    kept = await read_store(tmp_path / "store.sqlite3", lambda s: s.beats("H10 Garage", 0, 2**62))
     assert len(kept) >= sum(len(s["rr_ms"]) for s in states)
     published = [rr for s in states for rr in s["rr_ms"]]
     stored = [round(b.rr_ms, 1) for b in kept]
@@ -298,11 +298,7 @@ async def test_a_ride_started_over_mqtt_is_stopped_by_hrvd_ride_and_kept(
         assert "\nHRVT1 (alpha1 = 0.75): " in out.getvalue()
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(proc.wait(), 10) == 0
-    store = open_store(tmp_path / "store.sqlite3")
-    try:
-        rides = store.rides()
-    finally:
-        store.close()
+    rides = await read_store(tmp_path / "store.sqlite3", Store.rides)
     assert len(rides) == 1
     assert rides[0].strap == "H10 Garage"
     assert rides[0].summary["end_reason"] == "command"
@@ -354,11 +350,7 @@ async def test_a_morning_measurement_on_command_publishes_its_countdown_and_read
     assert readiness["status"] == "baseline"  # a first morning: no baseline yet
     assert readiness["score"] is None
     assert 50 < readiness["resting_hr_bpm"] < 70
-    store = open_store(tmp_path / "store.sqlite3")
-    try:
-        assert len(store.mornings()) == 1
-    finally:
-        store.close()
+    assert len(await read_store(tmp_path / "store.sqlite3", Store.mornings)) == 1
 
 
 async def test_a_resting_morning_strap_starts_the_measurement_by_itself(
@@ -424,12 +416,10 @@ async def test_hrvd_morning_without_a_daemon_measures_itself_and_its_readiness_r
     assert "measurement done" in shown
     assert "readiness: baseline" in shown
     assert "the daemon sends it when it next starts" in shown
-    store = open_store(tmp_path / "store.sqlite3")
-    try:
-        assert len(store.mornings()) == 1
-        assert store.measurement_count() == 1  # the raw RR of every measurement is kept
-    finally:
-        store.close()
+    kept = await read_store(
+        tmp_path / "store.sqlite3", lambda s: (len(s.mornings()), s.measurement_count())
+    )
+    assert kept == (1, 1)  # and the raw RR of every measurement is kept
     # The broker is back; the next daemon start delivers the readiness from the outbox.
     await asyncio.to_thread(broker.start)
     async with daemon(config_path, notify) as proc:
@@ -488,18 +478,5 @@ async def test_hostile_commands_and_floods_leave_the_daemon_streaming_and_answer
     assert "Traceback" not in log
     assert len(log) < 50_000  # 14,000 refused commands, a few lines of log
     assert "h" * 100 not in log
-    store = open_store(tmp_path / "store.sqlite3")
-    try:
-        rides = store.rides()
-    finally:
-        store.close()
+    rides = await read_store(tmp_path / "store.sqlite3", Store.rides)
     assert 1 <= len(rides) <= 3  # 1,000 start/stop pairs: the burst of starts, no more
-
-
-def _kept_beats(path: Path) -> list[StoredBeat]:
-    """Every beat the store kept (blocking: the test reads them on a thread)."""
-    store = open_store(path)
-    try:
-        return store.beats("H10 Garage", 0, 2**62)
-    finally:
-        store.close()

@@ -32,7 +32,7 @@ async def test_an_invalid_measurement_is_kept_but_never_counts(tmp_path):
         morning=MorningConfig(stabilise_s=0, measure_s=60),
         store=StoreConfig(tmp_path / "s.sqlite3"),
     )
-    store = open_store(config.store.path)
+    store = await asyncio.to_thread(open_store, config.store.path)
     sink, ended = ListSink(), asyncio.Event()
     run = MorningRun(
         config,
@@ -54,8 +54,8 @@ async def test_an_invalid_measurement_is_kept_but_never_counts(tmp_path):
     try:
         assert ended.is_set()
         assert sink.durable_messages[-1][1]["state"] == "invalid"
-        assert store.mornings() == []
-        assert store.measurement_count() == 1
+        assert await asyncio.to_thread(store.mornings) == []
+        assert await asyncio.to_thread(store.measurement_count) == 1
     finally:
         store.close()
     with sqlite3.connect(config.store.path) as db:
