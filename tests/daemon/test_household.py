@@ -158,9 +158,13 @@ async def test_two_athletes_in_one_daemon_never_mix_rides_mornings_or_readiness(
 
     _check_messages(found, readiness, rides, sessions)
     await asyncio.to_thread(_check_store, tmp_path)
-    # The commands: one athlete's history, or a clear word when none is named.
-    assert main(["history", "--config", str(config_path), "--athlete", "Ben"]) == 0
-    assert main(["history", "--config", str(config_path)]) == 2
+    # The commands (as from a shell, off this loop): one athlete's history, or a clear word
+    # when none is named.
+    assert (
+        await asyncio.to_thread(main, ["history", "--config", str(config_path), "--athlete", "Ben"])
+        == 0
+    )
+    assert await asyncio.to_thread(main, ["history", "--config", str(config_path)]) == 2
     err = capsys.readouterr().err
     assert "several athletes (Anna, Ben): name one with --athlete" in err
 
