@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import structlog
+from blockbuster import BlockBuster, blockbuster_ctx
 from hypothesis import HealthCheck, settings
 
 from harness.dbus import private_dbus
@@ -97,3 +98,18 @@ def restore_logging() -> Iterator[None]:
     structlog.reset_defaults()
     root.handlers[:] = handlers
     root.setLevel(level)
+
+
+@pytest.fixture(autouse=True)
+def blockbuster() -> Iterator[BlockBuster]:
+    """Fail a test whose hrvd code blocks a running event loop (STYLE.md rule 13).
+
+    Every test, sync ones too: a command run through ``main()`` runs its own loop. Only a
+    blocking call with hrvd's code on the stack counts; a test's own set-up (temp files,
+    mosquitto, dbus-daemon) is the test's business, not the daemon's.
+    """
+    with blockbuster_ctx("hrvd") as bb:
+        for function in bb.functions.values():
+            # A crash logged on a TTY: rich reads the traceback's source files, on a bug's path.
+            function.can_block_in("rich/traceback.py", "_render_stack")
+        yield bb

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from hrvd.cli import main
-from hrvd.store import open_store
+from hrvd.store import Store, open_store
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -50,15 +50,17 @@ SUBCOMMAND = re.compile(r"^ {4}([a-z][\w-]*)(?: |$)", re.MULTILINE)
 def _three_rides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Rides whose HRVT1 estimates are 145, 147 and 150 bpm, 14, 7 and 3 days ago."""
 
-    async def add_rides() -> None:
-        store = open_store(tmp_path / "hrvd.sqlite3")
+    async def add_rides(store: Store) -> None:
         for i, (days_ago, bpm) in enumerate([(14, 145.0), (7, 147.0), (3, 150.0)]):
             started = (datetime.now(UTC) - timedelta(days=days_ago)).isoformat()
             ride = {"id": f"H10@{i}", "strap": "H10", "started": started, "ended": started}
             await store.add_ride({**ride, "hrvt1_bpm": bpm})
-        store.close()
 
-    asyncio.run(add_rides())
+    store = open_store(tmp_path / "hrvd.sqlite3")  # opened and closed outside the loop
+    try:
+        asyncio.run(add_rides(store))
+    finally:
+        store.close()
     config = tmp_path / "hrvd.toml"
     config.write_text(
         "[athlete]\nhr_max = 190\nceiling_follows_hrvt1 = true\n"

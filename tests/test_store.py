@@ -1,3 +1,4 @@
+import asyncio
 import csv
 import io
 import json
@@ -23,11 +24,11 @@ SUMMARY = {
 }
 
 
-async def test_a_ride_is_kept_and_found_by_a_prefix_of_its_id(tmp_path):
+def test_a_ride_is_kept_and_found_by_a_prefix_of_its_id(tmp_path):
     store = open_store(tmp_path / "s.sqlite3")
     try:
-        await store.add_ride(SUMMARY)
-        await store.add_ride({**SUMMARY, "alerts": 2})  # the same ride again: replaced
+        asyncio.run(store.add_ride(SUMMARY))
+        asyncio.run(store.add_ride({**SUMMARY, "alerts": 2}))  # the same ride again: replaced
         assert [r.summary["alerts"] for r in store.rides()] == [2]
         ride = store.ride("H10@2026-11-27")
         assert ride is not None
@@ -54,10 +55,10 @@ def test_a_file_that_is_not_a_database_is_one_clear_error(tmp_path):
     assert err.value.exit_code == 2  # the unit's RestartPreventExitStatus=2: not restarted
 
 
-async def test_sessions_lists_and_shows_rides(tmp_path, capsys):
+def test_sessions_lists_and_shows_rides(tmp_path, capsys):
     store_path = tmp_path / "s.sqlite3"
     store = open_store(store_path)
-    await store.add_ride(SUMMARY)
+    asyncio.run(store.add_ride(SUMMARY))
     store.close()
     config = tmp_path / "hrvd.toml"
     config.write_text(f'[store]\npath = "{store_path}"\n')
@@ -75,7 +76,7 @@ async def test_sessions_lists_and_shows_rides(tmp_path, capsys):
     assert "no single ride" in capsys.readouterr().err
 
 
-async def test_each_ride_keeps_its_hrvt1_and_the_estimates_come_back_by_day(tmp_path, capsys):
+def test_each_ride_keeps_its_hrvt1_and_the_estimates_come_back_by_day(tmp_path, capsys):
     path = tmp_path / "s.sqlite3"
     # A store of schema 3 holding a ride whose summary already named an estimate.
     db = sqlite3.connect(path)
@@ -90,8 +91,8 @@ async def test_each_ride_keeps_its_hrvt1_and_the_estimates_come_back_by_day(tmp_
     db.close()
     store = open_store(path)  # migrated: the column is filled from the summary
     try:
-        await store.add_ride({**SUMMARY, "hrvt1_bpm": 148.0})
-        await store.add_ride({**SUMMARY, "id": "H10@none", "hrvt1_bpm": None})
+        asyncio.run(store.add_ride({**SUMMARY, "hrvt1_bpm": 148.0}))
+        asyncio.run(store.add_ride({**SUMMARY, "id": "H10@none", "hrvt1_bpm": None}))
         assert [(d.isoformat(), bpm) for d, bpm in store.hrvt1_estimates()] == [
             ("2026-11-20", 151.5),
             ("2026-11-27", 148.0),

@@ -1,5 +1,6 @@
 """A household's store: each athlete's rides, mornings and tests kept apart."""
 
+import asyncio
 import sqlite3
 from datetime import date
 
@@ -24,32 +25,44 @@ def _ride(ride_id, strap, started, hrvt1):
     }
 
 
-async def test_two_athletes_on_the_same_day_keep_their_own_mornings_rides_and_tests(tmp_path):
+def test_two_athletes_on_the_same_day_keep_their_own_mornings_rides_and_tests(tmp_path):
     store = open_store(tmp_path / "s.sqlite3")
     try:
-        await store.add_mornings(
-            [Morning(DAY, Posture.LYING, 4.2, 50.0)],
-            source="measured",
-            raw_rr=[1100.0],
-            athlete="Anna",
+        asyncio.run(
+            store.add_mornings(
+                [Morning(DAY, Posture.LYING, 4.2, 50.0)],
+                source="measured",
+                raw_rr=[1100.0],
+                athlete="Anna",
+            )
         )
-        await store.add_mornings(
-            [Morning(DAY, Posture.LYING, 3.1, 64.0)],
-            source="measured",
-            raw_rr=[900.0],
-            athlete="Ben",
+        asyncio.run(
+            store.add_mornings(
+                [Morning(DAY, Posture.LYING, 3.1, 64.0)],
+                source="measured",
+                raw_rr=[900.0],
+                athlete="Ben",
+            )
         )
-        await store.add_measurement(
-            DAY, "lying", valid=True, reason=None, raw_rr=[1.0], athlete="Anna"
+        asyncio.run(
+            store.add_measurement(
+                DAY, "lying", valid=True, reason=None, raw_rr=[1.0], athlete="Anna"
+            )
         )
-        await store.add_ride(
-            _ride("a@1", "h10", "2026-12-04T17:00:00+01:00", 141.0), athlete="Anna"
+        asyncio.run(
+            store.add_ride(_ride("a@1", "h10", "2026-12-04T17:00:00+01:00", 141.0), athlete="Anna")
         )
-        await store.add_ride(_ride("b@1", "h9", "2026-12-04T18:00:00+01:00", 152.0), athlete="Ben")
+        asyncio.run(
+            store.add_ride(_ride("b@1", "h9", "2026-12-04T18:00:00+01:00", 152.0), athlete="Ben")
+        )
         stood = OrthoRecord(DAY, OrthoOutcome.STOOD, 54.0, 50.0, 69.0, 15.0, 84.0, 16.0)
         missed = OrthoRecord(DAY, OrthoOutcome.DID_NOT_STAND, 60.0, 30.0)
-        assert await store.add_orthostatic(stood, raw_rr=[], replace=False, athlete="Anna") == 1
-        assert await store.add_orthostatic(missed, raw_rr=[], replace=False, athlete="Ben") == 1
+        assert (
+            asyncio.run(store.add_orthostatic(stood, raw_rr=[], replace=False, athlete="Anna")) == 1
+        )
+        assert (
+            asyncio.run(store.add_orthostatic(missed, raw_rr=[], replace=False, athlete="Ben")) == 1
+        )
 
         assert [m.ln_rmssd for m in store.mornings("Anna")] == [4.2]
         assert [m.ln_rmssd for m in store.mornings("Ben")] == [3.1]
@@ -67,13 +80,15 @@ async def test_two_athletes_on_the_same_day_keep_their_own_mornings_rides_and_te
         store.close()
 
 
-async def test_an_athlete_given_a_name_keeps_their_history_and_no_two_are_merged(tmp_path):
+def test_an_athlete_given_a_name_keeps_their_history_and_no_two_are_merged(tmp_path):
     store = open_store(tmp_path / "s.sqlite3")
     try:
-        await store.add_mornings([Morning(DAY, Posture.LYING, 4.2, 50.0)], source="measured")
-        await store.add_ride(_ride("r@1", "h10", "2026-12-04T17:00:00+01:00", None))
-        await store.add_mornings(
-            [Morning(DAY, Posture.LYING, 3.0, 60.0)], source="measured", athlete="Ben"
+        asyncio.run(store.add_mornings([Morning(DAY, Posture.LYING, 4.2, 50.0)], source="measured"))
+        asyncio.run(store.add_ride(_ride("r@1", "h10", "2026-12-04T17:00:00+01:00", None)))
+        asyncio.run(
+            store.add_mornings(
+                [Morning(DAY, Posture.LYING, 3.0, 60.0)], source="measured", athlete="Ben"
+            )
         )
         with pytest.raises(StoreError, match="already holds rows of 'Ben': not merged"):
             store.rename_athlete(DEFAULT_ATHLETE, "Ben")

@@ -1,5 +1,6 @@
 """The store's orthostatic table: migrated in from the previous schema, kept, pruned."""
 
+import asyncio
 import sqlite3
 from datetime import date
 
@@ -24,14 +25,14 @@ def old_store(path, version):
     db.close()
 
 
-async def test_a_store_of_the_previous_schema_gains_the_table_and_keeps_its_mornings(tmp_path):
+def test_a_store_of_the_previous_schema_gains_the_table_and_keeps_its_mornings(tmp_path):
     path = tmp_path / "s.sqlite3"
     old_store(path, ORTHO_SCHEMA - 1)
     store = open_store(path)
     try:
         assert [m.day for m in store.mornings()] == [date(2026, 12, 3)]
         assert store.orthostatic_tests() == []
-        assert await store.add_orthostatic(STOOD, raw_rr=[700.0, 690.0], replace=False) == 1
+        assert asyncio.run(store.add_orthostatic(STOOD, raw_rr=[700.0, 690.0], replace=False)) == 1
     finally:
         store.close()
     with sqlite3.connect(path) as db:
@@ -45,14 +46,14 @@ async def test_a_store_of_the_previous_schema_gains_the_table_and_keeps_its_morn
     assert kept.hr_rise_bpm == 15.0
 
 
-async def test_only_a_repeat_replaces_the_days_test_and_old_raw_rr_is_pruned(tmp_path):
+def test_only_a_repeat_replaces_the_days_test_and_old_raw_rr_is_pruned(tmp_path):
     store = open_store(tmp_path / "s.sqlite3")
     try:
-        await store.add_orthostatic(STOOD, raw_rr=[700.0], replace=False)
+        asyncio.run(store.add_orthostatic(STOOD, raw_rr=[700.0], replace=False))
         missed = OrthoRecord(DAY, OrthoOutcome.DID_NOT_STAND, 55.0, 48.0)
-        assert await store.add_orthostatic(missed, raw_rr=[], replace=False) == 0
+        assert asyncio.run(store.add_orthostatic(missed, raw_rr=[], replace=False)) == 0
         assert store.orthostatic_tests() == [STOOD]
-        await store.add_orthostatic(missed, raw_rr=[1000.0], replace=True)
+        asyncio.run(store.add_orthostatic(missed, raw_rr=[1000.0], replace=True))
         assert store.orthostatic_tests() == [missed]
         pruned = store.prune(keep_raw_days=1, today=date(2026, 12, 10))
         assert pruned.morning_raw == 1

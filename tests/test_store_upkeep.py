@@ -12,7 +12,7 @@ from hrvd import store as store_module
 from hrvd.ble.timeline import TimedBeat
 from hrvd.coach.baseline import Morning, Posture
 from hrvd.daemon.beats import BeatRecorder
-from hrvd.store import StoredBeat, StoreError, open_store
+from hrvd.store import Store, StoredBeat, StoreError, open_store
 
 T0 = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)
 
@@ -36,7 +36,17 @@ def _ms(day: date) -> int:
     return int(datetime.combine(day, datetime.min.time(), UTC).timestamp() * 1000)
 
 
-async def test_a_year_and_more_of_data_is_pruned_to_keep_raw_days_and_summaries_stay(tmp_path):
+async def _keep_day(store: Store, day: date) -> None:
+    """A morning with its raw RR, a measurement and a ride on ``day``."""
+    morning = Morning(day, Posture.LYING, 4.0, 50.0)
+    await store.add_mornings([morning], source="measured", raw_rr=[1000.0] * 120)
+    await store.add_measurement(day, "lying", valid=True, reason=None, raw_rr=[1000.0])
+    await store.add_ride(
+        {"id": f"H10@{day}", "strap": "H10", "started": f"{day}T17:00", "ended": f"{day}T18:00"}
+    )
+
+
+def test_a_year_and_more_of_data_is_pruned_to_keep_raw_days_and_summaries_stay(tmp_path):
     store = open_store(tmp_path / "s.sqlite3")
     today = date(2026, 11, 27)
     days = [today - timedelta(days=n) for n in range(400)]
@@ -47,17 +57,7 @@ async def test_a_year_and_more_of_data_is_pruned_to_keep_raw_days_and_summaries_
             store.write_beats(
                 [StoredBeat("H10", start + 1000 * i, 1024, gap=i == 0) for i in range(3600)]
             )
-            morning = Morning(day, Posture.LYING, 4.0, 50.0)
-            await store.add_mornings([morning], source="measured", raw_rr=[1000.0] * 120)
-            await store.add_measurement(day, "lying", valid=True, reason=None, raw_rr=[1000.0])
-            await store.add_ride(
-                {
-                    "id": f"H10@{day}",
-                    "strap": "H10",
-                    "started": f"{day}T17:00",
-                    "ended": f"{day}T18:00",
-                }
-            )
+            asyncio.run(_keep_day(store, day))  # the reads and the pruning: outside a loop
         pruned = store.prune(365, today)  # days 366 to 399 ago go; day 365 stays
         assert pruned.beats == 34 * 3600
         assert pruned.measurements == 34
@@ -82,14 +82,14 @@ def _wall(t_s: float) -> datetime:
 
 
 async def test_beats_are_written_in_batches_and_all_on_close(tmp_path):
-    store = open_store(tmp_path / "s.sqlite3")
+    store = await asyncio.to_thread(open_store, tmp_path / "s.sqlite3")
     try:
         async with BeatRecorder(store, _wall) as recorder:
             on_beats = recorder.listener("H10")
             for n in range(3):
                 on_beats(_timed(10, 10.0 * n + 1), 0.0)
-            assert store.beats("H10", 0, 10**13) == []  # batched: nothing yet
-        kept = store.beats("H10", 0, 10**13)
+            assert await asyncio.to_thread(store.beats, "H10", 0, 10**13) == []  # batched
+        kept = await asyncio.to_thread(store.beats, "H10", 0, 10**13)
         assert len(kept) == 30
         assert kept[0].t_ms == round(_wall(1.0).timestamp() * 1000)
         assert recorder.written == 30
@@ -106,9 +106,9 @@ def events():
 async def test_a_full_disk_is_reported_once_and_no_beat_is_lost_when_space_returns(
     tmp_path, events
 ):
-    store = open_store(tmp_path / "s.sqlite3")
+    store = await asyncio.to_thread(open_store, tmp_path / "s.sqlite3")
     try:
-        store.write_beats([StoredBeat("H10", 1, 1000, gap=True)])
+        await asyncio.to_thread(store.write_beats, [StoredBeat("H10", 1, 1000, gap=True)])
         db = store._db  # noqa: SLF001 - the test makes the file unable to grow
         (pages,) = db.execute("PRAGMA page_count").fetchone()
         db.execute(f"PRAGMA max_page_count = {pages}")
@@ -123,7 +123,7 @@ async def test_a_full_disk_is_reported_once_and_no_beat_is_lost_when_space_retur
             db.execute("PRAGMA max_page_count = 1000000")
             await recorder.flush()
         assert recorder.written == 1000
-        assert len(store.beats("H10", 0, 10**13)) == 1001
+        assert len(await asyncio.to_thread(store.beats, "H10", 0, 10**13)) == 1001
         assert any(e["event"] == "beats stored again" for e in events)
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     finally:
@@ -216,12 +216,12 @@ async def test_a_beat_gets_its_wall_time_when_written_so_a_clock_set_late_is_rig
     def wall(t_s: float) -> datetime:
         return T0 + offset[0] + timedelta(seconds=t_s)
 
-    store = open_store(tmp_path / "s.sqlite3")
+    store = await asyncio.to_thread(open_store, tmp_path / "s.sqlite3")
     try:
         async with BeatRecorder(store, wall) as recorder:
             recorder.listener("H10")(_timed(3, 1.0), 0.0)
             offset[0] = timedelta(days=400)  # the time server answered
-        kept = store.beats("H10", 0, 10**14)
+        kept = await asyncio.to_thread(store.beats, "H10", 0, 10**14)
         assert kept[0].t_ms == round(wall(1.0).timestamp() * 1000)
     finally:
         store.close()
@@ -239,13 +239,17 @@ def test_a_backup_is_as_private_as_the_store(tmp_path):
     assert (tmp_path / "copy.sqlite3").stat().st_mode & 0o777 == 0o640
 
 
-async def test_the_last_ride_and_alert_message_per_topic_is_kept_and_replaced(tmp_path):
+def test_the_last_ride_and_alert_message_per_topic_is_kept_and_replaced(tmp_path):
     store = open_store(tmp_path / "s.sqlite3")
+    kept = [
+        ("hrvd/h10/ride", {"id": "r:1:start", "active": True}),
+        ("hrvd/h10/alert", {"id": "r:alert:1:on", "too_hard": True}),
+        ("hrvd/h10/ride", {"id": "r:2:steady", "active": True}),
+    ]
     try:
         assert store.ride_state() == {}
-        await store.keep_ride_state("hrvd/h10/ride", {"id": "r:1:start", "active": True})
-        await store.keep_ride_state("hrvd/h10/alert", {"id": "r:alert:1:on", "too_hard": True})
-        await store.keep_ride_state("hrvd/h10/ride", {"id": "r:2:steady", "active": True})
+        for topic, payload in kept:
+            asyncio.run(store.keep_ride_state(topic, payload))
     finally:
         store.close()
     store = open_store(tmp_path / "s.sqlite3", readonly=True)

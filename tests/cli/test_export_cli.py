@@ -1,5 +1,6 @@
 """`hrvd export` and `hrvd backup`: what goes out is what hrvd reads back."""
 
+import asyncio
 import json
 import sqlite3
 from datetime import UTC, date, datetime
@@ -31,7 +32,7 @@ def config(tmp_path):
 
 @pytest.fixture
 async def stored(tmp_path, config):
-    store = open_store(tmp_path / "store.sqlite3")
+    store = await asyncio.to_thread(open_store, tmp_path / "store.sqlite3")
     try:
         t, beats = START_MS, []
         for i, rr in enumerate(RR_RAW):
@@ -39,7 +40,7 @@ async def stored(tmp_path, config):
             beats.append(StoredBeat("H10", t, rr, gap=i in {0, 300}))
         before = StoredBeat("H10", START_MS - 5000, 900, gap=True)
         other = StoredBeat("Other", START_MS + 1000, 700, gap=True)
-        store.write_beats([*beats, before, other])
+        await asyncio.to_thread(store.write_beats, [*beats, before, other])
         await store.add_ride(RIDE)
         await store.add_mornings(
             [

@@ -62,7 +62,7 @@ def _config(tmp_path: Path, port: int) -> Path:
 
 
 async def _morning(tmp_path: Path, broker: Broker, end: dict[str, object], *, as_json: bool) -> str:
-    config = load_config(_config(tmp_path, broker.port))
+    config = await asyncio.to_thread(load_config, _config(tmp_path, broker.port))
     out = io.StringIO()
     async with _stand_in_daemon(broker.port, end):
         await asyncio.wait_for(

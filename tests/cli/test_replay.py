@@ -65,7 +65,7 @@ def test_replay_at_any_speed_gives_the_same_events(ride_file):
 
 
 async def test_replay_with_a_config_publishes_as_the_daemon_would(ride_file, broker, tmp_path):
-    config = load_config(replay_config(tmp_path, broker))
+    config = await asyncio.to_thread(load_config, replay_config(tmp_path, broker))
     async with aiomqtt.Client("127.0.0.1", broker.port) as client:
         await client.subscribe("hrvd/#", qos=1)
         await run_replay(
@@ -130,7 +130,7 @@ async def test_replay_with_a_config_publishes_as_the_daemon_would(ride_file, bro
 
 
 async def test_replay_refuses_to_publish_beside_a_running_daemon(ride_file, broker, tmp_path):
-    config = load_config(replay_config(tmp_path, broker))
+    config = await asyncio.to_thread(load_config, replay_config(tmp_path, broker))
     async with aiomqtt.Client("127.0.0.1", broker.port) as client:
         await client.publish("hrvd/status", b"online", qos=1, retain=True)
     with pytest.raises(UsageError, match=r"a daemon is running \(hrvd/status is online\)"):
@@ -208,7 +208,7 @@ async def test_replay_with_an_unreachable_broker_says_so_in_one_line(
     import hrvd.cli.replay  # noqa: PLC0415
 
     monkeypatch.setattr(hrvd.cli.replay, "CONNECT_WAIT_S", 0.5)
-    config = load_config(replay_config(tmp_path, broker))
+    config = await asyncio.to_thread(load_config, replay_config(tmp_path, broker))
     broker.stop()
     with pytest.raises(HrvdError, match=r"cannot reach the broker 127.0.0.1:\d+ within 0.5 s"):
         await run_replay(

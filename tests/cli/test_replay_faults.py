@@ -72,7 +72,7 @@ async def _wait_for_line(out: io.StringIO, text: str) -> None:
 
 
 async def test_a_broker_outage_mid_replay_loses_nothing_the_replay_waits(broker, tmp_path):
-    config = load_config(replay_config(tmp_path, broker))
+    config = await asyncio.to_thread(load_config, replay_config(tmp_path, broker))
     await _persistent(broker, "ha-replay")
     out = io.StringIO()
     rr = ride_rr(SHORT_RIDE, np.random.default_rng(4))
@@ -99,7 +99,7 @@ async def test_a_broker_outage_mid_replay_loses_nothing_the_replay_waits(broker,
 
 
 async def test_a_broker_away_at_the_end_of_a_replay_is_an_error_with_the_count(broker, tmp_path):
-    config = load_config(replay_config(tmp_path, broker))
+    config = await asyncio.to_thread(load_config, replay_config(tmp_path, broker))
     await _persistent(broker, "ha-lost")
     out = io.StringIO()
     rr = ride_rr(SHORT_RIDE, np.random.default_rng(4))
@@ -187,7 +187,7 @@ async def test_a_replay_whose_mqtt_link_dies_ends_at_once_with_one_line(
     # The link dies at the first acknowledgement (the ride's start): before this, the
     # replay played on and only said "not delivered" after its drain timeout.
     monkeypatch.setattr(Outbox, "ack", _ack_raises)
-    config = load_config(replay_config(tmp_path, broker))
+    config = await asyncio.to_thread(load_config, replay_config(tmp_path, broker))
     out = io.StringIO()
     rr = ride_rr(SHORT_RIDE, np.random.default_rng(4))
     with capture_logs() as logs, pytest.raises(LoopCrashedError) as err:

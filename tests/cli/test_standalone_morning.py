@@ -66,7 +66,7 @@ async def test_no_adapter_ends_the_morning_with_the_doctors_fix(
 ) -> None:
     await reset_bleak_state()
     async with FakeBluez(private_system_bus, adapter=False):
-        config = load_config(_config(tmp_path))
+        config = await asyncio.to_thread(load_config, _config(tmp_path))
         with pytest.raises(HrvdError, match="BlueZ sees no Bluetooth adapter") as caught:
             await asyncio.wait_for(
                 morning_command(config, repeat=False, strap=None, out=io.StringIO()), WITHIN_S
@@ -79,7 +79,7 @@ async def test_no_adapter_ends_the_morning_with_the_doctors_fix(
 async def test_a_strap_that_never_appears_ends_the_morning_at_the_connect_timeout(
     tmp_path: Path,
 ) -> None:
-    config = load_config(_config(tmp_path))
+    config = await asyncio.to_thread(load_config, _config(tmp_path))
     out = io.StringIO()
     with pytest.raises(HrvdError) as caught:
         await asyncio.wait_for(

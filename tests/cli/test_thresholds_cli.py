@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -9,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from hrvd.cli import main
-from hrvd.store import open_store
+from hrvd.store import Store, open_store
 
 if TYPE_CHECKING:
     import pytest
@@ -27,9 +28,27 @@ def _on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> _Terminal:
     return screen
 
 
-async def _config(tmp_path, estimates, *, follow=True):
+def _config(tmp_path, estimates, *, follow=True):
+    """A config whose store holds rides with these HRVT1 estimates (bpm, or None).
+
+    The commands run here, outside any event loop, as from a shell; the rides are added
+    in a loop of their own, with the store opened and closed around it.
+    """
     store_path = tmp_path / "s.sqlite3"
     store = open_store(store_path)
+    try:
+        asyncio.run(_add_rides(store, estimates))
+    finally:
+        store.close()
+    config = tmp_path / "hrvd.toml"
+    config.write_text(
+        f"[athlete]\nhr_max = 190\nceiling_follows_hrvt1 = {'true' if follow else 'false'}\n"
+        f'[store]\npath = "{store_path}"\n'
+    )
+    return config
+
+
+async def _add_rides(store: Store, estimates: list[float | None]) -> None:
     for i, bpm in enumerate(estimates):
         started = (datetime.now(UTC) - timedelta(days=3 * (len(estimates) - i))).isoformat()
         await store.add_ride(
@@ -41,17 +60,10 @@ async def _config(tmp_path, estimates, *, follow=True):
                 "hrvt1_bpm": bpm,
             }
         )
-    store.close()
-    config = tmp_path / "hrvd.toml"
-    config.write_text(
-        f"[athlete]\nhr_max = 190\nceiling_follows_hrvt1 = {'true' if follow else 'false'}\n"
-        f'[store]\npath = "{store_path}"\n'
-    )
-    return config
 
 
-async def test_thresholds_shows_the_median_its_count_and_days_and_the_ceiling(tmp_path, capsys):
-    config = await _config(tmp_path, [128.0, None, 132.0, 125.0])
+def test_thresholds_shows_the_median_its_count_and_days_and_the_ceiling(tmp_path, capsys):
+    config = _config(tmp_path, [128.0, None, 132.0, 125.0])
     assert main(["thresholds", "--config", str(config), "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert (data["hrvt1_bpm"], data["n"], len(data["dates"])) == (128.0, 3, 3)
@@ -65,8 +77,8 @@ async def test_thresholds_shows_the_median_its_count_and_days_and_the_ceiling(tm
     assert "# ride ceiling: 108 bpm (hrvt1): HRVT1 128 bpm" in capsys.readouterr().out
 
 
-async def test_without_following_the_formula_holds_and_says_so(tmp_path, capsys):
-    config = await _config(tmp_path, [128.0], follow=False)
+def test_without_following_the_formula_holds_and_says_so(tmp_path, capsys):
+    config = _config(tmp_path, [128.0], follow=False)
     assert main(["config", "check", "--config", str(config)]) == 0
     out = capsys.readouterr().out
     assert "# ride ceiling: 114 bpm (zones): the top of zone 1 (hrmax zones) 114 bpm" in out
@@ -87,8 +99,8 @@ def test_no_store_and_no_heart_rates_are_one_line_each(tmp_path, capsys):
     assert len(err.splitlines()) == 1
 
 
-async def test_thresholds_on_a_terminal_is_a_table_of_labels_never_wrapped(tmp_path, monkeypatch):
-    config = await _config(tmp_path, [128.0, 132.0, 125.0], follow=False)
+def test_thresholds_on_a_terminal_is_a_table_of_labels_never_wrapped(tmp_path, monkeypatch):
+    config = _config(tmp_path, [128.0, 132.0, 125.0], follow=False)
     terminal = _on_a_terminal(monkeypatch)
     assert main(["thresholds", "--config", str(config)]) == 0
     lines = terminal.getvalue().splitlines()
@@ -114,8 +126,8 @@ async def test_thresholds_on_a_terminal_is_a_table_of_labels_never_wrapped(tmp_p
     assert not note.endswith(" ")
 
 
-async def test_thresholds_into_a_pipe_is_one_csv_row_under_the_keys_of_its_json(tmp_path, capsys):
-    config = await _config(tmp_path, [128.0, None, 132.0, 125.0])
+def test_thresholds_into_a_pipe_is_one_csv_row_under_the_keys_of_its_json(tmp_path, capsys):
+    config = _config(tmp_path, [128.0, None, 132.0, 125.0])
     assert main(["thresholds", "--config", str(config), "--format", "json"]) == 0
     as_json = json.loads(capsys.readouterr().out)
     assert main(["thresholds", "--config", str(config)]) == 0  # capsys: a pipe

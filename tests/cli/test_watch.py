@@ -40,7 +40,7 @@ def _config(tmp_path: Path, broker: Broker) -> Path:
 
 
 async def test_watch_shows_what_the_daemon_publishes(broker, tmp_path):
-    config = load_config(_config(tmp_path, broker))
+    config = await asyncio.to_thread(load_config, _config(tmp_path, broker))
     out = io.StringIO()
     watching = asyncio.create_task(watch(config, None, Console(file=out, width=120)))
     await asyncio.sleep(0.5)  # subscribed
@@ -69,7 +69,7 @@ async def test_watch_shows_what_the_daemon_publishes(broker, tmp_path):
 
 
 async def test_watch_refuses_a_strap_that_is_not_configured(broker, tmp_path):
-    config = load_config(_config(tmp_path, broker))
+    config = await asyncio.to_thread(load_config, _config(tmp_path, broker))
     with pytest.raises(UsageError, match="no strap 'nope' in the config"):
         await watch(config, "nope", Console(file=io.StringIO()))
 
@@ -89,7 +89,7 @@ ALERT_LEFT_ON = AlertMessage(
 async def test_watch_shows_what_a_killed_daemon_left_as_the_past(broker, tmp_path):
     # What the broker holds after kill -9 in the middle of an alert: the Last Will said
     # offline, the strap's topics still say streaming, online, too hard.
-    config = load_config(_config(tmp_path, broker))
+    config = await asyncio.to_thread(load_config, _config(tmp_path, broker))
     async with aiomqtt.Client("127.0.0.1", broker.port) as client:
         for topic, payload in [
             ("hrvd/h10_garage/link", b"streaming"),

@@ -12,10 +12,13 @@ from hrvd.config import load_config
 from hrvd.daemon.service import Daemon
 from hrvd.daemon.systemd import Notifier
 from hrvd.publish.commands import RIDE_STARTS_BURST
-from hrvd.store import Store, open_store
+from hrvd.store import open_store
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from hrvd.publish.messages import Payload
+    from hrvd.store import Ride
 
 WITHIN_S = 10.0
 
@@ -29,12 +32,12 @@ async def test_a_command_flood_logs_a_few_lines_and_stores_a_few_rides(
         '[[strap]]\nname = "H10"\naddress = "AA:BB:CC:DD:EE:02"\nrole = "both"\n'
         f'[athlete]\nhr_max = 190\nhr_rest = 50\n[store]\npath = "{tmp_path / "s.sqlite3"}"\n'
     )
-    daemon = Daemon(load_config(f), Notifier({}))
+    daemon = Daemon(await asyncio.to_thread(load_config, f), Notifier({}))
     built = asyncio.Event()
     end_interrupted = Daemon._end_interrupted  # noqa: SLF001 - called once the sinks are built
 
-    def then_built(self: Daemon, store: Store) -> None:
-        end_interrupted(self, store)
+    def then_built(self: Daemon, last: dict[str, Payload]) -> None:
+        end_interrupted(self, last)
         built.set()
 
     monkeypatch.setattr(Daemon, "_end_interrupted", then_built)
@@ -52,8 +55,13 @@ async def test_a_command_flood_logs_a_few_lines_and_stores_a_few_rides(
     assert sum(e["event"] == "morning measurement" for e in logs) == 1
     refused = [e for e in logs if "refused_since_last_line" in e]
     assert 1 <= len(refused) <= 5
-    store = open_store(tmp_path / "s.sqlite3")
+    assert len(await asyncio.to_thread(_rides, tmp_path / "s.sqlite3")) == RIDE_STARTS_BURST
+
+
+def _rides(path: Path) -> list[Ride]:
+    """The stored rides (blocking: the test reads them on a thread)."""
+    store = open_store(path)
     try:
-        assert len(store.rides()) == RIDE_STARTS_BURST
+        return store.rides()
     finally:
         store.close()

@@ -112,7 +112,7 @@ async def test_a_loop_that_raises_is_logged_and_ends_the_daemon(
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as systemd:
         systemd.bind(str(tmp_path / "notify"))
         environ = {"NOTIFY_SOCKET": str(tmp_path / "notify"), "WATCHDOG_USEC": "200000"}
-        daemon = _daemon(tmp_path, environ)
+        daemon = await asyncio.to_thread(_daemon, tmp_path, environ)
         FAULTS[loop](monkeypatch)
         with capture_logs() as logs, pytest.raises(LoopCrashedError, match=loop):
             await asyncio.wait_for(_run_and_write(daemon, built), WITHIN_S)
@@ -134,7 +134,7 @@ async def test_a_strap_session_that_raises_restarts_itself_and_says_so(
 
     monkeypatch.setattr(StrapSession, "run", crash)
     monkeypatch.setattr("hrvd.ble.session.backoff_s", lambda *_: 0.01)
-    daemon = _daemon(tmp_path)
+    daemon = await asyncio.to_thread(_daemon, tmp_path)
     with capture_logs() as logs:
         task = asyncio.create_task(daemon.run())
         async with asyncio.timeout(WITHIN_S):

@@ -15,7 +15,8 @@ import pytest
 
 from daemon_run_kit import first_json, run_config, until_online
 from harness.daemon import WAIT_S, WATCHDOG_S, NotifySocket, daemon, fast_strap
-from hrvd.store import open_store
+from hrvd.store import Store, open_store
+from stored import read_store
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -69,11 +70,7 @@ async def test_run_streams_to_mqtt_tells_systemd_and_stops_cleanly(
     assert any("STATUS=" in m and "streaming" in m for _, m in notify.received)
     assert any("STOPPING=1" in m for _, m in notify.received)
     # Every beat published was kept in the store, written in batches and flushed at SIGTERM.
-    store = open_store(tmp_path / "store.sqlite3")
-    try:
-        kept = store.beats("H10 Garage", 0, 2**62)
-    finally:
-        store.close()
+    kept = await read_store(tmp_path / "store.sqlite3", lambda s: s.beats("H10 Garage", 0, 2**62))
     assert len(kept) >= sum(len(s["rr_ms"]) for s in states)
     published = [rr for s in states for rr in s["rr_ms"]]
     stored = [round(b.rr_ms, 1) for b in kept]
@@ -207,7 +204,7 @@ async def test_an_alert_left_on_by_a_crash_is_turned_off_at_start(
         "ceiling_bpm": 118.0,
         "dfa_alpha1": None,
     }
-    store = open_store(tmp_path / "store.sqlite3")
+    store = await asyncio.to_thread(open_store, tmp_path / "store.sqlite3")
     try:
         await store.keep_ride_state("hrvd/h10_garage/alert", on)
     finally:
@@ -261,9 +258,5 @@ async def test_hostile_commands_and_floods_leave_the_daemon_streaming_and_answer
     assert "Traceback" not in log
     assert len(log) < 50_000  # 14,000 refused commands, a few lines of log
     assert "h" * 100 not in log
-    store = open_store(tmp_path / "store.sqlite3")
-    try:
-        rides = store.rides()
-    finally:
-        store.close()
+    rides = await read_store(tmp_path / "store.sqlite3", Store.rides)
     assert 1 <= len(rides) <= 3  # 1,000 start/stop pairs: the burst of starts, no more

@@ -19,7 +19,8 @@ from hrvd.cli.morning import morning_command
 from hrvd.cli.ride import ride_command
 from hrvd.config import load_config
 from hrvd.publish.messages import MorningMessage, ReadinessMessage
-from hrvd.store import open_store
+from hrvd.store import Store
+from stored import read_store
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -47,17 +48,13 @@ async def test_a_ride_started_over_mqtt_is_stopped_by_hrvd_ride_and_kept(
                 if ride and json.loads(m.payload)["phase"] == "start":  # type: ignore[arg-type]
                     break
         out = io.StringIO()
-        await ride_command(load_config(config_path), "stop", None, out)
+        await ride_command(await asyncio.to_thread(load_config, config_path), "stop", None, out)
         assert "ride over" in out.getvalue()
         assert "\nride summary: " in out.getvalue()  # the one formatter's lines
         assert "\nHRVT1 (alpha1 = 0.75): " in out.getvalue()
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(proc.wait(), 10) == 0
-    store = open_store(tmp_path / "store.sqlite3")
-    try:
-        rides = store.rides()
-    finally:
-        store.close()
+    rides = await read_store(tmp_path / "store.sqlite3", Store.rides)
     assert len(rides) == 1
     assert rides[0].strap == "H10 Garage"
     assert rides[0].summary["end_reason"] == "command"
@@ -85,7 +82,9 @@ async def test_a_morning_measurement_on_command_publishes_its_countdown_and_read
                     break
         out = io.StringIO()
         command = asyncio.create_task(
-            morning_command(load_config(config_path), repeat=False, strap=None, out=out)
+            morning_command(
+                await asyncio.to_thread(load_config, config_path), repeat=False, strap=None, out=out
+            )
         )
         progress, readiness = [], None
         async with asyncio.timeout(120):
@@ -110,11 +109,7 @@ async def test_a_morning_measurement_on_command_publishes_its_countdown_and_read
     assert readiness["status"] == "baseline"  # a first morning: no baseline yet
     assert readiness["score"] is None
     assert 50 < readiness["resting_hr_bpm"] < 70
-    store = open_store(tmp_path / "store.sqlite3")
-    try:
-        assert len(store.mornings()) == 1
-    finally:
-        store.close()
+    assert len(await read_store(tmp_path / "store.sqlite3", Store.mornings)) == 1
 
 
 async def test_a_resting_morning_strap_starts_the_measurement_by_itself(
@@ -163,7 +158,9 @@ async def test_hrvd_morning_without_a_daemon_measures_itself_and_its_readiness_r
     )
     out = io.StringIO()
     command = asyncio.create_task(
-        morning_command(load_config(config_path), repeat=False, strap=None, out=out)
+        morning_command(
+            await asyncio.to_thread(load_config, config_path), repeat=False, strap=None, out=out
+        )
     )
     # Its progress reaches the broker as the daemon's does; then the broker goes away.
     async with aiomqtt.Client("127.0.0.1", broker.port) as sub:
@@ -178,12 +175,10 @@ async def test_hrvd_morning_without_a_daemon_measures_itself_and_its_readiness_r
     assert "measurement done" in shown
     assert "readiness: baseline" in shown
     assert "the daemon sends it when it next starts" in shown
-    store = open_store(tmp_path / "store.sqlite3")
-    try:
-        assert len(store.mornings()) == 1
-        assert store.measurement_count() == 1  # the raw RR of every measurement is kept
-    finally:
-        store.close()
+    kept = await read_store(
+        tmp_path / "store.sqlite3", lambda s: (len(s.mornings()), s.measurement_count())
+    )
+    assert kept == (1, 1)  # and the raw RR of every measurement is kept
     # The broker is back; the next daemon start delivers the readiness from the outbox.
     await asyncio.to_thread(broker.start)
     async with daemon(config_path, notify) as proc:

@@ -141,7 +141,8 @@ async def test_two_athletes_in_one_daemon_never_mix_rides_mornings_or_readiness(
             WAIT_S,
         )
         out = io.StringIO()
-        await ride_command(load_config(config_path).for_athlete("Anna"), "stop", None, out)
+        config = await asyncio.to_thread(load_config, config_path)
+        await ride_command(config.for_athlete("Anna"), "stop", None, out)
         assert "ride over" in out.getvalue()
         await sub.publish("hrvd/ben/cmd/ride", b"stop", qos=1)
         sessions = await _until(
@@ -156,10 +157,14 @@ async def test_two_athletes_in_one_daemon_never_mix_rides_mornings_or_readiness(
         assert await asyncio.wait_for(proc.wait(), 10) == 0
 
     _check_messages(found, readiness, rides, sessions)
-    _check_store(tmp_path)
-    # The commands: one athlete's history, or a clear word when none is named.
-    assert main(["history", "--config", str(config_path), "--athlete", "Ben"]) == 0
-    assert main(["history", "--config", str(config_path)]) == 2
+    await asyncio.to_thread(_check_store, tmp_path)
+    # The commands (as from a shell, off this loop): one athlete's history, or a clear word
+    # when none is named.
+    assert (
+        await asyncio.to_thread(main, ["history", "--config", str(config_path), "--athlete", "Ben"])
+        == 0
+    )
+    assert await asyncio.to_thread(main, ["history", "--config", str(config_path)]) == 2
     err = capsys.readouterr().err
     assert "several athletes (Anna, Ben): name one with --athlete" in err
 
@@ -183,7 +188,7 @@ def _check_messages(found: dict, readiness: dict, rides: dict, sessions: dict) -
     assert ben_strap["components"]["heart_rate"]["state_topic"] == "hrvd/ben/h9_ben/state"
 
 
-def _check_store(tmp_path: Path) -> None:
+def _check_store(tmp_path: Path) -> None:  # blocking: called on a thread
     # The store: each athlete's rows, nobody else's.
     store = open_store(tmp_path / "store.sqlite3", readonly=True)
     try:

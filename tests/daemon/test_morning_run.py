@@ -53,7 +53,7 @@ async def test_an_invalid_measurement_is_kept_but_never_counts(tmp_path):
         morning=MorningConfig(stabilise_s=0, measure_s=60),
         store=StoreConfig(tmp_path / "s.sqlite3"),
     )
-    store = open_store(config.store.path)
+    store = await asyncio.to_thread(open_store, config.store.path)
     sink, ended = ListSink(), asyncio.Event()
     run = MorningRun(
         config,
@@ -75,8 +75,8 @@ async def test_an_invalid_measurement_is_kept_but_never_counts(tmp_path):
     try:
         assert ended.is_set()
         assert sink.durable_messages[-1][1]["state"] == "invalid"
-        assert store.mornings() == []
-        assert store.measurement_count() == 1
+        assert await asyncio.to_thread(store.mornings) == []
+        assert await asyncio.to_thread(store.measurement_count) == 1
     finally:
         store.close()
     with sqlite3.connect(config.store.path) as db:
@@ -176,7 +176,7 @@ async def measure_then_restart(tmp_path, kind, *, stands=True):
         morning=MorningConfig(),
         store=StoreConfig(tmp_path / "s.sqlite3"),
     )
-    store = open_store(config.store.path)
+    store = await asyncio.to_thread(open_store, config.store.path)
     rng = np.random.default_rng(7)
     earlier = [
         Morning(TODAY - timedelta(days=k), Posture.LYING, rng.normal(3.9, 0.1), 55.0)
@@ -221,8 +221,9 @@ async def measure_then_restart(tmp_path, kind, *, stands=True):
         # The next start, as the daemon's: the desk is built, then republishes.
         to_wall = wall_clock(datetime(2026, 12, 4, 8, tzinfo=UTC))
         desk = AthleteDesk(config, to_wall)
-        desk.build(start, store, BeatRecorder(store, to_wall))  # no beats flow: not entered
-        desk.republish_readiness(store)
+        stored = await asyncio.to_thread(desk.read_start, store)
+        desk.build(start, store, BeatRecorder(store, to_wall), stored)  # no beats: not entered
+        desk.republish_readiness(stored)
     finally:
         store.close()
     assert printer.result is not None  # what `hrvd morning --format json` writes

@@ -26,6 +26,7 @@ from hrvd.hrv.synthetic import orthostatic_rr
 from hrvd.hrv.zones import ZoneModel, zones_for
 from hrvd.publish.sink import TeeSink
 from hrvd.store import open_store
+from stored import read_store
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -72,7 +73,7 @@ async def play(tmp_path: Path, *, stands: bool) -> tuple[ListSink, str, Config]:
         morning=MorningConfig(),
         store=StoreConfig(tmp_path / "hrvd.sqlite3"),
     )
-    store = open_store(config.store.path)
+    store = await asyncio.to_thread(open_store, config.store.path)
     await seed(store)
     sink, shown = ListSink(), io.StringIO()
     printer = MorningPrinter(Console(file=shown, width=200), "en")
@@ -133,15 +134,14 @@ async def test_a_test_that_stands_is_kept_compared_published_and_in_the_history(
     assert ortho["baseline_tests"] == 6
     assert ortho["status"] == "normal"
     assert "orthostatic test: lying" in shown
-    store = open_store(config.store.path, readonly=True)
-    try:
-        (kept,) = [r for r in store.orthostatic_tests() if r.day == TODAY]
-        assert kept.outcome is OrthoOutcome.STOOD
-        assert any(m.day == TODAY for m in store.mornings())
-    finally:
-        store.close()
+    tests, mornings = await read_store(
+        config.store.path, lambda s: (s.orthostatic_tests(), s.mornings()), readonly=True
+    )
+    (kept,) = [r for r in tests if r.day == TODAY]
+    assert kept.outcome is OrthoOutcome.STOOD
+    assert any(m.day == TODAY for m in mornings)
     out = io.StringIO()
-    show_history(config, days=1, fmt="json", out=out)
+    await asyncio.to_thread(show_history, config, days=1, fmt="json", out=out)
     (row,) = json.loads(out.getvalue())
     assert row["ortho_outcome"] == "stood"
     assert row["standing_hr_bpm"] == ortho["standing_hr_bpm"]
@@ -160,7 +160,7 @@ async def test_a_test_that_stays_lying_says_did_not_stand_and_still_scores_the_m
     assert ortho["standing_hr_bpm"] is None
     assert "you did not stand" in shown
     out = io.StringIO()
-    show_history(config, days=1, fmt="csv", out=out)
+    await asyncio.to_thread(show_history, config, days=1, fmt="csv", out=out)
     header, line = out.getvalue().splitlines()
     assert "ortho_outcome" in header.split(",")
     assert "did_not_stand" in line.split(",")

@@ -129,14 +129,14 @@ async def test_messages_written_while_the_broker_was_never_there_go_out_after_a_
 ):
     path = tmp_path / "hrvd.sqlite3"
     broker.stop()
-    box = Outbox(path)
+    box = await asyncio.to_thread(Outbox, path)
     async with MqttPublisher(cfg(broker), box) as pub:
         for i in range(3):
             await pub.send_durable("hrvd/readiness", {"id": f"r{i}"})
     box.close()
     # The daemon restarts; the broker is back.
     broker.start()
-    box = Outbox(path)
+    box = await asyncio.to_thread(Outbox, path)
     try:
         async with subscriber(broker, "hrvd/readiness") as sub, MqttPublisher(cfg(broker), box):
             await sub.until(lambda: len(sub.on("hrvd/readiness")) >= 3)
@@ -192,7 +192,7 @@ async def test_commands_reach_the_callback(broker, outbox):
 
 async def test_a_full_disk_keeps_messages_in_memory_in_order(tmp_path: Path, broker):
     path = tmp_path / "tiny.sqlite3"
-    box = Outbox(path)
+    box = await asyncio.to_thread(Outbox, path)
     try:
         # Let SQLite grow no further: the next inserts fail as on a full disk.
         box._db.execute("PRAGMA max_page_count = 1")  # noqa: SLF001

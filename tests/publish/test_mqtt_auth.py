@@ -25,7 +25,8 @@ async def test_username_and_password_from_a_file(auth_broker: Broker, outbox, tm
     secret = tmp_path / "mqtt-password"
     secret.write_text("s3cret-Pa55\n")
     config = cfg(auth_broker, username="hrvd", password_file=secret)
-    async with MqttPublisher(config, outbox, password=resolve_password(config)) as pub:
+    password = await asyncio.to_thread(resolve_password, config)
+    async with MqttPublisher(config, outbox, password=password) as pub:
         await asyncio.wait_for(pub.connected.wait(), WAIT_S)
 
 

@@ -83,7 +83,9 @@ async def test_on_a_terminal_the_user_picks_the_second_strap_of_the_scan(
     assert (code, err) == (0, "")
     assert "1) Polar H10 51" in out
     assert "2) HRM-Pro 52" in out
-    assert load_config(f).straps == (StrapConfig("HRM-Pro 52", "AA:BB:CC:DD:EE:52", "ride"),)
+    assert (await asyncio.to_thread(load_config, f)).straps == (
+        StrapConfig("HRM-Pro 52", "AA:BB:CC:DD:EE:52", "ride"),
+    )
 
 
 async def test_without_a_terminal_the_one_strap_found_is_taken(
@@ -94,7 +96,9 @@ async def test_without_a_terminal_the_one_strap_found_is_taken(
     code, out, err = await hrvd_init(tmp_path, "--output", str(f), *SCAN, *HEART)
     assert (code, err) == (0, "")
     assert "found Polar H10 53 AA:BB:CC:DD:EE:53" in out
-    assert load_config(f).straps == (StrapConfig("Polar H10 53", "AA:BB:CC:DD:EE:53"),)
+    assert (await asyncio.to_thread(load_config, f)).straps == (
+        StrapConfig("Polar H10 53", "AA:BB:CC:DD:EE:53"),
+    )
 
 
 async def test_without_a_terminal_two_straps_found_ask_for_strap_by_flag(
@@ -175,8 +179,9 @@ async def test_from_hrvd_init_to_a_running_daemon_without_editing_a_file(
         "--broker",
         f"127.0.0.1:{broker.port}",
     ]
-    assert main(argv) == 0
-    assert main(["config", "check", "--config", str(f)]) == 0
+    # The commands as from a shell: each runs its own loop, on a thread here.
+    assert await asyncio.to_thread(main, argv) == 0
+    assert await asyncio.to_thread(main, ["config", "check", "--config", str(f)]) == 0
     notify = NotifySocket(tmp_path / "notify")
     request.addfinalizer(notify.close)
     async with (

@@ -115,7 +115,8 @@ async def run_demo(*, speed: float, broker: tuple[str, int] | None, console: Con
             f"Watch it over MQTT:  mosquitto_sub -h {host} -p {port} -t 'hrvd/#' -v",
             highlight=False,
         )
-        outbox = stack.enter_context(Outbox(config.store.path))
+        outbox = await asyncio.to_thread(Outbox, config.store.path)
+        stack.push_async_callback(asyncio.to_thread, outbox.close)
         protocol = EMBEDDED_PROTOCOL if broker is None else aiomqtt.ProtocolVersion.V5
         publisher, loops = await _publishing(config, stack, outbox, protocol)
         start = wall_clock_now()
@@ -192,8 +193,10 @@ async def run_morning_demo(
         )
         rng = np.random.default_rng()
         today = datetime.now().astimezone().date()
-        store = stack.enter_context(open_store(config.store.path))
-        outbox = stack.enter_context(Outbox(config.store.path))
+        store = await asyncio.to_thread(open_store, config.store.path)
+        stack.push_async_callback(asyncio.to_thread, store.close)
+        outbox = await asyncio.to_thread(Outbox, config.store.path)
+        stack.push_async_callback(asyncio.to_thread, outbox.close)
         await store.add_mornings(_seed_history(today, rng), source="imported")
         console.print(
             f"hrvd demo --morning: {SEED_DAYS} mornings of history, then this "

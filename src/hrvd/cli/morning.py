@@ -122,7 +122,7 @@ async def morning_command(  # noqa: PLR0913 - the command's options
         HrvdError: no daemon is running, or the measurement did not end in time.
     """
     cfg = config.mqtt
-    password = resolve_password(cfg, config.source)
+    password = await asyncio.to_thread(resolve_password, cfg, config.source)
     if not await daemon_online(cfg, password):
         await standalone_morning(
             config,
@@ -227,7 +227,9 @@ async def standalone_morning(  # noqa: PLR0913 - the command's options, and a ti
     # Left in reverse: the measurement stops listening, the publisher flushes, the strap's
     # session ends, the store closes.
     async with contextlib.AsyncExitStack() as stack:
-        store = stack.enter_context(open_store(config.store.path))
+        # Opened and closed on threads, like every file here: never on the loop.
+        store = await asyncio.to_thread(open_store, config.store.path)
+        stack.push_async_callback(asyncio.to_thread, store.close)
         talk.write(f"no daemon running: connecting to {chosen.name} myself ...\n")
         session = StrapSession(chosen, on_event).run()
         loops = await stack.enter_async_context(Loops("morning").running({"strap": session}))
@@ -272,10 +274,10 @@ async def _publishing(
 ) -> tuple[MqttPublisher, MqttSink]:
     """The daemon's outbox (in the store) and a publisher of the measurement's messages."""
     cfg = dataclasses.replace(config.mqtt, client_id=f"hrvd-morning-{os.getpid()}")
-    outbox = stack.enter_context(open_outbox(config.store.path))
-    publisher = MqttPublisher(
-        cfg, outbox, password=resolve_password(cfg, config.source), presence=False
-    )
+    outbox = await asyncio.to_thread(open_outbox, config.store.path)
+    stack.push_async_callback(asyncio.to_thread, outbox.close)
+    password = await asyncio.to_thread(resolve_password, cfg, config.source)
+    publisher = MqttPublisher(cfg, outbox, password=password, presence=False)
     await stack.enter_async_context(publisher)
     mqtt = await stack.enter_async_context(MqttSink(publisher))
     loops.start("mqtt", publisher.wait())

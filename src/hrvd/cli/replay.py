@@ -242,7 +242,7 @@ async def run_replay(  # noqa: PLR0913 - the command's options
         raise UsageError("the config has no ride strap to publish as: pass --strap NAME")
     household, config = config, config.for_command(None, name)  # the strap's wearer's
     zones = config.athlete.heart_rate_zones()
-    password = resolve_password(config.mqtt, config.source)
+    password = await asyncio.to_thread(resolve_password, config.mqtt, config.source)
     if not force and await daemon_online(config.mqtt, password):
         raise UsageError(
             f"a daemon is running ({config.mqtt.base_topic}/status is online): stop it, "
@@ -251,8 +251,11 @@ async def run_replay(  # noqa: PLR0913 - the command's options
     cfg = dataclasses.replace(config.mqtt, client_id=f"hrvd-replay-{os.getpid()}")
     # Left in reverse: the loops stop, the publisher says offline, the temporary outbox goes.
     async with contextlib.AsyncExitStack() as stack:
-        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="hrvd-replay-"))
-        outbox = stack.enter_context(Outbox(Path(tmp) / "outbox.sqlite3"))
+        # Made and removed on threads: the folder and SQLite file are disk I/O.
+        tmp = await asyncio.to_thread(tempfile.TemporaryDirectory, prefix="hrvd-replay-")
+        stack.push_async_callback(asyncio.to_thread, tmp.cleanup)
+        outbox = await asyncio.to_thread(Outbox, Path(tmp.name) / "outbox.sqlite3")
+        stack.push_async_callback(asyncio.to_thread, outbox.close)
         publisher = await stack.enter_async_context(MqttPublisher(cfg, outbox, password=password))
         # A link that dies (a bug) ends the replay at once, not after the drain timeout.
         loops = await stack.enter_async_context(Loops("replay").running({"mqtt": publisher.wait()}))

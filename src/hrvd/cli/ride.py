@@ -75,7 +75,7 @@ async def ride_command(
     from hrvd.publish.mqtt_auth import resolve_password, tls_context  # noqa: PLC0415
 
     cfg = config.mqtt
-    password = resolve_password(cfg, config.source)
+    password = await asyncio.to_thread(resolve_password, cfg, config.source)
     if not await daemon_online(cfg, password):
         raise HrvdError(
             f"no daemon is running ({cfg.base_topic}/status is not online): start it "

@@ -47,12 +47,13 @@ async def watch(config: Config, strap: str | None, console: Console) -> None:
     cfg = config.mqtt
     wearer = config.athlete_of(name).name  # in a household: hrvd/<athlete>/<strap>/...
     base = f"{config.topic_base(wearer)}/{slug(name)}"
+    password = await asyncio.to_thread(resolve_password, cfg, config.source)
     try:
         async with aiomqtt.Client(
             cfg.host,
             cfg.port,
             username=cfg.username,
-            password=resolve_password(cfg, config.source),
+            password=password,
             tls_context=tls_context(cfg),
             identifier=f"hrvd-watch-{os.getpid()}",
         ) as client:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from datetime import time as dt_time
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -36,7 +37,9 @@ from hrvd.publish.messages import ThresholdsMessage
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from hrvd.coach.baseline import Morning
     from hrvd.coach.hrvt1 import CeilingPolicy
+    from hrvd.coach.orthostatic import OrthoRecord
     from hrvd.config import Config
     from hrvd.daemon.beats import BeatRecorder
     from hrvd.publish.commands import MorningCommand
@@ -47,6 +50,18 @@ log = structlog.get_logger("hrvd.daemon")
 
 MORNING_ROLES = frozenset({"morning", "both"})
 RIDE_ROLES = frozenset({"ride", "both"})
+
+
+@dataclass(frozen=True, slots=True)
+class StoredStart:
+    """An athlete's rows the daemon's start needs, read on a thread before MQTT connects."""
+
+    estimates: list[tuple[date, float]]
+    """HRVT1 estimates: (local day, bpm); empty when unreadable."""
+    mornings: list[Morning] | None
+    """Stored mornings, oldest first; None when unreadable."""
+    orthostatic_tests: list[OrthoRecord]
+    """Stored orthostatic tests, oldest first; empty when unreadable."""
 
 
 class AthleteDesk:
@@ -85,19 +100,32 @@ class AthleteDesk:
         """The athlete's command topics: rides, mornings."""
         return topics.cmd_ride(self.base), topics.cmd_morning(self.base)
 
-    def ceilings(self, store: Store) -> CeilingPolicy:
-        """The athlete's ride ceiling, with their HRVT1 estimates kept (read once, at start)."""
+    def read_start(self, store: Store) -> StoredStart:
+        """What the athlete's start needs from the store (blocking: call it off the loop)."""
         try:
             estimates = store.hrvt1_estimates(self.name)
         except sqlite3.Error as exc:
             log.error("cannot read the HRVT1 estimates", error=str(exc))  # noqa: TRY400
             estimates = []
+        tests: list[OrthoRecord] = []
+        try:
+            mornings: list[Morning] | None = store.mornings(self.name)
+            tests = store.orthostatic_tests(self.name)
+        except sqlite3.Error as exc:
+            log.error("cannot read the stored mornings", error=str(exc))  # noqa: TRY400
+            mornings = None
+        return StoredStart(estimates, mornings, tests)
+
+    def ceilings(self, estimates: list[tuple[date, float]]) -> CeilingPolicy:
+        """The athlete's ride ceiling, with their HRVT1 estimates kept (read once, at start)."""
         return self.config.ceiling_policy(estimates)
 
-    def build(self, sink: Sink, store: Store, beats: BeatRecorder) -> list[StrapSession]:
+    def build(
+        self, sink: Sink, store: Store, beats: BeatRecorder, stored: StoredStart
+    ) -> list[StrapSession]:
         """The athlete's pipelines (their thresholds published); return their sessions."""
         self._sink, self._store = sink, store
-        ceilings = self.ceilings(store)
+        ceilings = self.ceilings(stored.estimates)
         if any(s.role in RIDE_ROLES for s in self.config.straps):
             now = self.to_wall(time.monotonic())
             thresholds = ThresholdsMessage(
@@ -128,23 +156,21 @@ class AthleteDesk:
             sessions.append(StrapSession(strap, pipeline.on_event))
         return sessions
 
-    def republish_readiness(self, store: Store) -> None:
+    def republish_readiness(self, stored: StoredStart) -> None:
         """Publish the athlete's latest stored readiness again, durably.
 
         A morning measured by `hrvd morning` without the daemon, or while the broker was
         away, or a retained message lost with a broker's data, reaches the broker this
-        way. Read on the loop, before any command can start a newer one.
+        way. ``stored`` holds the stored mornings and tests (mornings None: unreadable), read
+        at start before the MQTT client existed, so that no command can have started a newer one.
         """
-        if self._sink is None:
-            return
-        try:
-            mornings = store.mornings(self.name)
-            tests = store.orthostatic_tests(self.name)
-        except sqlite3.Error as exc:
-            log.error("cannot read the stored mornings", error=str(exc))  # noqa: TRY400
+        if self._sink is None or stored.mornings is None:
             return
         message = stored_readiness(
-            mornings, self.config.morning.posture, self.config.athlete.language, tests
+            stored.mornings,
+            self.config.morning.posture,
+            self.config.athlete.language,
+            stored.orthostatic_tests,
         )
         if message is not None:
             log.info("publishing the latest readiness again", id=message.id, athlete=self.name)

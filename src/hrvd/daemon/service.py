@@ -30,7 +30,7 @@ import structlog
 
 from hrvd.ble.events import LinkChange, LinkState
 from hrvd.ble.session import StrapSession, run_straps
-from hrvd.daemon.athlete import AthleteDesk, CommandRouter
+from hrvd.daemon.athlete import AthleteDesk, CommandRouter, StoredStart
 from hrvd.daemon.beats import BeatRecorder
 from hrvd.daemon.clock import read_clock
 from hrvd.daemon.interrupted import interrupted_messages
@@ -48,7 +48,7 @@ from hrvd.store import StoreError, open_store
 if TYPE_CHECKING:
     from hrvd.config import Config
     from hrvd.daemon.pipeline import StrapPipeline
-    from hrvd.publish.messages import Sink
+    from hrvd.publish.messages import Payload, Sink
     from hrvd.publish.outbox import Outbox
     from hrvd.store import Store
 
@@ -113,15 +113,23 @@ class Daemon:
             stack.enter_context(self.notifier)
             # The store first: it refuses a second daemon and a damaged file (exit 2, not
             # restarted) before the outbox writes to the same file.
-            store = stack.enter_context(open_store(self.config.store.path, exclusive=True))
-            outbox = stack.enter_context(open_outbox(self.config.store.path))
+            # Opened, read and closed on threads: SQLite and the lock file are disk I/O. The
+            # rows the start needs are read before the MQTT client exists, so that no ride
+            # or morning command can come between the read and the messages made of it.
+            path = self.config.store.path
+            store = await asyncio.to_thread(open_store, path, exclusive=True)
+            stack.push_async_callback(asyncio.to_thread, store.close)
+            outbox = await asyncio.to_thread(open_outbox, path)
+            stack.push_async_callback(asyncio.to_thread, outbox.close)
+            last, stored = await asyncio.to_thread(self._read_start, store)
             publisher = await stack.enter_async_context(self._publisher(outbox))
             mqtt = await stack.enter_async_context(MqttSink(publisher))
             recorder = await stack.enter_async_context(StoreSink(store, self._wearer))
             beats = await stack.enter_async_context(BeatRecorder(store, to_wall))
-            self._build(TeeSink(mqtt, recorder), store, beats)
-            self._end_interrupted(store)
-            self._republish_readiness(store)
+            self._build(TeeSink(mqtt, recorder), store, beats, stored)
+            self._end_interrupted(last)
+            for desk, start in zip(self.athletes, stored, strict=True):
+                desk.republish_readiness(start)
             self._ticked_at = time.monotonic()
             stack.callback(self._links_down)
             running = {
@@ -157,11 +165,25 @@ class Daemon:
         """The name of the athlete who wears a strap."""
         return self.config.athlete_of(strap).name
 
-    def _build(self, sink: Sink, store: Store, beats: BeatRecorder) -> None:
+    def _read_start(self, store: Store) -> tuple[dict[str, Payload], list[StoredStart]]:
+        """The last ride state and every athlete's start rows (blocking: off the loop).
+
+        Ride state that cannot be read is logged and taken as none.
+        """
+        try:
+            last = store.ride_state()
+        except sqlite3.Error as exc:
+            log.error("cannot read the last ride state", error=str(exc))  # noqa: TRY400
+            last = {}
+        return last, [desk.read_start(store) for desk in self.athletes]
+
+    def _build(
+        self, sink: Sink, store: Store, beats: BeatRecorder, stored: list[StoredStart]
+    ) -> None:
         """Every athlete's pipelines and sessions, on one sink."""
         self._sink = sink
-        for desk in self.athletes:
-            self.sessions.extend(desk.build(sink, store, beats))
+        for desk, start in zip(self.athletes, stored, strict=True):
+            self.sessions.extend(desk.build(sink, store, beats, start))
             self.pipelines.update(desk.pipelines)
 
     async def _prune(self, store: Store) -> None:
@@ -190,32 +212,18 @@ class Daemon:
             for desk in self.athletes:
                 await desk.tick(now)
 
-    def _end_interrupted(self, store: Store) -> None:
+    def _end_interrupted(self, last: dict[str, Payload]) -> None:
         """End the rides a crash cut short, so the broker stops showing them as active.
 
-        Read on the loop (a row or two per strap) so that no ride command can start a ride
-        between the read and the messages that end the old one.
+        ``last`` is the stored ride state, read at start before any ride command could come.
         """
         if self._sink is None:
-            return
-        try:
-            last = store.ride_state()
-        except sqlite3.Error as exc:
-            log.error("cannot read the last ride state", error=str(exc))  # noqa: TRY400
             return
         now = to_wall(time.monotonic()).isoformat(timespec="seconds")
         for topic, message in interrupted_messages(last, now):
             if isinstance(message, RideMessage):
                 log.warning("ride cut short by a crash; ending it", topic=topic, ride=message.id)
             self._sink.durable(topic, message.payload())
-
-    def _republish_readiness(self, store: Store) -> None:
-        """Publish each athlete's latest stored readiness again, durably.
-
-        See :meth:`~hrvd.daemon.athlete.AthleteDesk.republish_readiness`.
-        """
-        for desk in self.athletes:
-            desk.republish_readiness(store)
 
     def _stopping(self) -> None:
         self.notifier.stopping()
@@ -269,4 +277,6 @@ class Daemon:
 
 async def run_daemon(config: Config) -> None:
     """`hrvd run`."""
-    await Daemon(config).run()
+    # Made on a thread: it reads the MQTT password file.
+    daemon = await asyncio.to_thread(Daemon, config)
+    await daemon.run()

@@ -82,12 +82,16 @@ async def diagnose(
         scan_timeout_s: how long to look for straps, s.
         clock: reads the kernel's clock (default :func:`read_clock`).
     """
-    config_check, config = _load(config_file)
+    # Files and SQLite (which may wait STORE_BUSY_S for a daemon's write) on threads.
+    config_check, config = await asyncio.to_thread(_load, config_file)
     straps = None if config is None else config.straps
     bluetooth, broker = await asyncio.gather(
         check_bluetooth(straps, scan_timeout_s), check_broker(config)
     )
-    store = check_store(config.store.path) if config else v.skipped("store", CONFIG_INVALID)
+    if config is None:
+        store = v.skipped("store", CONFIG_INVALID)
+    else:
+        store = await asyncio.to_thread(check_store, config.store.path)
     return [config_check, *bluetooth, broker, store, v.clock_verdict((clock or read_clock)())]
 
 
@@ -285,7 +289,7 @@ async def check_broker(config: Config | None) -> v.Check:
     if config is None:
         return v.skipped("broker", CONFIG_INVALID)
     check = await _connect_broker(config)
-    warning = password_file_warning(_outside_systemd(config.mqtt))
+    warning = await asyncio.to_thread(password_file_warning, _outside_systemd(config.mqtt))
     return (
         check if warning is None else replace(check, verdict=f"{check.verdict}; warning: {warning}")
     )
@@ -294,8 +298,9 @@ async def check_broker(config: Config | None) -> v.Check:
 async def _connect_broker(config: Config) -> v.Check:
     cfg = config.mqtt
     try:
-        password = resolve_password(_outside_systemd(cfg), config.source)
-        tls = tls_context(cfg)
+        # Files (the password, the CA and client certificates) read on threads.
+        password = await asyncio.to_thread(resolve_password, _outside_systemd(cfg), config.source)
+        tls = await asyncio.to_thread(tls_context, cfg)
     except ConfigError as exc:
         return v.broker_setup_failed(str(exc))
     except (OSError, ssl.SSLError) as exc:
