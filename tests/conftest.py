@@ -34,6 +34,17 @@ settings.register_profile("hrvd", deadline=None, suppress_health_check=[HealthCh
 settings.load_profile("hrvd")
 
 
+# The soak's short form waits about four minutes in real time, longer than any worker's
+# share of the rest of the suite under scripts/test's pytest-xdist; the workers take tests
+# in collection order, so it goes first and the rest fills the other workers around it.
+START_FIRST = frozenset({"test_soak.py"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put the longest tests first (a stable sort: the rest keep their order)."""
+    items.sort(key=lambda item: item.path.name not in START_FIRST)
+
+
 @pytest.fixture(scope="session")
 def reference() -> dict[str, Any]:
     """Reference values by pyhrv, neurokit2 and plain numpy (see data/README.md)."""
