@@ -35,6 +35,36 @@ settings.register_profile("hrvd", deadline=None, suppress_health_check=[HealthCh
 settings.load_profile("hrvd")
 
 
+# scripts/test runs the suite in pytest-xdist workers, handed two tests at a time
+# (--maxschedchunk 2). The tests that wait longest in real time go first, each paired with
+# a short one, so that each starts at once on a worker of its own: the soak's short form
+# (about four minutes), the one-minute morning measurements, the Pi install. The suite then
+# ends about when the soak does. A renamed test only loses its early start.
+LONGEST_FIRST = (
+    "tests/daemon/test_soak.py::",
+    "::test_hrvd_morning_without_a_daemon_",
+    "::test_a_morning_measurement_on_command_",
+    "::test_two_athletes_in_one_daemon_",
+    "::test_a_resting_morning_strap_starts_",
+    "::test_readme_pi_block_installs_",
+)
+
+
+def _rank(item: pytest.Item) -> int:
+    return next(
+        (i for i, key in enumerate(LONGEST_FIRST) if key in item.nodeid), len(LONGEST_FIRST)
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put the longest tests first, each followed by a short one (the rest keep their order)."""
+    items.sort(key=_rank)  # stable
+    n = sum(_rank(item) < len(LONGEST_FIRST) for item in items)
+    longest, short = items[:n], items[n:]
+    paired = [item for pair in zip(longest, short, strict=False) for item in pair]
+    items[:] = paired + longest[len(short) :] + short[n:]
+
+
 @pytest.fixture(scope="session")
 def reference() -> dict[str, Any]:
     """Reference values by pyhrv, neurokit2 and plain numpy (see data/README.md)."""
