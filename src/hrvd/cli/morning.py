@@ -141,12 +141,13 @@ async def morning_command(  # noqa: PLR0913 - the command's options
         body["posture"] = posture
     if strap is not None:
         body["strap"] = strap
+    tls = await asyncio.to_thread(tls_context, cfg)  # reads the certificates
     async with aiomqtt.Client(
         cfg.host,
         cfg.port,
         username=cfg.username,
         password=password,
-        tls_context=tls_context(cfg),
+        tls_context=tls,
         identifier=f"hrvd-morning-{os.getpid()}",
     ) as client:
         base = config.topic_base()

@@ -182,12 +182,13 @@ async def daemon_online(cfg: MqttConfig, password: str | None) -> bool:
     An unreachable broker means no daemon can be reached through it: False.
     """
     try:
+        tls = await asyncio.to_thread(tls_context, cfg)  # reads the certificates
         async with aiomqtt.Client(
             cfg.host,
             cfg.port,
             username=cfg.username,
             password=password,
-            tls_context=tls_context(cfg),
+            tls_context=tls,
             identifier=f"hrvd-probe-{os.getpid()}",
         ) as client:
             await client.subscribe(f"{cfg.base_topic}/status", qos=1)

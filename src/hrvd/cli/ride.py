@@ -82,12 +82,13 @@ async def ride_command(
             "(systemctl start hrvd), or play a file with 'hrvd replay'"
         )
     payload = action if strap is None else json.dumps({"strap": strap, "action": action})
+    tls = await asyncio.to_thread(tls_context, cfg)  # reads the certificates
     async with aiomqtt.Client(
         cfg.host,
         cfg.port,
         username=cfg.username,
         password=password,
-        tls_context=tls_context(cfg),
+        tls_context=tls,
         identifier=f"hrvd-ride-{os.getpid()}",
     ) as client:
         base = config.topic_base()

@@ -49,12 +49,13 @@ async def watch(config: Config, strap: str | None, console: Console) -> None:
     base = f"{config.topic_base(wearer)}/{slug(name)}"
     password = await asyncio.to_thread(resolve_password, cfg, config.source)
     try:
+        tls = await asyncio.to_thread(tls_context, cfg)  # reads the certificates
         async with aiomqtt.Client(
             cfg.host,
             cfg.port,
             username=cfg.username,
             password=password,
-            tls_context=tls_context(cfg),
+            tls_context=tls,
             identifier=f"hrvd-watch-{os.getpid()}",
         ) as client:
             await client.subscribe(f"{base}/#", qos=0)

@@ -108,7 +108,7 @@ class MqttLink:
 
     # --- the connection ----------------------------------------------------------------
 
-    def _new_client(self) -> aiomqtt.Client:
+    def _new_client(self, tls: ssl.SSLContext | None) -> aiomqtt.Client:
         client = aiomqtt.Client(
             self.cfg.host,
             self.cfg.port,
@@ -120,7 +120,7 @@ class MqttLink:
             if self._presence
             else None,
             keepalive=KEEPALIVE_S,
-            tls_context=tls_context(self.cfg),
+            tls_context=tls,
             timeout=CONNECT_TIMEOUT_S,
             # Small messages leave at once: with Nagle's algorithm a live value sent right
             # after another waited for the broker's delayed ACK (40 ms, measured).
@@ -137,7 +137,9 @@ class MqttLink:
         while True:
             connected_at: float | None = None
             try:
-                async with self._new_client() as client:
+                # Read at each connect (a renewed certificate is taken), off the loop.
+                tls = await asyncio.to_thread(tls_context, self.cfg)
+                async with self._new_client(tls) as client:
                     self._client = client
                     self._protocol_known = True
                     connected_at = time.monotonic()
