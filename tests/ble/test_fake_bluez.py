@@ -11,8 +11,8 @@ from bleak import BleakClient, BleakScanner
 from dbus_fast import BusType, Message, MessageType
 from dbus_fast.aio import MessageBus
 
-from bleak_probe import HRM, Received, decode, found
 from harness.fake_bluez import FakeBluez, FakeStrap, rr_ms_to_raw
+from support.bleak_probe import HRM, Received, decode, found
 
 if TYPE_CHECKING:
     from bleak.backends.device import BLEDevice

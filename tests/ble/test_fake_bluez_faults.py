@@ -10,8 +10,8 @@ from bleak import BleakClient, BleakScanner
 from bleak.backends.bluezdbus import manager as bleak_bluez_manager
 from bleak.exc import BleakBluetoothNotAvailableError, BleakDBusError, BleakError
 
-from bleak_probe import HRM, Received, found
 from harness.fake_bluez import FakeBluez, FakeStrap
+from support.bleak_probe import HRM, Received, found
 
 
 async def test_drop_fires_disconnected_callback_within_a_second(fake_bluez: FakeBluez):

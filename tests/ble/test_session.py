@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from structlog.testing import capture_logs
 
 from hrvd.ble.events import BatteryLevel, LinkState, Notification
-from session_rig import STALL_S, WAIT_S, Recorder, fake_strap, running, strap_session
+from support.session_rig import STALL_S, WAIT_S, Recorder, fake_strap, running, strap_session
 
 if TYPE_CHECKING:
     from harness.fake_bluez import FakeBluez

@@ -16,7 +16,7 @@ from hrvd.ble.events import LinkState, Notification, StrapEvent
 from hrvd.ble.scan import scan
 from hrvd.ble.session import StrapSession, supervise
 from hrvd.config import StrapConfig
-from session_rig import Recorder, fake_strap, running, strap_session
+from support.session_rig import Recorder, fake_strap, running, strap_session
 
 if TYPE_CHECKING:
     from harness.fake_bluez import FakeBluez

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from hrvd.hrv.synthetic import ride_rr
-from replay_rides import RIDE
+from support.replay_rides import RIDE
 
 if TYPE_CHECKING:
     from pathlib import Path

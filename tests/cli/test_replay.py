@@ -18,7 +18,7 @@ from hrvd.cli.replay import notifications, run_replay
 from hrvd.config import load_config
 from hrvd.errors import HrvdError, UsageError
 from hrvd.hrv.synthetic import ride_rr
-from replay_rides import RIDE, START, replay_config
+from support.replay_rides import RIDE, START, replay_config
 
 
 def test_notifications_carry_every_beat_once_a_second_of_beat_time():

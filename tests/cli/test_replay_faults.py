@@ -21,7 +21,7 @@ from hrvd.daemon.loops import LoopCrashedError
 from hrvd.errors import HrvdError
 from hrvd.hrv.synthetic import ride_rr
 from hrvd.publish.outbox import Outbox
-from replay_rides import EASY, START, replay_config
+from support.replay_rides import EASY, START, replay_config
 
 if TYPE_CHECKING:
     from harness.mosquitto import Broker

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 import aiomqtt
 import pytest
 
-from daemon_run_kit import first_json, run_config, until_online
 from harness.daemon import WAIT_S, WATCHDOG_S, NotifySocket, daemon, fast_strap
 from hrvd.store import Store, open_store
-from stored import read_store
+from support.daemon_run_kit import first_json, run_config, until_online
+from support.stored import read_store
 
 if TYPE_CHECKING:
     from pathlib import Path

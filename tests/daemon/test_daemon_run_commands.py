@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 import aiomqtt
 
-from daemon_run_kit import first_json, reads_back, run_config, until_online
 from harness.daemon import WAIT_S, NotifySocket, daemon, fast_strap
 from harness.fake_bluez import FakeBluez, FakeStrap, steady_rr
 from hrvd.cli.morning import morning_command
@@ -20,7 +19,8 @@ from hrvd.cli.ride import ride_command
 from hrvd.config import load_config
 from hrvd.publish.messages import MorningMessage, ReadinessMessage
 from hrvd.store import Store
-from stored import read_store
+from support.daemon_run_kit import first_json, reads_back, run_config, until_online
+from support.stored import read_store
 
 if TYPE_CHECKING:
     from pathlib import Path

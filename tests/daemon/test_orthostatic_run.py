@@ -26,7 +26,7 @@ from hrvd.hrv.synthetic import orthostatic_rr
 from hrvd.hrv.zones import ZoneModel, zones_for
 from hrvd.publish.sink import TeeSink
 from hrvd.store import open_store
-from stored import read_store
+from support.stored import read_store
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -3,7 +3,9 @@
 import json
 import re
 
-from discovery_payloads import (
+from hrvd.config import StrapConfig
+from hrvd.publish.discovery import discovery_messages
+from support.discovery_payloads import (
     CONTRACT_KEYS,
     HA_ROOT_KEYS,
     HA_TOPIC,
@@ -15,8 +17,6 @@ from discovery_payloads import (
     contract_topics,
     payloads,
 )
-from hrvd.config import StrapConfig
-from hrvd.publish.discovery import discovery_messages
 
 
 def test_there_is_one_device_per_strap_and_one_for_the_athlete():

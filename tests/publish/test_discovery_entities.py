@@ -6,15 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from discovery_payloads import (
-    CONTRACT_KEYS,
-    TOPIC_OPTIONS,
-    VERSION,
-    by_key,
-    components,
-    config,
-    payloads,
-)
 from hrvd.coach.weekly import WEEKLY_FIELDS
 from hrvd.config import Config, StrapConfig
 from hrvd.publish import discovery, topics
@@ -24,6 +15,15 @@ from hrvd.publish.discovery import (
     discovery_messages,
     removal_messages,
     stale_discovery_topics,
+)
+from support.discovery_payloads import (
+    CONTRACT_KEYS,
+    TOPIC_OPTIONS,
+    VERSION,
+    by_key,
+    components,
+    config,
+    payloads,
 )
 
 

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 import aiomqtt
 from structlog.testing import capture_logs
 
-from broker_clients import WAIT_S, cfg, subscriber
 from hrvd.config import MqttConfig
 from hrvd.publish.mqtt import MqttPublisher
 from hrvd.publish.outbox import Outbox
+from support.broker_clients import WAIT_S, cfg, subscriber
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING
 import pytest
 from structlog.testing import capture_logs
 
-from broker_clients import WAIT_S, cfg, subscriber
 from harness.mosquitto import make_tls
 from hrvd.config import MqttConfig
 from hrvd.errors import ConfigError
 from hrvd.publish.mqtt import MqttPublisher
 from hrvd.publish.mqtt_auth import password_file_warning, resolve_password, tls_context
+from support.broker_clients import WAIT_S, cfg, subscriber
 
 if TYPE_CHECKING:
     from harness.mosquitto import Broker

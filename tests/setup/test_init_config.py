@@ -32,7 +32,7 @@ from hrvd.hrv.zones import ZoneModel
 from hrvd.setup.init_files import default_output
 from hrvd.setup.install_service import DEFAULT_CONFIG
 from hrvd.setup.questions import system_timezone
-from init_answers import ADDRESS, FLAGS, Typist, init
+from support.init_answers import ADDRESS, FLAGS, Typist, init
 
 pytestmark = pytest.mark.usefixtures("private_homes")
 

@@ -13,7 +13,7 @@ from hrvd.errors import UsageError
 from hrvd.publish.mqtt_auth import CREDENTIALS_PREFIX, resolve_password
 from hrvd.setup.init_files import PASSWORD_NAME, SERVICE_PASSWORD_FILE
 from hrvd.setup.install_service import CREDENTIAL_FILE, DEFAULT_CONFIG, render_unit
-from init_answers import ADDRESS, FLAGS, Typist, init
+from support.init_answers import ADDRESS, FLAGS, Typist, init
 
 pytestmark = pytest.mark.usefixtures("private_homes")
 
