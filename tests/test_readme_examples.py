@@ -12,7 +12,6 @@ data a command reads is made relative to today. A command that reads a store get
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import re
 import shlex
@@ -24,6 +23,7 @@ import pytest
 
 from hrvd.cli import main
 from hrvd.store import Store, open_store
+from support.terminal import Terminal
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -75,13 +75,6 @@ SETUPS: dict[str, Callable[[Path, pytest.MonkeyPatch], None]] = {
 }
 
 
-class _Terminal(io.StringIO):
-    """What a reader of the docs sees: a terminal's screen."""
-
-    def isatty(self) -> bool:
-        return True
-
-
 def _examples() -> Iterator[tuple[str, str, str]]:
     for doc in USER_DOCS:
         for found in EXAMPLE.finditer(doc.read_text(encoding="utf-8")):
@@ -117,7 +110,7 @@ def test_an_example_shows_what_the_command_prints(
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "no-config"))
     if command in SETUPS:
         SETUPS[command](tmp_path, monkeypatch)
-    terminal = _Terminal()
+    terminal = Terminal()
     monkeypatch.setattr("sys.stdout", terminal)
     monkeypatch.setenv("TERM", "dumb")
     assert main(argv[1:]) == 0

@@ -17,6 +17,7 @@ from hrvd.cli.live import LiveView
 from hrvd.cli.output import ride_summary, tabular_format, write_rows
 from hrvd.cli.replay import ConsoleSink
 from hrvd.publish.messages import SessionMessage
+from support.terminal import Terminal
 
 HEAVY = ("numpy", "bleak", "dbus_fast", "aiomqtt", "rich", "structlog", "matplotlib")
 SESSION = SessionMessage(
@@ -165,21 +166,16 @@ def test_replay_and_the_live_view_print_the_one_ride_summary():
     assert view.events[-2:] == lines
 
 
-class _Terminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
 def test_a_table_on_a_terminal_and_csv_in_a_pipe_unless_asked():
-    assert tabular_format(None, _Terminal()) == "table"
+    assert tabular_format(None, Terminal()) == "table"
     assert tabular_format(None, io.StringIO()) == "csv"
-    assert tabular_format("json", _Terminal()) == "json"
+    assert tabular_format("json", Terminal()) == "json"
 
 
 def test_a_table_wider_than_the_terminal_is_neither_wrapped_nor_cut():
     long_id = "H10 Garage strap with a long name@2026-11-27T17:00:00+00:00" * 2
     rows = [("2026-11-27T17:00:00+00:00", 45, None, long_id)]
-    out = _Terminal()
+    out = Terminal()
     write_rows(out, "table", ("STARTED", "MIN", "HRVT1_BPM", "ID"), rows)
     lines = out.getvalue().splitlines()
     assert len(lines) == 2  # the header and the one row, each on one line
@@ -208,7 +204,7 @@ def test_config_check_as_json_is_the_effective_config(tmp_path, capsys):
 def test_a_table_on_any_terminal_shows_every_cell_whole_as_written(term, monkeypatch):
     monkeypatch.setenv("TERM", term)  # rich keeps a dumb terminal at 80 columns unless told
     strap = ":smile: [garage] strap [/] " * 5 + "end"
-    out = _Terminal()
+    out = Terminal()
     write_rows(out, "table", ("STRAP", "MIN"), [(strap, 45), ("H10", None)])
     lines = out.getvalue().splitlines()
     assert len(lines) == 3

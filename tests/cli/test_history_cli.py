@@ -7,25 +7,12 @@ import re
 import statistics
 from datetime import date, timedelta
 
-import pytest
-
 from hrvd.cli import main
 from hrvd.cli.history import COLUMNS
+from support.terminal import on_a_terminal
 
 STYLE = re.compile(r"\x1b\[[0-9;]*m")
 """A terminal's style codes (the table's bold header)."""
-
-
-class _Terminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
-def _on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> _Terminal:
-    """Stdout as a terminal (set in the test: capsys takes stdout back before it runs)."""
-    screen = _Terminal()
-    monkeypatch.setattr("sys.stdout", screen)
-    return screen
 
 
 def _export(path, days=30, low_from=None, start=date(2026, 10, 1)):
@@ -60,7 +47,7 @@ def test_imported_days_are_scored_like_measured_ones(tmp_path, capsys, monkeypat
     assert rows[20]["status"] == "green"
     assert rows[-1]["status"] == "red"  # three low days: the week is low and today too
     assert rows[-1]["recommendation"] == "walk"
-    screen = _on_a_terminal(monkeypatch)
+    screen = on_a_terminal(monkeypatch)
     assert main(["history", "--config", cfg]) == 0
     table = screen.getvalue()
     assert "2026-10-30" in table
@@ -180,7 +167,7 @@ def test_history_shows_the_weekly_cv_and_trend_in_json_csv_and_the_table(
     header = lines[0].split(",")
     assert {"cv_7d_pct", "trend_7d", "ln_rmssd_7d_prev", "cv_7d_change_pct"} <= set(header)
     assert lines[1].split(",")[header.index("cv_7d_pct")] == ""  # the first morning
-    screen = _on_a_terminal(monkeypatch)
+    screen = on_a_terminal(monkeypatch)
     assert main(["history", "--config", cfg, "--days", "30"]) == 0
     table = screen.getvalue().splitlines()
     assert "TREND" in table[0]
@@ -198,7 +185,7 @@ def test_history_is_a_table_on_a_terminal_with_its_sparkline_below(tmp_path, mon
     cfg = _config(tmp_path)
     _export(tmp_path / "export.csv", days=30, low_from=27)
     assert main(["history", "import", str(tmp_path / "export.csv"), "--config", cfg]) == 0
-    terminal = _on_a_terminal(monkeypatch)
+    terminal = on_a_terminal(monkeypatch)
     assert main(["history", "--config", cfg, "--days", "30"]) == 0
     lines = terminal.getvalue().splitlines()
     assert STYLE.sub(" ", lines[0]).split()[:4] == ["DATE", "lnRMSSD", "7-DAY", "TREND"]  # bold
@@ -238,11 +225,11 @@ def test_history_into_a_pipe_is_csv_with_a_header_and_nothing_else(tmp_path, cap
     assert capsys.readouterr().out.splitlines()[0].split()[:2] == ["DATE", "lnRMSSD"]
 
 
-def test_an_empty_history_is_a_header_in_a_pipe_and_a_sentence_on_a_terminal(
+def test_an_empty_history_is_a_header_in_a_pipe_and_a_sentenceon_a_terminal(
     tmp_path, capsys, monkeypatch
 ):
     cfg = _config(tmp_path)
-    terminal = _on_a_terminal(monkeypatch)
+    terminal = on_a_terminal(monkeypatch)
     assert main(["history", "--config", cfg]) == 0
     assert "no morning measurement yet" in terminal.getvalue()
     assert main(["history", "--config", cfg, "--format", "csv"]) == 0

@@ -18,6 +18,7 @@ from hrvd.cli.replay import notifications, run_replay
 from hrvd.config import load_config
 from hrvd.errors import HrvdError, UsageError
 from hrvd.hrv.synthetic import ride_rr
+from support.discovery_payloads import CONTRACT_KEYS
 from support.replay_rides import RIDE, START, replay_config
 
 
@@ -111,22 +112,7 @@ async def test_replay_with_a_config_publishes_as_the_daemon_would(ride_file, bro
     sent = len(list(notifications("x", np.loadtxt(ride_file))))
     assert sum(t == "hrvd/h10_garage/state" for t, _ in got) >= 0.95 * sent
     state = json.loads(next(p for t, p in got if t == "hrvd/h10_garage/state"))
-    keys = {
-        "ts",
-        "hr_bpm",
-        "rr_ms",
-        "rmssd_ms",
-        "ln_rmssd",
-        "sdnn_ms",
-        "dfa_alpha1",
-        "artifact_rate",
-        "quality",
-        "quality_reasons",
-        "zone",
-        "contact",
-        "battery_pct",
-    }
-    assert set(state) == keys
+    assert set(state) == CONTRACT_KEYS["state"]  # the keys the topic contract lists
 
 
 async def test_replay_refuses_to_publish_beside_a_running_daemon(ride_file, broker, tmp_path):

@@ -7,25 +7,10 @@ import csv
 import io
 import json
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from hrvd.cli import main
 from hrvd.store import Store, open_store
-
-if TYPE_CHECKING:
-    import pytest
-
-
-class _Terminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
-def _on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> _Terminal:
-    """Stdout as a terminal (set in the test: capsys takes stdout back before it runs)."""
-    screen = _Terminal()
-    monkeypatch.setattr("sys.stdout", screen)
-    return screen
+from support.terminal import on_a_terminal
 
 
 def _config(tmp_path, estimates, *, follow=True):
@@ -101,7 +86,7 @@ def test_no_store_and_no_heart_rates_are_one_line_each(tmp_path, capsys):
 
 def test_thresholds_on_a_terminal_is_a_table_of_labels_never_wrapped(tmp_path, monkeypatch):
     config = _config(tmp_path, [128.0, 132.0, 125.0], follow=False)
-    terminal = _on_a_terminal(monkeypatch)
+    terminal = on_a_terminal(monkeypatch)
     assert main(["thresholds", "--config", str(config)]) == 0
     lines = terminal.getvalue().splitlines()
     assert [line[:16] for line in lines] == [
