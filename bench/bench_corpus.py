@@ -29,7 +29,8 @@ import numpy as np
 import harness_path  # noqa: F401 - tests/ on sys.path, for harness
 from core_common import load_neurokit_ref
 from harness.machine import cpu_model
-from hrvd.hrv.artifacts import StreamingCorrector, classify, correct_batch
+from hrvd.hrv.artifacts import classify, correct_batch
+from hrvd.hrv.artifacts_live import StreamingCorrector
 from hrvd.hrv.metrics import time_domain
 from hrvd.hrv.quality import irregular
 from hrvd.hrv.synthetic import Artifact, detection_scores, inject, sinus_rr

@@ -19,7 +19,7 @@ import numpy as np
 
 import harness_path  # noqa: F401 - tests/ on sys.path, for harness
 from harness.machine import machine as describe_machine
-from hrvd.hrv.artifacts import StreamingCorrector
+from hrvd.hrv.artifacts_live import StreamingCorrector
 from hrvd.hrv.dfa import dfa_alpha1
 from hrvd.hrv.metrics import time_domain
 from hrvd.rrfile import read_rr

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from corpus import HELD_OUT_SEEDS, base_series, load, mitdb_100, normal_stretches
-from hrvd.hrv.artifacts import StreamingCorrector, classify, correct_batch
+from hrvd.hrv.artifacts import classify, correct_batch
+from hrvd.hrv.artifacts_live import StreamingCorrector
 from hrvd.hrv.metrics import time_domain
 from hrvd.hrv.synthetic import detection_scores, inject, sinus_rr
 

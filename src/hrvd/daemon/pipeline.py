@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from hrvd.ble.timeline import TimedBeat
     from hrvd.coach.hrvt1 import Ceiling
     from hrvd.coach.recovery import RideSettings
-    from hrvd.hrv.artifacts import CorrectedBeat
+    from hrvd.hrv.artifacts_live import CorrectedBeat
     from hrvd.hrv.stream import HrvSnapshot
     from hrvd.hrv.zones import Zones
     from hrvd.publish.messages import Sink

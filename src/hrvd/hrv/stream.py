@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hrvd.hrv.artifacts import CorrectedBeat, StreamingCorrector
+from hrvd.hrv.artifacts_live import CorrectedBeat, StreamingCorrector
 from hrvd.hrv.dfa import ALPHA1_MAX_ARTIFACT_RATE, dfa_alpha1
 from hrvd.hrv.quality import TrailingIrregular, Verdict, judge
 from hrvd.hrv.rolling import RollingTimeDomain
