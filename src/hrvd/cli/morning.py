@@ -13,12 +13,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, TextIO
 from zoneinfo import ZoneInfo
 
-import aiomqtt
 from rich.console import Console
 
 from hrvd.ble.events import LinkState
 from hrvd.ble.session import StrapSession
 from hrvd.cli.args import add_athlete, add_command
+from hrvd.cli.broker import command_client
 from hrvd.cli.output import write_json
 from hrvd.cli.replay import DEFAULT_HR_MAX, daemon_online
 from hrvd.coach.morning_day import local_day
@@ -33,7 +33,7 @@ from hrvd.errors import EXIT_OK, HrvdError, UsageError
 from hrvd.hrv.zones import ZoneModel, zones_for
 from hrvd.publish import topics
 from hrvd.publish.mqtt import MqttPublisher
-from hrvd.publish.mqtt_auth import resolve_password, tls_context
+from hrvd.publish.mqtt_auth import resolve_password
 from hrvd.publish.outbox import open_outbox
 from hrvd.publish.sink import MqttSink, TeeSink
 from hrvd.setup import verdicts as v
@@ -42,6 +42,8 @@ from hrvd.store import open_store
 
 if TYPE_CHECKING:
     import argparse
+
+    import aiomqtt
 
     from hrvd.ble.events import StrapEvent
     from hrvd.cli.args import Parser, Subparsers
@@ -141,15 +143,7 @@ async def morning_command(  # noqa: PLR0913 - the command's options
         body["posture"] = posture
     if strap is not None:
         body["strap"] = strap
-    tls = await asyncio.to_thread(tls_context, cfg)  # reads the certificates
-    async with aiomqtt.Client(
-        cfg.host,
-        cfg.port,
-        username=cfg.username,
-        password=password,
-        tls_context=tls,
-        identifier=f"hrvd-morning-{os.getpid()}",
-    ) as client:
+    async with await command_client(cfg, password, "morning") as client:
         base = config.topic_base()
         await client.subscribe(topics.morning(base), qos=1)
         await client.subscribe(topics.readiness(base), qos=1)

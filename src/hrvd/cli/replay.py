@@ -23,6 +23,7 @@ import aiomqtt
 from hrvd.ble.events import LinkChange, LinkState, Notification
 from hrvd.ble.protocol import RR_UNITS_PER_S
 from hrvd.ble.timeline import TimedBeat
+from hrvd.cli.broker import command_client
 from hrvd.coach.recovery import RideSettings
 from hrvd.coach.rides import RideManager
 from hrvd.daemon.loops import Loops
@@ -31,7 +32,7 @@ from hrvd.errors import HrvdError, UsageError
 from hrvd.hrv.zones import ZoneModel, Zones, zones_for
 from hrvd.publish.announce import announce
 from hrvd.publish.mqtt import MqttPublisher
-from hrvd.publish.mqtt_auth import resolve_password, tls_context
+from hrvd.publish.mqtt_auth import resolve_password
 from hrvd.publish.outbox import Outbox
 from hrvd.publish.sink import MqttSink, TeeSink
 
@@ -182,15 +183,7 @@ async def daemon_online(cfg: MqttConfig, password: str | None) -> bool:
     An unreachable broker means no daemon can be reached through it: False.
     """
     try:
-        tls = await asyncio.to_thread(tls_context, cfg)  # reads the certificates
-        async with aiomqtt.Client(
-            cfg.host,
-            cfg.port,
-            username=cfg.username,
-            password=password,
-            tls_context=tls,
-            identifier=f"hrvd-probe-{os.getpid()}",
-        ) as client:
+        async with await command_client(cfg, password, "probe") as client:
             await client.subscribe(f"{cfg.base_topic}/status", qos=1)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(STATUS_WAIT_S):

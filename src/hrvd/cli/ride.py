@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import sys
 from typing import TYPE_CHECKING, TextIO
 
 from hrvd.cli.args import add_actions, add_athlete, add_command
+from hrvd.cli.broker import command_client
 from hrvd.cli.output import ride_summary, write_json
 from hrvd.errors import EXIT_OK, HrvdError
 
@@ -68,11 +68,9 @@ async def ride_command(
     Raises:
         HrvdError: no daemon is running (hrvd/status is not online).
     """
-    import aiomqtt  # noqa: PLC0415 - only when it runs
-
     from hrvd.cli.replay import daemon_online  # noqa: PLC0415
     from hrvd.publish import topics  # noqa: PLC0415
-    from hrvd.publish.mqtt_auth import resolve_password, tls_context  # noqa: PLC0415
+    from hrvd.publish.mqtt_auth import resolve_password  # noqa: PLC0415
 
     cfg = config.mqtt
     password = await asyncio.to_thread(resolve_password, cfg, config.source)
@@ -82,15 +80,7 @@ async def ride_command(
             "(systemctl start hrvd), or play a file with 'hrvd replay'"
         )
     payload = action if strap is None else json.dumps({"strap": strap, "action": action})
-    tls = await asyncio.to_thread(tls_context, cfg)  # reads the certificates
-    async with aiomqtt.Client(
-        cfg.host,
-        cfg.port,
-        username=cfg.username,
-        password=password,
-        tls_context=tls,
-        identifier=f"hrvd-ride-{os.getpid()}",
-    ) as client:
+    async with await command_client(cfg, password, "ride") as client:
         base = config.topic_base()
         await client.subscribe(f"{base}/+/ride", qos=1)
         await client.subscribe(f"{base}/+/alert", qos=1)

@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from datetime import datetime
 from typing import TYPE_CHECKING, TextIO
 
 import aiomqtt
 import structlog
 
+from hrvd.cli.broker import command_client
 from hrvd.cli.live import LiveView
 from hrvd.config import slug
 from hrvd.daemon.ordered import cancel_and_wait
 from hrvd.errors import HrvdError, UsageError
 from hrvd.publish import topics
-from hrvd.publish.mqtt_auth import resolve_password, tls_context
+from hrvd.publish.mqtt_auth import resolve_password
 
 if TYPE_CHECKING:
     import argparse
@@ -49,15 +49,7 @@ async def watch(config: Config, strap: str | None, console: Console) -> None:
     base = f"{config.topic_base(wearer)}/{slug(name)}"
     password = await asyncio.to_thread(resolve_password, cfg, config.source)
     try:
-        tls = await asyncio.to_thread(tls_context, cfg)  # reads the certificates
-        async with aiomqtt.Client(
-            cfg.host,
-            cfg.port,
-            username=cfg.username,
-            password=password,
-            tls_context=tls,
-            identifier=f"hrvd-watch-{os.getpid()}",
-        ) as client:
+        async with await command_client(cfg, password, "watch") as client:
             await client.subscribe(f"{base}/#", qos=0)
             await client.subscribe(topics.status(cfg.base_topic), qos=0)
             with LiveView(console, name, datetime.now().astimezone()) as view:
