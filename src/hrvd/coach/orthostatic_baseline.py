@@ -168,6 +168,16 @@ def ortho_payload(record: OrthoRecord, assessment: OrthoAssessment | None) -> di
     }
 
 
+def judged_payload(record: OrthoRecord, tests: Iterable[OrthoRecord]) -> dict[str, object]:
+    """The ``orthostatic`` object of ``record``, judged against the ``tests`` of earlier days.
+
+    ``tests`` may hold any of the athlete's tests: those of ``record``'s day and later are
+    left out, so the judgement is the one made on the day, whenever it is made again.
+    """
+    earlier = [t for t in tests if t.day < record.day]
+    return ortho_payload(record, assess_ortho(record, earlier))
+
+
 def ortho_line(payload: dict[str, object]) -> str:
     """The ``orthostatic`` object of a readiness message as one line for a terminal."""
     if payload.get("outcome") != OrthoOutcome.STOOD:

@@ -25,7 +25,7 @@ from hrvd.coach.baseline import Posture
 from hrvd.coach.morning import MorningMeasurement
 from hrvd.coach.morning_quality import invalid_advice
 from hrvd.coach.morning_values import InvalidReason, MorningSettings, MorningState
-from hrvd.coach.orthostatic_baseline import assess_ortho, ortho_line, ortho_payload
+from hrvd.coach.orthostatic_baseline import judged_payload, ortho_line
 from hrvd.coach.readiness import assess, readiness_payload
 from hrvd.publish.messages import ABSENT, MorningMessage, ReadinessMessage
 from hrvd.store import StoreError
@@ -248,8 +248,7 @@ def stored_readiness(
     message = readiness_message(assess(morning, mornings), language)
     test = next((t for t in reversed(orthostatic_tests) if t.day == latest), None)
     if test is not None:
-        earlier = [t for t in orthostatic_tests if t.day < test.day]
-        message = replace(message, orthostatic=ortho_payload(test, assess_ortho(test, earlier)))
+        message = replace(message, orthostatic=judged_payload(test, orthostatic_tests))
     content = json.dumps(message.payload(), sort_keys=True).encode()
     digest = hashlib.blake2s(content, digest_size=6).hexdigest()
     return replace(

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from hrvd.coach.orthostatic_baseline import assess_ortho, ortho_payload
+from hrvd.coach.orthostatic_baseline import judged_payload
 from hrvd.coach.orthostatic_test import OrthostaticTest
 from hrvd.daemon.morning import MorningRun
 from hrvd.store import StoreError
@@ -81,5 +81,4 @@ class OrthostaticRun(MorningRun):
         except StoreError as exc:
             log.error("earlier orthostatic tests not read", error=str(exc))  # noqa: TRY400
             history = []
-        earlier = [r for r in history if r.day < record.day]
-        return ortho_payload(record, assess_ortho(record, earlier))
+        return judged_payload(record, history)
