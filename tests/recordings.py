@@ -18,7 +18,9 @@ RECORDINGS = {
     "exercise_rri": DATA / "rhenanbartels-hrv" / "exercise_rri.txt",
     "polar_h10": DATA / "kbroman-detectPVC" / "polar_h10.txt",
 }
-CLEAN_RECORDINGS = ("SampleNNISeriesShort", "SampleNNISeriesLong")
+RESTING_RECORDINGS = ("SampleNNISeriesShort", "SampleNNISeriesLong")
+"""Resting ECG without beat labels (pyhrv's samples): mostly sinus rhythm with strong
+breathing arrhythmia, and a few single intervals 20-45 % longer than both neighbours."""
 
 
 def load_rr(name: str) -> NDArray[np.float64]:

@@ -53,12 +53,12 @@ def test_rmssd_stays_within_5_percent_of_clean_with_injected_artifacts_batch_and
     assert live <= RMSSD_GOAL
 
 
-def test_rmssd_of_a_real_ppg_series_with_1_percent_artifacts_stays_within_5_percent_in_batch():
-    # Above 1 %, and live at any rate, the PPG goal is not met (BENCHMARKS.md): a PPG
-    # series drifts, its local-median spread is wide, and long beats of +25-30 % stay
-    # under the guard.
+@pytest.mark.parametrize("rate", [0.01, 0.03, 0.05])
+def test_rmssd_of_a_real_ppg_series_with_artifacts_stays_within_5_percent_in_batch(rate):
+    # Live the PPG goal is not met (BENCHMARKS.md): a PPG series drifts, and the live
+    # form's trailing median widens the spread that long beats hide in.
     base = base_series("systole_ppg", BEATS)
-    batch, _ = _worst_errors(lambda _rng: base, 0.01)
+    batch, _ = _worst_errors(lambda _rng: base, rate)
     assert batch <= RMSSD_GOAL
 
 
@@ -80,14 +80,6 @@ def test_clean_sinus_rhythm_is_left_alone_in_batch_and_live(rr):
     batch = correct_batch(rr)
     _assert_left_alone(rr, np.flatnonzero(batch.classes), batch.rr_ms)
     _assert_left_alone(rr, *_live(rr))
-
-
-def test_pyhrv_long_sample_is_left_alone_live_and_flagged_at_most_0_3_percent_in_batch():
-    rr = load("SampleNNISeriesLong")
-    _assert_left_alone(rr, *_live(rr))
-    # In batch its RMSSD drops 2.4 %: eight single long beats, 16-38 % longer than the beat
-    # before, are corrected (BENCHMARKS.md); only the flagged share meets the goal.
-    assert np.count_nonzero(correct_batch(rr).classes) / len(rr) <= CLEAN_FLAGGED_GOAL
 
 
 def test_cardiologist_labelled_premature_beats_are_found_with_precision_and_recall_095():

@@ -15,11 +15,14 @@ S22 of the paper's Figure 1 separate an ectopic beat (a short-long or long-short
 from a single long or short beat, and a missed beat (one interval twice as long) from an
 extra one (two intervals that add up to one).
 
-Two additions of this project keep ordinary sinus variability, which the paper's
-spread-relative thresholds judge by shape alone, from being corrected: a beat of the long or
-short shape must stand out from the local median (:data:`SHAPE_MEDIAN_GUARD`), and an
-ectopic pair must be displaced by more than 15 % of its mean interval
-(:data:`ECTOPIC_MIN_SHIFT`, the level of Kubios' "strong" threshold).
+This project adds to the paper's rule where its spread-relative thresholds judge by shape
+alone. Two additions keep ordinary sinus variability from being corrected: a beat of the
+long or short shape must stand out from the local median (:data:`SHAPE_MEDIAN_GUARD`) or
+differ from both neighbours by more than 20 % (:data:`PERCENT_FILTER`, the classic
+criterion of an abnormal interval), and an ectopic pair must be displaced by more than
+15 % of its mean interval (:data:`ECTOPIC_MIN_SHIFT`, the level of Kubios' "strong"
+threshold). A long beat is a missed one only above 1.5 times the local median
+(:data:`MISSED_MIN_RATIO`).
 
 Two forms share these rules:
 
@@ -61,7 +64,8 @@ MEDIAN_DEVIATION_LIMIT = 3.0
 """A beat more than 3 Th2 from the local median is long or short (ibid., Figure 1)."""
 SHAPE_MEDIAN_GUARD = 1.5
 """A beat judged long or short by its shape alone (a jump, then a jump back within two
-beats: subspace S22) must also lie more than 1.5 Th2 from the local median. This
+beats: subspace S22) must also lie more than 1.5 Th2 from the local median (or differ by
+more than :data:`PERCENT_FILTER` from both neighbours). This
 project's addition to the paper: at the crest of a deep, fast breath a real sinus beat
 has that shape, but it rises and falls with its neighbours, so it stays near their
 median, while a misdetected beat does not. Measured in BENCHMARKS.md: on clean resting
@@ -84,6 +88,25 @@ listed by the hrvester package), not a value fitted here. Checked on the corpus
 MIT-BIH record 100 lie 16-36 % below their pair's mean, the breathing changes judged
 ectopic on its clean stretches and on pyhrv's samples 0-12 %. A pair that
 fails this test is still judged as a long or short beat on its own."""
+PERCENT_FILTER = 0.20
+"""A beat of the long or short shape that differs by more than 20 % from both of its
+neighbours counts as long or short even inside :data:`SHAPE_MEDIAN_GUARD`. 20 % is the
+classic percentage criterion of Holter HRV analysis: an interval that differs by more than
+20 % from the one before is no normal-to-normal interval (Malik M., Farrell T., Cripps T.,
+Camm A.J. (1989), Eur. Heart J. 10:1060-1074; limits of 10-50 % compared on 140 edited
+Holter recordings by Karlsson M. et al. (2012), BioMed. Eng. OnLine 11:2, where the young,
+with the strongest breathing arrhythmia, needed the higher ones). Here it is asked on both
+sides and only of a beat that already has the paper's long/short shape (a jump beyond Th1
+and back), so a breath that rises over several beats never meets it. Why: on a drifting PPG
+series the local-median spread is wide, and single long beats 30-60 % longer than both
+neighbours stayed inside the 1.5 Th2 guard (RMSSD +6 % with 3-5 % artifacts,
+BENCHMARKS.md, "Validation corpus")."""
+MISSED_MIN_RATIO = 1.5
+"""A long beat is split as a missed beat only when it is more than 1.5 times the local
+median, halfway between one cycle and two. The paper's test alone, ``|RR/2 - median| <
+Th2``, holds for a beat 1.4 times the median wherever Th2 is wide (a PPG series, deep
+breathing), and splitting such a beat makes two false short ones. This project's
+addition."""
 MIN_THRESHOLD_MS = 1.0
 """Floor of Th1 and Th2, ms. Straps report RR in 1/1024 s, so smaller spreads are
 quantisation noise; without a floor a perfectly regular series would divide by zero.
@@ -287,12 +310,16 @@ def _decide(  # noqa: PLR0913 - the paper's rule takes these seven series
     # The beat after a candidate is evaluated too when the next change is the larger one.
     follow = np.zeros_like(own)
     follow[1:] = own[:-1] & (np.abs(d_next1[:-1]) < np.abs(d_next2[:-1]))
-    stands_out = np.abs(m) > SHAPE_MEDIAN_GUARD
+    with np.errstate(invalid="ignore"):  # the last beat has no next one (NaN): no outlier
+        outlier = (np.abs(rr - rr_prev) > PERCENT_FILTER * rr_prev) & (
+            np.abs(rr - rr_next) > PERCENT_FILTER * rr_next
+        )
+    stands_out = (np.abs(m) > SHAPE_MEDIAN_GUARD) | outlier
     long_ = (d > 1) & (s22 < -1) & stands_out
     short = (d < -1) & (s22 > 1) & stands_out
     hit = (own | follow) & ~ectopic & (long_ | short | (np.abs(m) > MEDIAN_DEVIATION_LIMIT))
     with np.errstate(invalid="ignore"):
-        missed = hit & long_ & (np.abs(rr / 2 - med) < th2)
+        missed = hit & long_ & (np.abs(rr / 2 - med) < th2) & (rr > MISSED_MIN_RATIO * med)
         extra = hit & short & (np.abs(rr + rr_next - med) < th2) & ~missed
     classes[hit] = np.where(rr[hit] > med[hit], BeatClass.LONG, BeatClass.SHORT)
     classes[missed] = BeatClass.MISSED

@@ -22,6 +22,8 @@ from hrvd.hrv.artifacts import (
     MEDIAN_DEVIATION_LIMIT,
     MEDIAN_WINDOW_BEATS,
     MIN_THRESHOLD_MS,
+    MISSED_MIN_RATIO,
+    PERCENT_FILTER,
     SHAPE_MEDIAN_GUARD,
     STREAM_WARMUP_BEATS,
     THRESHOLD_WINDOW_BEATS,
@@ -373,12 +375,17 @@ def _classify_one(  # noqa: PLR0913 - the paper's rule for one beat takes these 
     if not (own or beat.follow):
         return BeatClass.NORMAL
     s22 = min(d1, d2) if d >= 0 else max(d1, d2)
-    stands_out = abs(m) > SHAPE_MEDIAN_GUARD
+    outlier = (
+        nxt is not None
+        and abs(beat.rr - prev_rr) > PERCENT_FILTER * prev_rr
+        and abs(beat.rr - nxt.rr) > PERCENT_FILTER * nxt.rr
+    )
+    stands_out = abs(m) > SHAPE_MEDIAN_GUARD or outlier
     long_ = d > 1 and s22 < -1 and stands_out
     short = d < -1 and s22 > 1 and stands_out
     if not (long_ or short or abs(m) > MEDIAN_DEVIATION_LIMIT):
         return BeatClass.NORMAL
-    if long_ and abs(beat.rr / 2 - med) < th2:
+    if long_ and abs(beat.rr / 2 - med) < th2 and beat.rr > MISSED_MIN_RATIO * med:
         return BeatClass.MISSED
     if short and nxt is not None and abs(beat.rr + nxt.rr - med) < th2:
         return BeatClass.EXTRA
