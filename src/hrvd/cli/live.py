@@ -30,6 +30,7 @@ from hrvd.publish.messages import (
     SessionMessage,
     StateMessage,
     parse,
+    ride_start,
 )
 from hrvd.publish.topics import OFFLINE, ONLINE
 
@@ -60,7 +61,8 @@ class LiveView:
     Args:
         console: where to draw.
         title: the strap's name, shown on top.
-        start: when the ride started (alert times are shown from it).
+        start: when the ride started, until a ride or alert message's id says (alert
+            times are shown from it).
         clock: monotonic clock, s (when a live value arrived; staleness).
     """
 
@@ -215,6 +217,10 @@ class LiveView:
         if past:
             self._past(message)
             return
+        if isinstance(message, (RideMessage, AlertMessage)):
+            # Alert times count from the ride's start, which a view opened mid-ride (or
+            # watching a replay of another day) learns from the ride's id.
+            self.start = ride_start(message.id) or self.start
         if isinstance(message, RideMessage):
             self.phase = message.phase
             elapsed = message.elapsed_s

@@ -12,8 +12,10 @@ Pure: MQTT, the store, the terminal and the tests each implement :class:`Sink`.
 from __future__ import annotations
 
 import enum
+import re
 import types
 from dataclasses import dataclass, fields
+from datetime import datetime
 from typing import (
     TYPE_CHECKING,
     ClassVar,
@@ -221,6 +223,25 @@ class RideMessage(_Message):
     def topic(base: str, strap: str) -> str:
         """``<base>/<strap>/ride``."""
         return topics.ride(base, strap)
+
+
+_RIDE_START = re.compile(r"@(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[+-]\d\d:\d\d|Z)?)")
+
+
+def ride_start(message_id: str) -> datetime | None:
+    """When the ride of a ride or alert message started, read from the message's id.
+
+    Both ids begin with the ride's, ``<strap>@<start, ISO 8601>`` (the daemon's
+    ``Pipeline._new_ride_id``). None when the id holds no such start.
+    """
+    found = _RIDE_START.findall(message_id)
+    if not found:
+        return None
+    try:
+        start = datetime.fromisoformat(found[-1])
+    except ValueError:
+        return None
+    return start if start.tzinfo is not None else None  # the daemon writes an offset
 
 
 @dataclass(frozen=True, slots=True)
