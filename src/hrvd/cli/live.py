@@ -21,7 +21,7 @@ from rich.live import Live
 from rich.table import Table
 
 from hrvd.ble.policy import STALL_TIMEOUT_S
-from hrvd.cli.output import ride_summary
+from hrvd.cli.output import clock, ride_summary
 from hrvd.cli.spark import sparkline
 from hrvd.publish.messages import (
     AlertMessage,
@@ -133,7 +133,7 @@ class LiveView:
         table = Table(title=f"hrvd - {self.title} ({self.headline()})", show_header=False)
         table.add_column(style="bold")
         table.add_column()
-        elapsed = "-" if self.elapsed_s is None else _clock(self.elapsed_s)
+        elapsed = "-" if self.elapsed_s is None else clock(self.elapsed_s)
         too_hard = self.alert is not None and self.alert.too_hard
         alert = "[bold red]TOO HARD for recovery[/]" if too_hard else "[green]ok[/]"
         if not self.live:
@@ -225,10 +225,10 @@ class LiveView:
             self.phase = message.phase
             elapsed = message.elapsed_s
             self.elapsed_s = None if elapsed is None else float(elapsed)
-            self._event(f"{_clock(self.elapsed_s or 0)}  {self.phase}: {message.event}")
+            self._event(f"{clock(self.elapsed_s or 0)}  {self.phase}: {message.event}")
         elif isinstance(message, AlertMessage):
             self.alert = message
-            at = _clock((datetime.fromisoformat(message.ts) - self.start).total_seconds())
+            at = clock((datetime.fromisoformat(message.ts) - self.start).total_seconds())
             if message.too_hard:
                 self.console.bell()
                 hr, ceiling, reason = message.hr_bpm, message.ceiling_bpm, message.reason
@@ -264,11 +264,6 @@ def _read(topic: str, payload: Payload) -> Message | None:
     except MalformedMessageError as exc:
         log.warning("message not shown", topic=topic, error=str(exc))
         return None
-
-
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes}:{secs:02d}"
 
 
 def _pct(value: object) -> float | None:
