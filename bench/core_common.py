@@ -39,8 +39,8 @@ RECORDINGS = (
     "rhenanbartels-hrv/exercise_rri.txt",
     "kbroman-detectPVC/polar_h10.txt",
 )
-CLEAN_RECORDINGS = RECORDINGS[:2]
-"""The pyhrv sample series: physiological, almost free of artifacts."""
+RESTING_RECORDINGS = RECORDINGS[:2]
+"""The pyhrv sample series: resting ECG without beat labels, a few abnormal intervals."""
 
 DAY_S = 24 * 3600.0
 DAY_ARTIFACT_RATE = 0.02

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from core_common import (
-    CLEAN_RECORDINGS,
     DAY_ARTIFACT_RATE,
     KIND_RATE,
     MICRO,
+    RESTING_RECORDINGS,
     STREAM_WARMUP,
     SYNTHETIC_BEATS,
     TIMES,
@@ -212,13 +212,13 @@ def render_real(rows: list[RealResult]) -> str:
         f"pass one alone {signed_pct(rel(r.rmssd_batch1, r.rmssd_raw))}), "
         f"-> {r.rmssd_nk:.2f} ms with neurokit2 ({signed_pct(rel(r.rmssd_nk, r.rmssd_raw))})"
         for r in rows
-        if r.name in CLEAN_RECORDINGS
+        if r.name in RESTING_RECORDINGS
     ]
     return (
         "Flagged beats (neurokit2: single pass); RMSSD in ms; alpha1 from hrvd's "
         "`dfa_alpha1` (non-overlapping boxes, 4-16 beats) on each series.\n\n"
         + table
-        + "\n\nClean recordings (should come out nearly unchanged):\n\n"
+        + "\n\nResting recordings without beat labels (BENCHMARKS.md, validation corpus):\n\n"
         + "\n".join(f"- {line}" for line in clean)
     )
 

@@ -38,7 +38,7 @@ class Entry:
 
 CORPUS = (
     # pyhrv's samples were "clean" until 2026-12-04: they hold single intervals 20-45 %
-    # longer than both neighbours, which the classic 20 % criterion and neurokit2's Kubios
+    # longer than a neighbour, which the classic 20 % criterion and neurokit2's Kubios
     # method call abnormal too (data/README.md); nothing labels them either way.
     Entry("SampleNNISeriesShort", "resting", "tune", "ecg"),
     Entry("SampleNNISeriesLong", "resting", "held_out", "ecg"),

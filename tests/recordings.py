@@ -20,7 +20,7 @@ RECORDINGS = {
 }
 RESTING_RECORDINGS = ("SampleNNISeriesShort", "SampleNNISeriesLong")
 """Resting ECG without beat labels (pyhrv's samples): mostly sinus rhythm with strong
-breathing arrhythmia, and a few single intervals 20-45 % longer than both neighbours."""
+breathing arrhythmia, and a few single intervals 20-45 % longer than a neighbour."""
 
 
 def load_rr(name: str) -> NDArray[np.float64]:

@@ -64,3 +64,14 @@ def test_the_ride_start_is_read_from_ride_and_alert_ids():
     assert ride_start("me@home@2026-11-27T18:00:00+01:00:2:phase") == start
     for unknown in ("H10@17:00:alert:1:on", "", "H10@2026-11-27T17:00:00:1:start"):
         assert ride_start(unknown) is None
+
+
+def test_an_alert_with_an_unreadable_time_is_shown_without_one():
+    out = io.StringIO()
+    with LiveView(Console(file=out, force_terminal=False), "H10", START) as view:
+        for ts in ("yesterday", "2026-11-27T17:20:00"):  # not a time; no offset
+            view.durable("hrvd/h10/alert", {**_alert("hr_ceiling", 121.0, 0.9), "ts": ts})
+    assert (
+        out.getvalue().splitlines()
+        == ["-  ALERT too hard for recovery (hr_ceiling): HR 121.0 > 114.0"] * 2
+    )

@@ -6,6 +6,7 @@ from hypothesis.extra.numpy import arrays
 
 from corpus import load
 from hrvd.hrv.artifacts import PERCENT_FILTER, BeatClass, classify, correct_batch
+from hrvd.hrv.artifacts_live import StreamingCorrector
 from hrvd.hrv.metrics import time_domain
 from hrvd.hrv.synthetic import Injected, detection_scores, inject, sinus_rr
 from recordings import RESTING_RECORDINGS, load_rr
@@ -89,6 +90,7 @@ def test_resting_recordings_lose_only_intervals_the_20_percent_criterion_calls_a
     c = correct_batch(rr)
     flagged = c.artifact_indices
     assert 0 < len(flagged) < 0.01 * len(rr)
+    assert set(c.classes[flagged].tolist()) == {BeatClass.LONG}  # single long intervals
     jump = np.abs(np.diff(rr))
     abnormal = np.zeros(len(rr), dtype=bool)
     abnormal[1:] |= jump > PERCENT_FILTER * rr[:-1]
@@ -152,16 +154,33 @@ def _ppg_with_one_long_beat(at, factor):
 
 
 @pytest.mark.parametrize("at", range(300, 450, 5))
-def test_a_single_beat_40_percent_long_in_a_ppg_series_is_a_long_beat(at):
-    # Inside the 1.5 Th2 median guard at 15 of these 150 places, found by the 20 %
-    # criterion on both sides (PERCENT_FILTER); and 1.4 times the median is one long
-    # beat, not two beats to split (MISSED_MIN_RATIO).
+def test_a_single_beat_40_percent_long_in_a_ppg_series_is_found_batch_and_live(at):
+    # At 370, 425 and 430 the beat lies inside the 1.5 Th2 median guard, and only the
+    # 20 % criterion (PERCENT_FILTER) finds it.
     rr = _ppg_with_one_long_beat(at, 1.4)
     c = correct_batch(rr)
     assert c.classes[at] == BeatClass.LONG
     assert np.flatnonzero(c.classes).tolist() == [at]
     assert len(c.rr_ms) == len(rr)
     assert c.rr_ms[at] == pytest.approx((rr[at - 1] + rr[at + 1]) / 2, rel=0.15)
+    # Live finds it too; at 430 and 435 its trailing median, which ends two beats later,
+    # is low enough to make the beat 1.5 times it, and it is split as a missed beat.
+    live = StreamingCorrector(keep_classes=True)
+    for v, t in zip(rr.tolist(), (np.cumsum(rr) / 1000).tolist(), strict=True):
+        live.push(v, t)
+    live.flush()
+    assert np.flatnonzero(live.classes).tolist() == [at]
+
+
+def test_a_long_beat_under_1_5_times_the_median_is_not_split_as_missed():
+    # pyhrv's long sample, beat 923: 781, 1086, 844 ms. Its Th2 is wide, so the paper's
+    # test |RR/2 - median| < Th2 alone called it missed and split it into two 543 ms
+    # beats; at 1.39 times the local median it is one long beat (MISSED_MIN_RATIO).
+    rr = load_rr("SampleNNISeriesLong")
+    assert rr[922:925].tolist() == [781.0, 1086.0, 844.0]
+    c = correct_batch(rr)
+    assert c.classes[923] == BeatClass.LONG
+    assert len(c.rr_ms) == len(rr)
 
 
 def test_a_breath_rising_over_several_beats_is_not_a_long_beat():

@@ -228,7 +228,7 @@ class LiveView:
             self._event(f"{clock(self.elapsed_s or 0)}  {self.phase}: {message.event}")
         elif isinstance(message, AlertMessage):
             self.alert = message
-            at = clock((datetime.fromisoformat(message.ts) - self.start).total_seconds())
+            at = self._since_start(message.ts)
             if message.too_hard:
                 self.console.bell()
                 hr, ceiling, reason = message.hr_bpm, message.ceiling_bpm, message.reason
@@ -244,6 +244,17 @@ class LiveView:
         elif isinstance(message, SessionMessage):
             for line in ride_summary(message.payload()):
                 self._event(line)
+
+    def _since_start(self, ts: str) -> str:
+        """``m:ss`` from the ride's start to ``ts``.
+
+        ``-`` when ``ts`` is no time with an offset: another publisher's message must not
+        end the view.
+        """
+        try:
+            return clock((datetime.fromisoformat(ts) - self.start).total_seconds())
+        except (ValueError, TypeError):
+            return "-"
 
     def _past(self, message: Message | None) -> None:
         if isinstance(message, AlertMessage):

@@ -375,10 +375,12 @@ def _classify_one(  # noqa: PLR0913 - the paper's rule for one beat takes these 
     if not (own or beat.follow):
         return BeatClass.NORMAL
     s22 = min(d1, d2) if d >= 0 else max(d1, d2)
-    outlier = (
-        nxt is not None
-        and abs(beat.rr - prev_rr) > PERCENT_FILTER * prev_rr
-        and abs(beat.rr - nxt.rr) > PERCENT_FILTER * nxt.rr
+    up, down = beat.rr - prev_rr, (0.0 if nxt is None else beat.rr - nxt.rr)
+    outlier = (  # above both neighbours, or below both (see PERCENT_FILTER)
+        abs(up) > PERCENT_FILTER * prev_rr
+        and nxt is not None
+        and abs(down) > PERCENT_FILTER * nxt.rr
+        and up * down > 0
     )
     stands_out = abs(m) > SHAPE_MEDIAN_GUARD or outlier
     long_ = d > 1 and s22 < -1 and stands_out
