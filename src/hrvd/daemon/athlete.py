@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from hrvd.coach.baseline import Morning
-    from hrvd.coach.hrvt1 import CeilingPolicy
     from hrvd.coach.orthostatic import OrthoRecord
     from hrvd.config import Config
     from hrvd.daemon.beats import BeatRecorder
@@ -116,16 +115,12 @@ class AthleteDesk:
             mornings = None
         return StoredStart(estimates, mornings, tests)
 
-    def ceilings(self, estimates: list[tuple[date, float]]) -> CeilingPolicy:
-        """The athlete's ride ceiling, with their HRVT1 estimates kept (read once, at start)."""
-        return self.config.ceiling_policy(estimates)
-
     def build(
         self, sink: Sink, store: Store, beats: BeatRecorder, stored: StoredStart
     ) -> list[StrapSession]:
         """The athlete's pipelines (their thresholds published); return their sessions."""
         self._sink, self._store = sink, store
-        ceilings = self.ceilings(stored.estimates)
+        ceilings = self.config.ceiling_policy(stored.estimates)  # estimates read at start
         if any(s.role in RIDE_ROLES for s in self.config.straps):
             now = self.to_wall(time.monotonic())
             thresholds = ThresholdsMessage(
