@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from rich.console import Console
 
 from hrvd.cli.live import LiveView
-from hrvd.publish.messages import AlertMessage, Payload, RideMessage, ride_start
+from hrvd.publish.messages import AlertMessage, Payload, RideMessage, ride_id, ride_start
 
 START = datetime(2026, 11, 27, 17, 0, tzinfo=UTC)
 
@@ -59,6 +59,7 @@ def test_alert_times_count_from_the_rides_start_not_from_when_the_view_opened():
 
 def test_the_ride_start_is_read_from_ride_and_alert_ids():
     start = datetime(2026, 11, 27, 17, 0, tzinfo=UTC)
+    assert ride_start(f"{ride_id('H10', start.isoformat(), 2)}:5:phase") == start
     assert ride_start("H10@2026-11-27T17:00:00+00:00:1:start") == start
     assert ride_start("H10@2026-11-27T17:00:00+00:00#2:alert:3:off") == start
     assert ride_start("me@home@2026-11-27T18:00:00+01:00:2:phase") == start

@@ -30,6 +30,7 @@ from hrvd.publish.messages import (
     SessionMessage,
     StateMessage,
     ThresholdsMessage,
+    ride_id,
 )
 
 if TYPE_CHECKING:
@@ -307,11 +308,11 @@ class StrapPipeline:
 
     def _new_ride_id(self, at_s: float) -> str:
         """The strap and start time; a second ride started within that second gets #2."""
-        base = f"{self.name}@{self._iso(at_s)}"
+        start = self._iso(at_s)
         last, n = self._last_start
-        n = n + 1 if base == last else 1
-        self._last_start = (base, n)
-        return base if n == 1 else f"{base}#{n}"
+        n = n + 1 if start == last else 1
+        self._last_start = (start, n)
+        return ride_id(self.name, start, n)
 
     def _next_seq(self) -> int:
         """The ride message's number in its ride: ids stay unique within one second."""

@@ -228,11 +228,20 @@ class RideMessage(_Message):
 _RIDE_START = re.compile(r"@(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[+-]\d\d:\d\d|Z)?)")
 
 
+def ride_id(strap: str, start_iso: str, n: int = 1) -> str:
+    """A ride's id: ``<strap>@<start, ISO 8601>``, ``#n`` after it for a second ride.
+
+    ``n``: the ride's number among those started in the same second. Its ride and alert
+    messages' ids begin with it, so :func:`ride_start` reads the start back from them.
+    """
+    base = f"{strap}@{start_iso}"
+    return base if n == 1 else f"{base}#{n}"
+
+
 def ride_start(message_id: str) -> datetime | None:
     """When the ride of a ride or alert message started, read from the message's id.
 
-    Both ids begin with the ride's, ``<strap>@<start, ISO 8601>`` (the daemon's
-    ``Pipeline._new_ride_id``). None when the id holds no such start.
+    Both ids begin with the ride's (:func:`ride_id`). None when the id holds no such start.
     """
     found = _RIDE_START.findall(message_id)
     if not found:
