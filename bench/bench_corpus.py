@@ -30,7 +30,7 @@ import numpy as np
 import harness_path  # noqa: F401 - tests/ on sys.path, for harness
 from core_common import load_neurokit_ref
 from harness.machine import cpu_model
-from hrvd.hrv.artifacts import PERCENT_FILTER, classify, correct_batch
+from hrvd.hrv.artifacts import classify, correct_batch
 from hrvd.hrv.artifacts_live import StreamingCorrector
 from hrvd.hrv.metrics import time_domain
 from hrvd.hrv.quality import irregular
@@ -82,11 +82,7 @@ def clean_row(name: str, split: str, rr: NDArray[np.float64]) -> str:
 
 def abnormal_share(rr: NDArray[np.float64], flags: NDArray[np.intp]) -> str:
     """Flagged beats that differ by more than 20 % from a neighbour (the classic criterion)."""
-    ratio = np.abs(np.diff(rr)) / rr[:-1]
-    off = np.zeros(len(rr), dtype=bool)
-    off[1:] |= ratio > PERCENT_FILTER
-    off[:-1] |= np.abs(np.diff(rr)) / rr[1:] > PERCENT_FILTER
-    return f"{np.count_nonzero(off[flags])} of {len(flags)}"
+    return f"{np.count_nonzero(corpus.off_a_neighbour(rr)[flags])} of {len(flags)}"
 
 
 def ectopic_row(name: str, split: str, rr: NDArray[np.float64], truth: tuple[Artifact, ...]) -> str:

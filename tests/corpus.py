@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from hrvd.hrv.artifacts import PERCENT_FILTER
 from hrvd.hrv.synthetic import Artifact, Injected
 from recordings import DATA, load_rr
 
@@ -63,6 +64,19 @@ def load(name: str) -> NDArray[np.float64]:
     if name == "systole_ppg":
         return np.loadtxt(PPG, dtype=np.float64)
     return load_rr(name)
+
+
+def off_a_neighbour(rr: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """Beats more than 20 % (PERCENT_FILTER) from the beat before or after them.
+
+    The classic criterion of an abnormal interval, asked of either neighbour: what the
+    resting recordings' corrected beats are checked against.
+    """
+    jump = np.abs(np.diff(rr))
+    off = np.zeros(len(rr), dtype=bool)
+    off[1:] |= jump > PERCENT_FILTER * rr[:-1]
+    off[:-1] |= jump > PERCENT_FILTER * rr[1:]
+    return off
 
 
 def base_series(name: str, beats: int) -> NDArray[np.float64]:
