@@ -112,40 +112,32 @@ async def test_scan_lists_heart_rate_straps_with_name_address_and_rssi(fake_blue
     assert -100 < found[0].rssi < 0
 
 
-async def test_scan_command_prints_json(fake_bluez: FakeBluez):
-    await fake_bluez.add_strap(fake_strap("AA:BB:CC:DD:EE:31", name="TICKR 1"))
+async def _hrvd_scan(*args: str) -> tuple[int | None, bytes, bytes]:
+    """``hrvd scan ARGS`` in a child process (it finds the fake BlueZ by the environment)."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "hrvd.cli",
         "scan",
-        "--timeout",
-        "1.5",
-        "--format",
-        "json",
+        *args,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env=dict(os.environ),
     )
     out, err = await proc.communicate()
-    assert proc.returncode == 0, err.decode()
+    return proc.returncode, out, err
+
+
+async def test_scan_command_prints_json(fake_bluez: FakeBluez):
+    await fake_bluez.add_strap(fake_strap("AA:BB:CC:DD:EE:31", name="TICKR 1"))
+    code, out, err = await _hrvd_scan("--timeout", "1.5", "--format", "json")
+    assert code == 0, err.decode()
     assert json.loads(out)[0]["address"] == "AA:BB:CC:DD:EE:31"
 
 
 @pytest.mark.usefixtures("fake_bluez")
 async def test_scan_command_with_no_strap_says_what_to_check():
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "hrvd.cli",
-        "scan",
-        "--timeout",
-        "0.5",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=dict(os.environ),
-    )
-    out, err = await proc.communicate()
-    assert proc.returncode == 0
+    code, out, err = await _hrvd_scan("--timeout", "0.5")
+    assert code == 0
     assert b"no heart-rate strap found" in err  # the advice; into a pipe, stdout is CSV
     assert out == b"NAME,ADDRESS,RSSI_DBM\n"
