@@ -30,6 +30,7 @@ from hrvd.coach.rides import RideManager
 from hrvd.config import AthleteConfig, Config, MqttConfig, StoreConfig, StrapConfig
 from hrvd.daemon.loops import Loops
 from hrvd.daemon.morning import MorningPrinter, MorningRun
+from hrvd.daemon.ordered import opened_on_thread
 from hrvd.daemon.pipeline import StrapPipeline
 from hrvd.hrv.synthetic import ride_rr, sinus_rr
 from hrvd.publish.announce import announce
@@ -115,8 +116,7 @@ async def run_demo(*, speed: float, broker: tuple[str, int] | None, console: Con
             f"Watch it over MQTT:  mosquitto_sub -h {host} -p {port} -t 'hrvd/#' -v",
             highlight=False,
         )
-        outbox = await asyncio.to_thread(Outbox, config.store.path)
-        stack.push_async_callback(asyncio.to_thread, outbox.close)
+        outbox = await opened_on_thread(stack, Outbox, config.store.path)
         protocol = EMBEDDED_PROTOCOL if broker is None else aiomqtt.ProtocolVersion.V5
         publisher, loops = await _publishing(config, stack, outbox, protocol)
         start = wall_clock_now()
@@ -193,10 +193,8 @@ async def run_morning_demo(
         )
         rng = np.random.default_rng()
         today = datetime.now().astimezone().date()
-        store = await asyncio.to_thread(open_store, config.store.path)
-        stack.push_async_callback(asyncio.to_thread, store.close)
-        outbox = await asyncio.to_thread(Outbox, config.store.path)
-        stack.push_async_callback(asyncio.to_thread, outbox.close)
+        store = await opened_on_thread(stack, open_store, config.store.path)
+        outbox = await opened_on_thread(stack, Outbox, config.store.path)
         await store.add_mornings(_seed_history(today, rng), source="imported")
         console.print(
             f"hrvd demo --morning: {SEED_DAYS} mornings of history, then this "

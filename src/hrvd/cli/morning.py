@@ -26,6 +26,7 @@ from hrvd.coach.orthostatic_baseline import ortho_line
 from hrvd.config import slug
 from hrvd.daemon.loops import Loops
 from hrvd.daemon.morning import MorningPrinter, MorningRun
+from hrvd.daemon.ordered import opened_on_thread
 from hrvd.daemon.orthostatic import OrthostaticRun
 from hrvd.daemon.pipeline import StrapPipeline
 from hrvd.daemon.service import to_wall
@@ -223,8 +224,7 @@ async def standalone_morning(  # noqa: PLR0913 - the command's options, and a ti
     # session ends, the store closes.
     async with contextlib.AsyncExitStack() as stack:
         # Opened and closed on threads, like every file here: never on the loop.
-        store = await asyncio.to_thread(open_store, config.store.path)
-        stack.push_async_callback(asyncio.to_thread, store.close)
+        store = await opened_on_thread(stack, open_store, config.store.path)
         talk.write(f"no daemon running: connecting to {chosen.name} myself ...\n")
         session = StrapSession(chosen, on_event).run()
         loops = await stack.enter_async_context(Loops("morning").running({"strap": session}))
@@ -269,8 +269,7 @@ async def _publishing(
 ) -> tuple[MqttPublisher, MqttSink]:
     """The daemon's outbox (in the store) and a publisher of the measurement's messages."""
     cfg = dataclasses.replace(config.mqtt, client_id=f"hrvd-morning-{os.getpid()}")
-    outbox = await asyncio.to_thread(open_outbox, config.store.path)
-    stack.push_async_callback(asyncio.to_thread, outbox.close)
+    outbox = await opened_on_thread(stack, open_outbox, config.store.path)
     password = await asyncio.to_thread(resolve_password, cfg, config.source)
     publisher = MqttPublisher(cfg, outbox, password=password, presence=False)
     await stack.enter_async_context(publisher)

@@ -27,6 +27,7 @@ from hrvd.cli.broker import command_client
 from hrvd.coach.recovery import RideSettings
 from hrvd.coach.rides import RideManager
 from hrvd.daemon.loops import Loops
+from hrvd.daemon.ordered import opened_on_thread
 from hrvd.daemon.pipeline import StrapPipeline
 from hrvd.errors import HrvdError, UsageError
 from hrvd.hrv.zones import ZoneModel, Zones, zones_for
@@ -248,8 +249,7 @@ async def run_replay(  # noqa: PLR0913 - the command's options
         # Made and removed on threads: the folder and SQLite file are disk I/O.
         tmp = await asyncio.to_thread(tempfile.TemporaryDirectory, prefix="hrvd-replay-")
         stack.push_async_callback(asyncio.to_thread, tmp.cleanup)
-        outbox = await asyncio.to_thread(Outbox, Path(tmp.name) / "outbox.sqlite3")
-        stack.push_async_callback(asyncio.to_thread, outbox.close)
+        outbox = await opened_on_thread(stack, Outbox, Path(tmp.name) / "outbox.sqlite3")
         publisher = await stack.enter_async_context(MqttPublisher(cfg, outbox, password=password))
         # A link that dies (a bug) ends the replay at once, not after the drain timeout.
         loops = await stack.enter_async_context(Loops("replay").running({"mqtt": publisher.wait()}))

@@ -1,18 +1,42 @@
-"""One task doing async work in the order it was handed over, from synchronous callers."""
+"""Async work kept off the way: done in order from synchronous callers, or on a thread.
+
+:class:`OrderedWriter` does async work in the order it was handed over; and
+:func:`opened_on_thread` opens and closes a file off the event loop.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
 T = TypeVar("T")
 
+
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+C = TypeVar("C", bound=_Closable)
+
 CANCEL_RETRY_S = 0.1
 """How long to wait for a cancelled task before cancelling it again, s."""
+
+
+async def opened_on_thread(
+    stack: contextlib.AsyncExitStack, open_: Callable[..., C], *args: object, **kwargs: object
+) -> C:
+    """``open_(*args, **kwargs)`` on a thread, closed on a thread when ``stack`` unwinds.
+
+    For the store and the outbox: opening and closing a SQLite file (and its lock) is disk
+    I/O, which must not hold the event loop.
+    """
+    opened = await asyncio.to_thread(open_, *args, **kwargs)
+    stack.push_async_callback(asyncio.to_thread, opened.close)
+    return opened
 
 
 async def cancel_and_wait(*tasks: asyncio.Task[object]) -> None:

@@ -35,6 +35,7 @@ from hrvd.daemon.beats import BeatRecorder
 from hrvd.daemon.clock import read_clock
 from hrvd.daemon.interrupted import interrupted_messages
 from hrvd.daemon.loops import Loops
+from hrvd.daemon.ordered import opened_on_thread
 from hrvd.daemon.record import StoreSink
 from hrvd.daemon.systemd import Notifier
 from hrvd.publish.announce import announce
@@ -117,10 +118,8 @@ class Daemon:
             # rows the start needs are read before the MQTT client exists, so that no ride
             # or morning command can come between the read and the messages made of it.
             path = self.config.store.path
-            store = await asyncio.to_thread(open_store, path, exclusive=True)
-            stack.push_async_callback(asyncio.to_thread, store.close)
-            outbox = await asyncio.to_thread(open_outbox, path)
-            stack.push_async_callback(asyncio.to_thread, outbox.close)
+            store = await opened_on_thread(stack, open_store, path, exclusive=True)
+            outbox = await opened_on_thread(stack, open_outbox, path)
             last, stored = await asyncio.to_thread(self._read_start, store)
             publisher = await stack.enter_async_context(self._publisher(outbox))
             mqtt = await stack.enter_async_context(MqttSink(publisher))
