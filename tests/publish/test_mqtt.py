@@ -138,9 +138,16 @@ async def test_messages_written_while_the_broker_was_never_there_go_out_after_a_
     broker.start()
     box = await asyncio.to_thread(Outbox, path)
     try:
-        async with subscriber(broker, "hrvd/readiness") as sub, MqttPublisher(cfg(broker), box):
+        async with (
+            subscriber(broker, "hrvd/readiness") as sub,
+            MqttPublisher(cfg(broker), box) as pub,
+        ):
             await sub.until(lambda: len(sub.on("hrvd/readiness")) >= 3)
+            # A subscriber can hold the last message before the publisher holds its
+            # acknowledgement; flush waits for the acknowledgements, as a replay does.
+            left = await pub.flush(WAIT_S)
         assert [json.loads(p)["id"] for p in sub.on("hrvd/readiness")][:3] == ["r0", "r1", "r2"]
+        assert left == 0
         assert await box.count() == 0
     finally:
         box.close()
