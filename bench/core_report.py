@@ -19,7 +19,7 @@ from core_common import (
     rel,
     signed_pct,
 )
-from hrvd.hrv.artifacts import LOOKAHEAD_BEATS
+from hrvd.hrv.rules import LOOKAHEAD_BEATS
 
 if TYPE_CHECKING:
     from core_accuracy import RealResult, Summary, Target, Trial

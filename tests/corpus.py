@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hrvd.hrv.artifacts import PERCENT_FILTER
+from hrvd.hrv.rules import PERCENT_FILTER
 from hrvd.hrv.synthetic import Artifact, Injected
 from recordings import DATA, load_rr
 

@@ -5,9 +5,10 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from corpus import load, off_a_neighbour
-from hrvd.hrv.artifacts import BeatClass, classify, correct_batch
+from hrvd.hrv.artifacts import classify, correct_batch
 from hrvd.hrv.artifacts_live import StreamingCorrector
 from hrvd.hrv.metrics import time_domain
+from hrvd.hrv.rules import BeatClass
 from hrvd.hrv.synthetic import Injected, detection_scores, inject, sinus_rr
 from recordings import RESTING_RECORDINGS, load_rr
 

@@ -4,9 +4,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from hrvd.hrv.artifacts import LOOKAHEAD_BEATS, STREAM_WARMUP_BEATS, BeatClass, classify
+from hrvd.hrv.artifacts import classify
 from hrvd.hrv.artifacts_live import StreamingCorrector
 from hrvd.hrv.metrics import time_domain
+from hrvd.hrv.rules import LOOKAHEAD_BEATS, STREAM_WARMUP_BEATS, BeatClass
 from hrvd.hrv.stream import HrvStream
 from hrvd.hrv.synthetic import Injected, detection_scores, inject, sinus_rr
 from recordings import RECORDINGS, load_rr

@@ -14,12 +14,8 @@ import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 
 from hrvd.hrv import artifacts
-from hrvd.hrv.artifacts import (
-    MEDIAN_WINDOW_BEATS,
-    THRESHOLD_WINDOW_BEATS,
-    _centred_quantiles,
-    correct_batch,
-)
+from hrvd.hrv.artifacts import _centred_quantiles, correct_batch
+from hrvd.hrv.rules import MEDIAN_WINDOW_BEATS, THRESHOLD_WINDOW_BEATS
 from hrvd.hrv.synthetic import inject, sinus_rr
 from recordings import RECORDINGS, load_rr
 

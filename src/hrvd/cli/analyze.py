@@ -14,10 +14,11 @@ from hrvd.cli.args import PROG, add_command, positive_seconds
 from hrvd.cli.output import write_json
 from hrvd.coach.hrvt1 import estimate_hrvt1, recording_windows
 from hrvd.errors import EXIT_OK, EXIT_USAGE, InputFileError, UsageError
-from hrvd.hrv.artifacts import BeatClass, correct_batch
+from hrvd.hrv.artifacts import correct_batch
 from hrvd.hrv.dfa import dfa_alpha1
 from hrvd.hrv.metrics import time_domain
 from hrvd.hrv.quality import irregular, judge
+from hrvd.hrv.rules import BeatClass
 from hrvd.hrv.stream import DFA_EVERY_S, HrvStream
 from hrvd.rrfile import read_rr
 

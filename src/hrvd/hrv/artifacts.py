@@ -17,20 +17,20 @@ extra one (two intervals that add up to one).
 
 This project adds to the paper's rule where its spread-relative thresholds judge by shape
 alone. Two additions keep ordinary sinus variability from being corrected: a beat of the
-long or short shape must stand out from the local median (:data:`SHAPE_MEDIAN_GUARD`) or
-differ from both neighbours by more than 20 % (:data:`PERCENT_FILTER`, the classic
-criterion of an abnormal interval), and an ectopic pair must be displaced by more than
-15 % of its mean interval (:data:`ECTOPIC_MIN_SHIFT`, the level of Kubios' "strong"
-threshold). A long beat is a missed one only above 1.5 times the local median
-(:data:`MISSED_MIN_RATIO`).
+long or short shape must stand out from the local median (``SHAPE_MEDIAN_GUARD``) or
+differ from both neighbours by more than 20 % (``PERCENT_FILTER``, the classic criterion
+of an abnormal interval), and an ectopic pair must be displaced by more than 15 % of its
+mean interval (``ECTOPIC_MIN_SHIFT``, the level of Kubios' "strong" threshold). A long
+beat is a missed one only above 1.5 times the local median (``MISSED_MIN_RATIO``). These
+values, with their sources, are in :mod:`hrvd.hrv.rules`.
 
 Two forms share these rules:
 
 * :func:`classify` / :func:`correct_batch`: centred windows, for a whole recording;
-* :class:`~hrvd.hrv.artifacts_live.StreamingCorrector` (its own module): trailing
-  windows, for the live daemon. Each beat is decided
-  once :data:`LOOKAHEAD_BEATS` more beats have arrived, and released corrected one beat
-  later (an ectopic beat also moves the interval before it).
+* :class:`~hrvd.hrv.artifacts_live.StreamingCorrector` (its own module, without numpy):
+  trailing windows, for the live daemon. Each beat is decided once ``LOOKAHEAD_BEATS``
+  more beats have arrived, and released corrected one beat later (an ectopic beat also
+  moves the interval before it).
 
 Correction: an ectopic beat means a misplaced R peak, so the peak goes back to the middle
 of its neighbours (the two intervals it shares become their mean: total time is kept); a
@@ -41,104 +41,30 @@ is split into equal parts; an extra beat is merged with the interval after it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from hrvd.hrv.rules import (
+    ALPHA,
+    C1,
+    C2,
+    ECTOPIC_MIN_SHIFT,
+    ITERATE_ABOVE_RATE,
+    MAX_PASSES,
+    MEDIAN_DEVIATION_LIMIT,
+    MEDIAN_WINDOW_BEATS,
+    MIN_THRESHOLD_MS,
+    MISSED_MIN_RATIO,
+    PERCENT_FILTER,
+    SHAPE_MEDIAN_GUARD,
+    THRESHOLD_WINDOW_BEATS,
+    BeatClass,
+)
+
 if TYPE_CHECKING:
     from numpy.typing import NDArray
-
-ALPHA = 5.2
-"""Threshold multiplier on the quartile deviation (Lipponen & Tarvainen 2019)."""
-C1 = 0.13
-"""Slope of the ectopic-beat boundary in subspace S11/S12 (ibid.)."""
-C2 = 0.17
-"""Offset of the ectopic-beat boundary in subspace S11/S12 (ibid.)."""
-THRESHOLD_WINDOW_BEATS = 91
-"""Beats over which the quartile deviation is taken (ibid.)."""
-MEDIAN_WINDOW_BEATS = 11
-"""Beats over which the local median RR is taken (ibid.)."""
-MEDIAN_DEVIATION_LIMIT = 3.0
-"""A beat more than 3 Th2 from the local median is long or short (ibid., Figure 1)."""
-SHAPE_MEDIAN_GUARD = 1.5
-"""A beat judged long or short by its shape alone (a jump, then a jump back within two
-beats: subspace S22) must also lie more than 1.5 Th2 from the local median (or differ by
-more than :data:`PERCENT_FILTER` from both neighbours). This
-project's addition to the paper: at the crest of a deep, fast breath a real sinus beat
-has that shape, but it rises and falls with its neighbours, so it stays near their
-median, while a misdetected beat does not. Measured in BENCHMARKS.md: on resting
-recordings (pyhrv's samples) it halves the RMSSD that correction removes, and on injected
-artifacts it raises precision at equal recall."""
-ECTOPIC_MIN_SHIFT = 0.15
-"""An interval pair is judged ectopic (a displaced R peak) only when putting the peak back
-moves it by more than 15 % of the pair's mean interval: ``|RR_i - RR_(i-1)| > 0.15
-(RR_i + RR_(i-1))``, so the shorter interval lies more than 15 % below the pair's mean.
-This project's addition to the paper. The paper's shape test divides each change by
-``Th1 = 5.2 QD(|dRR|)``, which has no floor: on a calm recording (QD 11 ms, Th1 58 ms)
-an ordinary breath, 783 -> 744 -> 831 ms, has the shape of an ectopic pair, and so has
-plain beat-to-beat noise at 160 bpm (1.2 % of the beats of the synthetic HRVT1 step
-tests). Physiology tells the two apart by size, not shape: a premature beat comes early by
-a good part of a cycle, breathing moves a beat by a few per cent. The 15 % is the level
-of Kubios' own threshold-based correction at its "strong" setting (0.15 s from the local
-average at 60 bpm, scaled with the heart rate; Kubios HRV user's guide, levels as also
-listed by the hrvester package), not a value fitted here. Checked on the corpus
-(BENCHMARKS.md, "Validation corpus"): the 34 cardiologist-labelled premature beats of
-MIT-BIH record 100 lie 16-36 % below their pair's mean, the breathing changes judged
-ectopic on its clean stretches and on pyhrv's samples 0-12 %. A pair that
-fails this test is still judged as a long or short beat on its own."""
-PERCENT_FILTER = 0.20
-"""A beat of the long or short shape that is more than 20 % longer than both of its
-neighbours, or more than 20 % shorter than both, counts as long or short even inside
-:data:`SHAPE_MEDIAN_GUARD`. 20 % is the classic percentage criterion of Holter HRV
-analysis: an interval that differs by more than 20 % from the one before is no
-normal-to-normal interval (Malik M., Farrell T., Cripps T., Camm A.J. (1989), Eur. Heart J.
-10:1060-1074; limits of 10-50 % compared on 140 edited Holter recordings by Karlsson M. et
-al. (2012), BioMed. Eng. OnLine 11:2, where the young, with the strongest breathing
-arrhythmia, needed the higher ones). Here it is asked on both sides, in the same
-direction, and only of a beat that already has the paper's long/short shape (a jump beyond
-Th1 and back), so a breath that rises over several beats never meets it: the beat after
-its crest is not 20 % below it. Why: on a drifting PPG series the local-median spread is
-wide, and single long beats 30-60 % longer than both neighbours stayed inside the 1.5 Th2
-guard (RMSSD +6 % with 3-5 % artifacts, BENCHMARKS.md, "Validation corpus")."""
-MISSED_MIN_RATIO = 1.5
-"""A long beat is split as a missed beat only when it is more than 1.5 times the local
-median, halfway between one cycle and two. The paper's test alone, ``|RR/2 - median| <
-Th2``, holds for a beat 1.4 times the median wherever Th2 is wide (a PPG series, deep
-breathing), and splitting such a beat makes two false short ones. This project's
-addition."""
-MIN_THRESHOLD_MS = 1.0
-"""Floor of Th1 and Th2, ms. Straps report RR in 1/1024 s, so smaller spreads are
-quantisation noise; without a floor a perfectly regular series would divide by zero.
-This project's choice."""
-MAX_PASSES = 3
-"""Detection-correction passes of the batch form at most (see :func:`correct_batch`)."""
-ITERATE_ABOVE_RATE = 0.05
-"""The batch form iterates only when its first pass flags more than this share of the
-beats. Measured on injected artifacts (BENCHMARKS.md): extra passes lift recall only
-from about 7 % artifacts up, and below that they flag normal beats next to corrected ones.
-This project's choice."""
-LOOKAHEAD_BEATS = 2
-"""Beats the streaming form waits for before it decides a beat: S12 needs dRR(i+1) and
-S22 needs dRR(i+2), which is what it takes to see a short-long pair."""
-STREAM_WARMUP_BEATS = THRESHOLD_WINDOW_BEATS // 2 + 1
-"""Beats the streaming form collects after it starts before it decides the first one: as
-many as the batch form's centred window holds at a recording's first beat (46). With the
-15 it had, four artifacts among the first beats made Q3 of |dRR| one of their own changes,
-and the thresholds (1135 ms) hid them all: RMSSD +47 % on injected artifacts at 5 %
-(BENCHMARKS.md, "validation corpus")."""
-
-
-class BeatClass(IntEnum):
-    """What the detector judged one RR interval to be."""
-
-    NORMAL = 0
-    ECTOPIC = 1
-    MISSED = 2
-    EXTRA = 3
-    LONG = 4
-    SHORT = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,7 +272,7 @@ def _second_of_pair(flags: NDArray[np.bool_]) -> NDArray[np.bool_]:
 def correct_batch(rr_ms: NDArray[np.float64], max_passes: int = MAX_PASSES) -> Correction:
     """Detect and correct the artifacts of a whole recording.
 
-    When the first pass flags more than :data:`ITERATE_ABOVE_RATE` of the beats,
+    When the first pass flags more than :data:`~hrvd.hrv.rules.ITERATE_ABOVE_RATE` of the beats,
     detection runs again on the corrected series, as Kubios and NeuroKit2 do, while each
     pass finds fewer artifacts than the one before (at most ``max_passes``): many artifacts
     widen the thresholds of the first pass and hide each other until the worst are gone.

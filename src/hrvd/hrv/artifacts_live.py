@@ -1,7 +1,7 @@
 """The streaming form of the artifact corrector, for the live daemon (:mod:`hrvd.hrv.artifacts`).
 
 The rules are the batch form's, judged on trailing windows: each beat is decided once
-:data:`~hrvd.hrv.artifacts.LOOKAHEAD_BEATS` more beats have arrived, and released corrected
+:data:`~hrvd.hrv.rules.LOOKAHEAD_BEATS` more beats have arrived, and released corrected
 one beat later (an ectopic beat also moves the interval before it). The thresholds' windows
 are kept sorted, so a beat costs O(log n), not a sort.
 """
@@ -12,7 +12,7 @@ import bisect
 from collections import deque
 from dataclasses import dataclass
 
-from hrvd.hrv.artifacts import (
+from hrvd.hrv.rules import (
     ALPHA,
     C1,
     C2,
