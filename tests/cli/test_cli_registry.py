@@ -69,8 +69,9 @@ def test_a_commands_help_loads_that_command_alone():
     assert loaded["heavy"] == []
 
 
-NOT_IN_THE_DAEMON = ("rich", "pygments", "markdown_it", "tomlkit", "matplotlib")
-"""What only other commands need (tables, config edits, plots): issue 15's RSS budget."""
+NOT_IN_THE_DAEMON = ("rich", "pygments", "markdown_it", "tomlkit", "matplotlib", "numpy")
+"""What only other commands need (tables, config edits, plots, whole-recording analysis):
+issue 15's RSS budget."""
 
 
 def test_run_imports_the_daemon_and_none_of_what_only_other_commands_need(tmp_path):
@@ -89,9 +90,7 @@ def test_run_imports_the_daemon_and_none_of_what_only_other_commands_need(tmp_pa
     result = json.loads(done.stdout.splitlines()[-1])
     assert result["code"] == 2
     assert result["daemon"]
-    assert {"numpy", "structlog", "bleak", "bleak_retry_connector", "aiomqtt"} <= set(
-        result["loaded"]
-    )
+    assert {"structlog", "bleak", "bleak_retry_connector", "aiomqtt"} <= set(result["loaded"])
     assert sorted(set(NOT_IN_THE_DAEMON) & set(result["loaded"])) == []
 
 
@@ -210,3 +209,30 @@ def test_a_table_on_any_terminal_shows_every_cell_whole_as_written(term, monkeyp
     assert len(lines) == 3
     assert lines[1] == f"{strap}  45"  # no markup, no emoji, more than 80 columns
     assert lines[2] == "H10" + " " * (len(strap) - 1) + "-"  # no padding after the last cell
+
+
+def test_the_live_path_and_the_threshold_estimate_run_without_numpy():
+    # Ten minutes of beats through the live pipeline's HRV stream, and the ride's HRVT1
+    # estimate from its alpha1 windows: what the daemon does for an hour of riding.
+    code = (
+        "import json, math, sys\n"
+        "from hrvd.coach.hrvt1 import Hrvt1Tracker, window_of\n"
+        "from hrvd.hrv.stream import HrvStream\n"
+        "stream, tracker, t = HrvStream(), Hrvt1Tracker(), 0.0\n"
+        "for i in range(1200):\n"
+        "    rr = 600.0 + 40.0 * math.sin(i / 3.0) + (i % 7) * 3.0\n"
+        "    t += rr / 1000.0\n"
+        "    stream.push(rr, t)\n"
+        "    w = window_of(stream.snapshot())\n"
+        "    if w is not None:\n"
+        "        tracker.add(w)\n"
+        "snap = stream.snapshot()\n"
+        "print(json.dumps({'alpha1': snap.dfa_alpha1, 'windows': len(tracker.windows),"
+        " 'reason': tracker.estimate().reason, 'numpy': 'numpy' in sys.modules}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = json.loads(done.stdout.splitlines()[-1])
+    assert result["alpha1"] is not None
+    assert result["windows"] > 0
+    assert result["reason"] != "ok"  # a steady series crosses no threshold
+    assert result["numpy"] is False

@@ -1,7 +1,9 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from hrvd.hrv.dfa import DFA_MIN_BEATS, dfa_alpha1, fluctuations
+from hrvd.hrv.dfa import DFA_MIN_BEATS, dfa_alpha1, fluctuations, window_alpha1
 from recordings import RECORDINGS, load_rr
 
 
@@ -38,3 +40,29 @@ def test_fluctuation_grows_with_box_size_for_correlated_data():
     rng = np.random.default_rng(3)
     f = fluctuations(1000 + np.cumsum(rng.normal(0, 5, 2000)))
     assert np.all(np.diff(f) > 0)
+
+
+@pytest.mark.parametrize("name", RECORDINGS)
+def test_the_live_form_is_the_batch_form_on_two_minute_windows_of_real_recordings(name):
+    rr = load_rr(name)
+    for start in range(0, len(rr) - 240, 97):
+        window = rr[start : start + 240]
+        assert window_alpha1(window.tolist()) == pytest.approx(dfa_alpha1(window), abs=1e-9)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.floats(300.0, 2000.0), min_size=DFA_MIN_BEATS - 2, max_size=400),
+)
+def test_the_live_form_is_the_batch_form_on_any_series(rr):
+    batch = dfa_alpha1(np.array(rr))
+    live = window_alpha1(rr)
+    if batch is None:
+        assert live is None
+    else:
+        assert live == pytest.approx(batch, abs=1e-9)
+
+
+def test_the_live_form_has_no_alpha1_where_the_batch_form_has_none():
+    assert window_alpha1([800.0] * (DFA_MIN_BEATS - 1)) is None
+    assert window_alpha1([800.0] * DFA_MIN_BEATS) is None

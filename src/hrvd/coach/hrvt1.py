@@ -13,12 +13,12 @@ source, and the validation.
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from itertools import accumulate
 from typing import TYPE_CHECKING
-
-import numpy as np
 
 from hrvd.coach.alpha1 import ALPHA1_MIN_HR_BPM
 from hrvd.hrv.dfa import ALPHA1_MAX_ARTIFACT_RATE, ALPHA1_VT1
@@ -27,6 +27,7 @@ from hrvd.hrv.stream import HrvStream
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
+    import numpy as np
     from numpy.typing import NDArray
 
     from hrvd.hrv.stream import HrvSnapshot
@@ -151,21 +152,22 @@ def estimate_hrvt1(  # noqa: PLR0911 - a gate a return
         return Hrvt1Estimate(None, "too_few_windows", len(fit), below, above)
     if below < MIN_WINDOWS_EACH_SIDE or above < MIN_WINDOWS_EACH_SIDE:
         return Hrvt1Estimate(None, "no_crossing", len(fit), below, above)
-    hr = np.fromiter((w.hr_bpm for w in fit), dtype=np.float64, count=len(fit))
-    a1 = np.fromiter((w.alpha1 for w in fit), dtype=np.float64, count=len(fit))
-    hr_c, a1_c = hr - hr.mean(), a1 - a1.mean()
-    sxx, syy = float(hr_c @ hr_c), float(a1_c @ a1_c)
-    low, high = float(hr.min()), float(hr.max())
+    hr = [w.hr_bpm for w in fit]
+    a1 = [w.alpha1 for w in fit]
+    hr_mean, a1_mean = math.fsum(hr) / len(fit), math.fsum(a1) / len(fit)
+    hr_c, a1_c = [v - hr_mean for v in hr], [v - a1_mean for v in a1]
+    sxx, syy = math.fsum(v * v for v in hr_c), math.fsum(v * v for v in a1_c)
+    low, high = min(hr), max(hr)
     if sxx == 0.0 or syy == 0.0:
         return Hrvt1Estimate(None, "narrow_range", len(fit), below, above, None, None, low, high)
-    slope = float(hr_c @ a1_c) / sxx
+    slope = math.fsum(h * a for h, a in zip(hr_c, a1_c, strict=True)) / sxx
     r2 = slope * slope * sxx / syy
     common = (len(fit), below, above, slope, r2, low, high)
     if slope >= 0.0:
         return Hrvt1Estimate(None, "not_falling", *common)
     if r2 < MIN_R2:
         return Hrvt1Estimate(None, "poor_fit", *common)
-    hrvt1 = float(hr.mean()) + (ALPHA1_VT1 - float(a1.mean())) / slope
+    hrvt1 = hr_mean + (ALPHA1_VT1 - a1_mean) / slope
     if hrvt1 - low < MIN_SPAN_EACH_SIDE_BPM or high - hrvt1 < MIN_SPAN_EACH_SIDE_BPM:
         return Hrvt1Estimate(None, "narrow_range", *common)
     return Hrvt1Estimate(hrvt1, "ok", *common)
@@ -197,9 +199,10 @@ def recording_windows(
     Beats are timed by the running sum of the RR intervals; a gap starts a new series.
     """
     stream, tracker = HrvStream(), Hrvt1Tracker()
-    ends = np.cumsum(rr_ms) / 1000.0
-    breaks = np.zeros(len(rr_ms), dtype=bool) if gaps is None else gaps
-    for rr, t, gap in zip(rr_ms.tolist(), ends.tolist(), breaks.tolist(), strict=True):
+    rr_list = rr_ms.tolist()
+    ends = [t / 1000.0 for t in accumulate(rr_list)]
+    breaks = [False] * len(rr_list) if gaps is None else gaps.tolist()
+    for rr, t, gap in zip(rr_list, ends, breaks, strict=True):
         if gap:
             stream.gap()
         stream.push(rr, t)

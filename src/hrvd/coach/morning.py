@@ -32,8 +32,6 @@ import statistics
 from collections import deque
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from hrvd.coach.morning_quality import (
     Metrics,
     Window,
@@ -199,7 +197,7 @@ class MorningMeasurement:
         """Every beat so far, those inside the window up to ``end_s``, and their coverage."""
         start_s = self._window_start_s
         n = len(self._raw)
-        inside = np.zeros(n, dtype=bool)
+        inside = [False] * n
         spans: list[tuple[float, float]] = []
         for i, beat in enumerate(self._raw):
             t_s = self.started_at_s + beat.t_s
@@ -214,9 +212,9 @@ class MorningMeasurement:
             until_s = max(until_s, t_s)
         longest_gap_s = max(longest_gap_s, end_s - until_s)
         return Window(
-            rr_ms=np.array([b.rr_ms for b in self._raw], dtype=np.float64),
-            gap_before=np.array([b.gap_before for b in self._raw], dtype=bool),
-            inside=inside,
+            rr_ms=tuple(b.rr_ms for b in self._raw),
+            gap_before=tuple(b.gap_before for b in self._raw),
+            inside=tuple(inside),
             coverage=covered_s / self.settings.measure_s,
             longest_gap_s=longest_gap_s,
         )

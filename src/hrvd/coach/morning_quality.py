@@ -3,7 +3,9 @@
 :func:`analyse` corrects the beats (:func:`~hrvd.hrv.artifacts.correct_batch`) and
 measures those inside the measurement window, never across a gap; :func:`verdict` decides
 at the end of the window whether the result is valid, and if not, why;
-:func:`invalid_advice` says what to tell the athlete then.
+:func:`invalid_advice` says what to tell the athlete then. numpy and the batch corrector
+load in :func:`analyse`, when a measurement ends: a daemon waiting for the morning does not
+hold them (BENCHMARKS.md, "Footprint on the Pi").
 """
 
 from __future__ import annotations
@@ -11,16 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from hrvd.coach.morning_values import InvalidReason
-from hrvd.hrv.artifacts import correct_batch
 from hrvd.hrv.metrics import time_domain
 from hrvd.hrv.quality import MAX_ECTOPIC_BURDEN, irregular
 
 if TYPE_CHECKING:
-    from numpy.typing import NDArray
-
     from hrvd.coach.morning_values import MorningSettings
 
 
@@ -28,9 +25,9 @@ if TYPE_CHECKING:
 class Window:
     """Every beat so far, which of them lie inside the measurement window, and coverage."""
 
-    rr_ms: NDArray[np.float64]
-    gap_before: NDArray[np.bool_]
-    inside: NDArray[np.bool_]
+    rr_ms: tuple[float, ...]
+    gap_before: tuple[bool, ...]
+    inside: tuple[bool, ...]
     coverage: float
     longest_gap_s: float
 
@@ -54,16 +51,22 @@ def analyse(window: Window) -> Metrics:
     with neighbours on both sides and thresholds from a full window of beats, as in a
     longer recording. The artifact rate is that of the beats inside.
     """
-    correction = correct_batch(window.rr_ms)
-    beats = int(np.count_nonzero(window.inside))
-    flagged = int(np.count_nonzero(correction.classes[window.inside]))
-    irregular_inside = int(np.count_nonzero(irregular(window.rr_ms)[window.inside]))
+    import numpy as np  # noqa: PLC0415 - loaded when a measurement ends, not before
+
+    from hrvd.hrv.artifacts import correct_batch  # noqa: PLC0415 - the same: numpy
+
+    rr_ms = np.array(window.rr_ms, dtype=np.float64)
+    inside = np.array(window.inside, dtype=bool)
+    correction = correct_batch(rr_ms)
+    beats = int(np.count_nonzero(inside))
+    flagged = int(np.count_nonzero(correction.classes[inside]))
+    irregular_inside = int(np.count_nonzero(irregular(rr_ms)[inside]))
     # A corrected beat starts a segment when a gap lies between its input beat and the
     # input beat of the corrected beat before it (an extra beat merged over a gap keeps it).
-    gaps_so_far = np.cumsum(window.gap_before)
+    gaps_so_far = np.cumsum(np.array(window.gap_before, dtype=bool))
     at_origin = gaps_so_far[correction.origin]
     gap_before = np.diff(at_origin, prepend=-1) > 0
-    keep = window.inside[correction.origin]
+    keep = inside[correction.origin]
     td = time_domain(correction.rr_ms[keep], gap_before[keep])
     return Metrics(
         beats=beats,

@@ -20,14 +20,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-import numpy as np
-
-from hrvd.hrv.artifacts import correct_batch
 from hrvd.hrv.metrics import MS_PER_MINUTE, time_domain
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import date
+
+    import numpy as np
 
 STAND_RISE_BPM = 10.0
 """The stand is seen when the heart rate rises this far above the supine mean, bpm. The
@@ -179,6 +178,8 @@ def _smoothed_hr(
     rr: np.ndarray[tuple[int], np.dtype[np.float64]],
 ) -> np.ndarray[tuple[int], np.dtype[np.float64]]:
     """Heart rate of the running 5-beat median ending at each beat (fewer at the start)."""
+    import numpy as np  # noqa: PLC0415 - see analyse_standing
+
     out = np.empty(len(rr))
     for i in range(len(rr)):
         out[i] = MS_PER_MINUTE / float(np.median(rr[max(0, i + 1 - SMOOTH_BEATS) : i + 1]))
@@ -201,6 +202,8 @@ def _onset(
     supine_hr_bpm: float,
 ) -> float:
     """When the rise that the detector saw at ``stand_s`` began, s (see :data:`ONSET_SHARE`)."""
+    import numpy as np  # noqa: PLC0415 - see analyse_standing
+
     calm = np.flatnonzero((t < stand_s) & (hr <= supine_hr_bpm + ONSET_SHARE * STAND_RISE_BPM))
     if not len(calm):
         return float(t[0] - rr[0] / 1000.0) if len(t) else stand_s
@@ -235,6 +238,12 @@ def analyse_standing(  # noqa: PLR0913 - the beats, the stand and the two times
         standing_s: time measured after the stand, s.
         settle_s: the first part of it, left out of the standing values, s.
     """
+    # numpy and the batch corrector load here, when a test ends: a daemon waiting for the
+    # morning does not hold them (BENCHMARKS.md, "Footprint on the Pi").
+    import numpy as np  # noqa: PLC0415
+
+    from hrvd.hrv.artifacts import correct_batch  # noqa: PLC0415
+
     t = np.asarray(t_s, dtype=np.float64)
     rr = np.asarray(rr_ms, dtype=np.float64)
     gaps = np.asarray(gap_before, dtype=bool)

@@ -1,7 +1,9 @@
 """Time-domain HRV metrics of an RR series (Task Force 1996; Shaffer & Ginsberg 2017).
 
 All take RR intervals in ms. Successive differences are never taken across a gap
-(a reconnect), so a window that holds one still gives an honest RMSSD.
+(a reconnect), so a window that holds one still gives an honest RMSSD. Only
+:func:`time_domain`, of a whole series, loads numpy: the live daemon uses
+:func:`from_sums` and never does (BENCHMARKS.md, "Footprint on the Pi").
 """
 
 from __future__ import annotations
@@ -10,9 +12,8 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 if TYPE_CHECKING:
+    import numpy as np
     from numpy.typing import NDArray
 
 NN50_MS = 50.0
@@ -86,6 +87,8 @@ def time_domain(
         rr_ms: RR intervals, ms (normally the corrected series).
         gap_before: optional flags, True where the series broke just before that beat.
     """
+    import numpy as np  # noqa: PLC0415 - a whole series; the live path stays without numpy
+
     rr = np.asarray(rr_ms, dtype=np.float64)
     diffs = np.diff(rr)
     if gap_before is not None and len(diffs):

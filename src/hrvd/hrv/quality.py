@@ -17,12 +17,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
-
 from hrvd.hrv.dfa import ALPHA1_MAX_ARTIFACT_RATE
 
 if TYPE_CHECKING:
+    import numpy as np
     from numpy.typing import NDArray
 
 MAX_ARTIFACT_RATE = 0.05
@@ -175,6 +173,9 @@ def irregular(rr_ms: NDArray[np.float64]) -> NDArray[np.bool_]:
     The median is taken over the :data:`MEDIAN_BEATS` beats centred on each (the ends
     repeat the first and last beat).
     """
+    import numpy as np  # noqa: PLC0415 - a whole series; the live path stays without numpy
+    from numpy.lib.stride_tricks import sliding_window_view  # noqa: PLC0415
+
     rr = np.asarray(rr_ms, dtype=np.float64)
     if len(rr) == 0:
         return np.zeros(0, dtype=bool)

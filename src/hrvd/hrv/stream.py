@@ -1,7 +1,8 @@
 """The live HRV pipeline of one strap: correction, rolling metrics and DFA alpha1.
 
 Raw RR intervals go in one at a time; :meth:`HrvStream.snapshot` gives the latest
-:class:`HrvSnapshot`. Time is passed in by the caller, never read here.
+:class:`HrvSnapshot`. Time is passed in by the caller, never read here. Plain Python
+throughout: the daemon that runs it never loads numpy (BENCHMARKS.md, "Footprint on the Pi").
 """
 
 from __future__ import annotations
@@ -9,10 +10,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-import numpy as np
-
 from hrvd.hrv.artifacts_live import CorrectedBeat, StreamingCorrector
-from hrvd.hrv.dfa import ALPHA1_MAX_ARTIFACT_RATE, dfa_alpha1
+from hrvd.hrv.dfa import ALPHA1_MAX_ARTIFACT_RATE, window_alpha1
 from hrvd.hrv.quality import TrailingIrregular, Verdict, judge
 from hrvd.hrv.rolling import RollingTimeDomain
 
@@ -145,14 +144,14 @@ class HrvStream:
 
     def _recompute_alpha1(self, now_s: float) -> None:
         self._dfa_at = now_s
-        n = len(self._dfa_beats)
-        rr = np.fromiter((rr for _, rr, _ in self._dfa_beats), dtype=np.float64, count=n)
-        self._alpha1 = dfa_alpha1(rr)
+        rr = [rr for _, rr, _ in self._dfa_beats]
+        n = len(rr)
+        self._alpha1 = window_alpha1(rr)
         self._alpha1_artifacts = sum(c for _, _, c in self._dfa_beats) / n if n else None
         self._alpha1_hr = None
         if n >= SPREAD_PARTS:
-            parts = [60000.0 / float(p.mean()) for p in np.array_split(rr, SPREAD_PARTS)]
-            self._alpha1_hr = (60000.0 / float(rr.mean()), max(parts) - min(parts))
+            parts = [60000.0 / (sum(p) / len(p)) for p in _split(rr, SPREAD_PARTS)]
+            self._alpha1_hr = (60000.0 / (sum(rr) / n), max(parts) - min(parts))
 
     def snapshot(self) -> HrvSnapshot:
         """The latest metrics."""
@@ -189,3 +188,14 @@ class HrvStream:
             dfa_hr_bpm=None if self._alpha1_hr is None else self._alpha1_hr[0],
             dfa_hr_spread_bpm=None if self._alpha1_hr is None else self._alpha1_hr[1],
         )
+
+
+def _split(values: list[float], parts: int) -> list[list[float]]:
+    """``values`` in ``parts`` runs as even as can be, the longer ones first."""
+    size, longer = divmod(len(values), parts)
+    runs, start = [], 0
+    for i in range(parts):
+        end = start + size + (i < longer)
+        runs.append(values[start:end])
+        start = end
+    return runs
