@@ -17,6 +17,11 @@ report; the results are in BENCHMARKS.md, section "Footprint (issue 15)".
   systemd unit gives it (its ``Environment=`` line, read from ``hrvd install-service``'s
   render). The rig runs in the venv's Python too (``--rss-only``), so the daemon it starts
   is the Pi install's, not the development one's.
+- **A morning measurement**: in a fresh interpreter of that venv, in the unit's environment,
+  with the daemon's imports done, a whole morning measurement (default timing, beats fed
+  at once) whose end is analysed as the daemon does, by the worker process
+  (``hrvd.daemon.analysis_worker``), and again analysed in the process itself: the
+  process's RSS before and after, and the worker's peak RSS.
 """
 
 from __future__ import annotations
@@ -140,6 +145,62 @@ def rss_in_venv(venv: Path, notifications: int) -> tuple[float, float, float]:
     return float(start), float(end), float(peak)
 
 
+MORNING_CODE = """
+import json, math, re, sys
+from datetime import date
+from types import SimpleNamespace
+
+import hrvd.daemon.service  # the daemon's imports
+from hrvd.coach.analysis import IN_PROCESS
+from hrvd.coach.baseline import Posture
+from hrvd.coach.morning import MorningMeasurement
+from hrvd.daemon.analysis_worker import WorkerAnalyst
+
+def kb(status, key):
+    return int(re.search(key + r":\\s+(\\d+)", status).group(1))
+
+before = kb(open("/proc/self/status").read(), "VmRSS")
+worker = WorkerAnalyst()
+if sys.argv[1] == "worker":
+    worker.start()
+analyst = worker if sys.argv[1] == "worker" else IN_PROCESS
+m = MorningMeasurement(started_at_s=0.0, day=date(2026, 12, 4), posture=Posture.LYING,
+                       analyst=analyst)
+end_s = m.settings.stabilise_s + m.settings.measure_s
+t, i = 0.0, 0
+while t < end_s:
+    rr = 1000.0 + 60.0 * math.sin(i / 2.5) + (i % 7) * 4.0
+    t, i = t + rr / 1000.0, i + 1
+    m.add((SimpleNamespace(t_s=t, rr_ms=rr, gap_before=i == 1),), t)
+m.tick(end_s)
+child = 0
+if worker._proc is not None:
+    child = kb(open(f"/proc/{worker._proc.pid}/status").read(), "VmHWM")
+worker.close()
+after = kb(open("/proc/self/status").read(), "VmRSS")
+print(json.dumps({"valid": m.result.valid, "before": before, "after": after,
+                  "child_peak": child, "numpy": "numpy" in sys.modules}))
+"""
+
+
+def morning_rss(venv: Path, how: str) -> dict[str, float | bool]:
+    """One morning in a fresh interpreter of the venv, analysed by ``worker`` or ``here``, MB."""
+    done = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", MORNING_CODE, how],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **unit_environment()},
+    )
+    out = json.loads(done.stdout.splitlines()[-1])
+    if not out["valid"]:
+        msg = f"the benchmark's morning was not valid: {out}"
+        raise RuntimeError(msg)
+    return {
+        k: v / 1024 if isinstance(v, int) and not isinstance(v, bool) else v for k, v in out.items()
+    }
+
+
 def main() -> int:
     """Measure and print the report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
@@ -164,6 +225,7 @@ def main() -> int:
         ).stdout.split()[1]
         net_import_s, help_s = import_times(venv)
         start_mb, end_mb, peak_mb = rss_in_venv(venv, notifications)
+        by_worker, here = morning_rss(venv, "worker"), morning_rss(venv, "here")
     py_version = subprocess.run(
         [python, "--version"], check=True, capture_output=True, text=True
     ).stdout.strip()
@@ -186,6 +248,12 @@ def main() -> int:
         f"| `hrvd run` RSS at the window's start / after {what} / peak | "
         f"{start_mb:.1f} / {end_mb:.1f} / {peak_mb:.1f} MB |"
     )
+    for name, m in (("by the worker (the daemon's way)", by_worker), ("in the process", here)):
+        child = f", the worker's peak {m['child_peak']:.1f} MB" if m["child_peak"] else ""
+        print(
+            f"| a morning analysed {name}: the process's RSS before / after{child} | "
+            f"{m['before']:.1f} / {m['after']:.1f} MB (numpy loaded: {m['numpy']}) |"
+        )
     return 0
 
 

@@ -47,6 +47,38 @@ class ListSink:
         self.durable_messages.append((topic, payload))
 
 
+async def test_a_run_closed_mid_measurement_ends_its_worker_and_keeps_nothing(tmp_path):
+    config = Config(
+        morning=MorningConfig(stabilise_s=0, measure_s=60), store=StoreConfig(tmp_path / "s.db")
+    )
+    store = await asyncio.to_thread(open_store, config.store.path)
+    sink, ended = ListSink(), asyncio.Event()
+    run = MorningRun(
+        config,
+        day=date(2026, 12, 5),
+        now_s=0.0,
+        repeat=False,
+        sink=sink,
+        store=store,
+        on_end=ended.set,
+    )
+    try:
+        run.on_beats((TimedBeat(1024, 1000.0, 1.0, 1.0, gap_before=True),), 1.0)
+        await run.settled()
+        worker = run._analyst._proc  # noqa: SLF001 - the child process is what this is about
+        assert worker is not None
+        assert worker.poll() is None
+        await run.close()  # the daemon stops
+        assert worker.returncode == 0
+        run.tick(2.0)  # late ticks are ignored
+        await run.settled()
+        assert not ended.is_set()
+        assert sink.durable_messages == []
+        assert await asyncio.to_thread(store.measurement_count) == 0
+    finally:
+        await asyncio.to_thread(store.close)
+
+
 async def test_an_invalid_measurement_is_kept_but_never_counts(tmp_path):
     config = Config(
         athlete=AthleteConfig(hr_rest=55),
@@ -71,7 +103,7 @@ async def test_an_invalid_measurement_is_kept_but_never_counts(tmp_path):
         if ended.is_set():
             break
     run.tick(t + 1)
-    await asyncio.sleep(0.2)  # the store write runs on a worker thread
+    await run.settled()  # its steps, then the store write, run on threads
     try:
         assert ended.is_set()
         assert sink.durable_messages[-1][1]["state"] == "invalid"

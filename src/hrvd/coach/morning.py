@@ -32,10 +32,10 @@ import statistics
 from collections import deque
 from typing import TYPE_CHECKING
 
+from hrvd.coach.analysis import IN_PROCESS
 from hrvd.coach.morning_quality import (
     Metrics,
     Window,
-    analyse,
     gap_detail,
     movement_detail,
     verdict,
@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from datetime import date
 
+    from hrvd.coach.analysis import Analyst
     from hrvd.coach.baseline import Posture
     from hrvd.coach.morning_values import TimedRr
 
@@ -73,9 +74,10 @@ class MorningMeasurement:
         posture: how the athlete lies, sits or stands.
         settings: the protocol's numbers.
         repeat: it was started as a repeat, so it may replace the day's valid result.
+        analyst: who analyses the beats at the end (default: this process).
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the measurement's identity, its numbers, its analyst
         self,
         *,
         started_at_s: float,
@@ -83,7 +85,9 @@ class MorningMeasurement:
         posture: Posture,
         settings: MorningSettings | None = None,
         repeat: bool = False,
+        analyst: Analyst | None = None,
     ) -> None:
+        self.analyst = analyst or IN_PROCESS
         self.settings = settings or MorningSettings()
         self.started_at_s = started_at_s
         self.day = day
@@ -221,14 +225,14 @@ class MorningMeasurement:
 
     def _finish(self) -> None:
         window = self._window(self._window_end_s)
-        metrics = analyse(window)
+        metrics = self.analyst.morning(window)
         reason, detail = verdict(window, metrics, self._reference_bpm, self.settings)
         self._store(window, metrics, reason, detail)
 
     def _end(self, reason: InvalidReason, detail: str) -> None:
         """End early, invalid; the numbers are those of the beats so far."""
         window = self._window(max(self._covered_until_s, self._window_start_s))
-        self._store(window, analyse(window), reason, detail)
+        self._store(window, self.analyst.morning(window), reason, detail)
 
     def _store(
         self,

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from hrvd.coach.analysis import IN_PROCESS, StandingBeats
 from hrvd.coach.baseline import Posture
 from hrvd.coach.morning import MorningMeasurement
 from hrvd.coach.morning_values import (
@@ -43,13 +44,13 @@ from hrvd.coach.orthostatic import (
     OrthoOutcome,
     OrthoRecord,
     StandDetector,
-    analyse_standing,
 )
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from datetime import date
 
+    from hrvd.coach.analysis import Analyst
     from hrvd.coach.morning_values import MorningResult, TimedRr
 
 
@@ -146,6 +147,7 @@ class OrthostaticTest:
         ortho: the standing part's numbers.
         repeat: started as a repeat.
         language: of the prompts, ``en`` or ``nl``.
+        analyst: who analyses the lying and the standing beats (default: this process).
     """
 
     def __init__(  # noqa: PLR0913 - the test's identity and its numbers
@@ -157,13 +159,16 @@ class OrthostaticTest:
         ortho: OrthoSettings | None = None,
         repeat: bool = False,
         language: str = "en",
+        analyst: Analyst | None = None,
     ) -> None:
+        self.analyst = analyst or IN_PROCESS
         self.lying = MorningMeasurement(
             started_at_s=started_at_s,
             day=day,
             posture=Posture.LYING,
             settings=settings,
             repeat=repeat,
+            analyst=self.analyst,
         )
         self.ortho = ortho or OrthoSettings()
         self.started_at_s = started_at_s
@@ -279,14 +284,16 @@ class OrthostaticTest:
     def _finish(self, stand_s: float) -> None:
         o = self.ortho
         start = self.started_at_s
-        standing = analyse_standing(
-            [start + b.t_s for b in self._beats],
-            [b.rr_ms for b in self._beats],
-            [b.gap_before for b in self._beats],
-            stand_s,
-            supine_hr_bpm=self._supine_hr(),
-            standing_s=o.standing_s,
-            settle_s=o.settle_s,
+        standing = self.analyst.standing(
+            StandingBeats(
+                t_s=tuple(start + b.t_s for b in self._beats),
+                rr_ms=tuple(b.rr_ms for b in self._beats),
+                gap_before=tuple(b.gap_before for b in self._beats),
+                stand_s=stand_s,
+                supine_hr_bpm=self._supine_hr(),
+                standing_s=o.standing_s,
+                settle_s=o.settle_s,
+            )
         )
         if standing.rmssd_ms is None:
             self._end(OrthoOutcome.INVALID, InvalidReason.TOO_FEW_BEATS)

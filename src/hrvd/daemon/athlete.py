@@ -180,6 +180,12 @@ class AthleteDesk:
         elif self.config.morning.auto_start:
             await self._maybe_auto_start()
 
+    async def close_morning(self) -> None:
+        """The daemon stops: a measurement still running ends with it (nothing is kept)."""
+        if self.morning is not None:
+            await self.morning.close()
+            self.morning = None
+
     def _morning_command(self, command: MorningCommand) -> str | None:
         """A morning command: started, or why not."""
         if self.morning is not None:

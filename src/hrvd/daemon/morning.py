@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
@@ -27,12 +28,14 @@ from hrvd.coach.morning_quality import invalid_advice
 from hrvd.coach.morning_values import InvalidReason, MorningSettings, MorningState
 from hrvd.coach.orthostatic_baseline import judged_payload, ortho_line
 from hrvd.coach.readiness import assess, readiness_payload
+from hrvd.daemon.analysis_worker import WorkerAnalyst
 from hrvd.publish.messages import ABSENT, MorningMessage, ReadinessMessage
 from hrvd.store import StoreError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from datetime import date
+    from typing import Any
 
     from rich.console import Console
 
@@ -84,6 +87,11 @@ class Measurement(Protocol):
 class MorningRun:
     """One measurement, from the command to the published readiness.
 
+    Its beats are analysed at the end by a worker process started with it
+    (:mod:`hrvd.daemon.analysis_worker`): the daemon never loads numpy. Talking to that
+    process blocks, so the measurement takes its beats and ticks on a thread of its own, one
+    step at a time and in order; their progress comes back to the event loop.
+
     Args:
         config: for the timing, posture, language and topics.
         day: the local date when the measurement starts.
@@ -112,8 +120,15 @@ class MorningRun:
         settings = MorningSettings(
             stabilise_s=m.stabilise_s, measure_s=m.measure_s, hr_rest_bpm=config.athlete.hr_rest
         )
+        self._analyst = WorkerAnalyst()
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hrvd-morning")
+        self._steps: set[asyncio.Future[Any]] = set()
         self.measurement: Measurement = self._measurement(
-            settings, day=day, now_s=now_s, repeat=repeat, posture=Posture(posture or m.posture)
+            settings,
+            day=day,
+            now_s=now_s,
+            repeat=repeat,
+            posture=Posture(posture or m.posture),
         )
         self.sink = sink
         self.store = store
@@ -121,12 +136,30 @@ class MorningRun:
         self.athlete = config.athlete.name
         self.base = config.topic_base()
         self._done = False
+        self._worker_ended = False
         self._tasks: set[asyncio.Task[None]] = set()
+        self._step(self._analyst.start)
+
+    async def close(self) -> None:
+        """The daemon stops: the measurement ends where it is, its worker with it."""
+        self._done = True
+        self._end_worker()
+        await self.settled()
+
+    def _end_worker(self) -> None:
+        """Close the worker process on the measurement's thread, after the steps before."""
+        if self._worker_ended:
+            return
+        self._worker_ended = True
+        ended = asyncio.get_running_loop().run_in_executor(self._thread, self._analyst.close)
+        self._steps.add(ended)
+        ended.add_done_callback(self._steps.discard)
+        self._thread.shutdown(wait=False)
 
     async def settled(self) -> None:
-        """Wait until the end's store writes and readiness are done."""
-        while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        """Wait until the steps handed over, the end's store writes and readiness are done."""
+        while self._steps or self._tasks:
+            await asyncio.gather(*self._steps, *self._tasks, return_exceptions=True)
 
     def _measurement(
         self,
@@ -139,7 +172,12 @@ class MorningRun:
     ) -> Measurement:
         """What this run measures: a morning measurement (an orthostatic run: its test)."""
         return MorningMeasurement(
-            started_at_s=now_s, day=day, posture=posture, settings=settings, repeat=repeat
+            started_at_s=now_s,
+            day=day,
+            posture=posture,
+            settings=settings,
+            repeat=repeat,
+            analyst=self._analyst,
         )
 
     async def _orthostatic(self) -> dict[str, object] | None:
@@ -148,11 +186,34 @@ class MorningRun:
 
     def on_beats(self, beats: tuple[TimedBeat, ...], now_s: float) -> None:
         """The strap's beats of one notification."""
-        self._progress(self.measurement.add(beats, now_s))
+        self._step(self.measurement.add, beats, now_s, then=self._progress)
 
     def tick(self, now_s: float) -> None:
         """Once a second: the countdown, and the end of a strap gone quiet."""
-        self._progress(self.measurement.tick(now_s))
+        self._step(self.measurement.tick, now_s, then=self._progress)
+
+    def _step(
+        self,
+        step: Callable[..., Any],
+        *args: object,
+        then: Callable[[Any], None] | None = None,
+    ) -> None:
+        """``step(*args)`` on the measurement's thread; ``then(result)`` back on the loop."""
+        if self._done:
+            return
+        future = asyncio.get_running_loop().run_in_executor(self._thread, step, *args)
+        self._steps.add(future)
+
+        def stepped(done: asyncio.Future[object]) -> None:
+            self._steps.discard(done)
+            if done.cancelled():
+                return
+            if (exc := done.exception()) is not None:
+                log.error("morning measurement step failed", error=repr(exc))
+            elif then is not None:
+                then(done.result())
+
+        future.add_done_callback(stepped)
 
     def _progress(self, progress: Progress) -> None:
         if self._done:
@@ -160,6 +221,7 @@ class MorningRun:
         message = MorningMessage(**progress.payload())  # type: ignore[arg-type] # keys: its fields
         if progress.state in {MorningState.DONE, MorningState.INVALID}:
             self._done = True
+            self._end_worker()
             m = self.measurement
             ended = datetime.now().astimezone().isoformat(timespec="seconds")
             message = replace(message, id=f"morning:{m.day.isoformat()}:{m.posture.value}:{ended}")

@@ -43,7 +43,12 @@ class OrthostaticRun(MorningRun):
         posture: Posture,  # noqa: ARG002 - the test always lies first
     ) -> Measurement:
         self.test = OrthostaticTest(
-            started_at_s=now_s, day=day, settings=settings, repeat=repeat, language=self.language
+            started_at_s=now_s,
+            day=day,
+            settings=settings,
+            repeat=repeat,
+            language=self.language,
+            analyst=self._analyst,
         )
         return self.test
 
