@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import subprocess
-import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -17,6 +15,7 @@ from hrvd.cli.live import LiveView
 from hrvd.cli.output import ride_summary, tabular_format, write_rows
 from hrvd.cli.replay import ConsoleSink
 from hrvd.publish.messages import SessionMessage
+from support.fresh import fresh_json
 from support.terminal import Terminal
 
 HEAVY = ("numpy", "bleak", "dbus_fast", "aiomqtt", "rich", "structlog", "matplotlib")
@@ -54,8 +53,7 @@ def _loaded_after(argv: list[str]) -> dict[str, list[str]]:
         "cli = sorted(m for m in sys.modules if m.startswith('hrvd.cli'))\n"
         "print(json.dumps({'heavy': heavy, 'cli': cli}))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return json.loads(done.stdout.splitlines()[-1])
+    return fresh_json(code)
 
 
 def test_top_level_help_loads_no_command_and_no_heavy_library():
@@ -86,8 +84,7 @@ def test_run_imports_the_daemon_and_none_of_what_only_other_commands_need(tmp_pa
         "print(json.dumps({'code': code, 'loaded': loaded, 'daemon': 'hrvd.daemon.service' in"
         " sys.modules}))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    result = json.loads(done.stdout.splitlines()[-1])
+    result = fresh_json(code)
     assert result["code"] == 2
     assert result["daemon"]
     assert {"structlog", "bleak", "bleak_retry_connector", "aiomqtt"} <= set(result["loaded"])
@@ -230,8 +227,7 @@ def test_the_live_path_and_the_threshold_estimate_run_without_numpy():
         "print(json.dumps({'alpha1': snap.dfa_alpha1, 'windows': len(tracker.windows),"
         " 'reason': tracker.estimate().reason, 'numpy': 'numpy' in sys.modules}))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    result = json.loads(done.stdout.splitlines()[-1])
+    result = fresh_json(code)
     assert result["alpha1"] is not None
     assert result["windows"] > 0
     assert result["reason"] != "ok"  # a steady series crosses no threshold

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
 import sys
 from dataclasses import asdict
 from itertools import accumulate
@@ -19,6 +18,7 @@ from hrvd.daemon import analysis_worker
 from hrvd.daemon.analysis_worker import WorkerAnalyst, serve
 from hrvd.hrv.synthetic import inject, orthostatic_rr
 from recordings import load_rr
+from support.fresh import fresh_json
 
 SETTLE_BEATS = 60
 
@@ -154,8 +154,7 @@ def test_a_morning_through_the_worker_leaves_numpy_out_of_the_daemon():
         "out = {'valid': r.valid, 'rmssd': r.rmssd_ms, 'numpy': 'numpy' in sys.modules}\n"
         "print(json.dumps(out))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    result = json.loads(done.stdout.splitlines()[-1])
+    result = fresh_json(code)
     assert result["valid"] is True
     assert result["rmssd"] > 0
     assert result["numpy"] is False
