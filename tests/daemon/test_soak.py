@@ -56,10 +56,10 @@ async def test_every_message_and_beat_survives_drops_stalls_garbage_broker_resta
     assert result.daemon["malformed_logged_first_of_100"] >= 1
     # Durable messages: all of them delivered, in order, repeats only after a reconnect.
     assert result.violations == [], shown
-    assert result.alerts["on"] >= 2
-    assert result.alerts["off"] >= 2
-    assert result.topics["alert"].delivered >= 4
-    assert result.rides["with_summary"] >= 4
+    assert result.alerts["on"] >= 2, shown
+    assert result.alerts["off"] >= 2, shown
+    assert result.topics["alert"].delivered >= 4, shown
+    assert result.rides["with_summary"] >= 4, shown
     assert result.rides["cut_by_kill_9"] == 2  # no ride state survives kill -9
     # ... but the next daemon ends both on the broker, and nothing is left active.
     assert result.rides["retained_ride_active_after_kill"] == 2

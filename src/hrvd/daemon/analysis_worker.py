@@ -8,9 +8,12 @@ and ends when its stdin closes (the measurement's end, or the daemon's). Once nu
 a process it stays: in the daemon it would add 12.7 MB for good, in the child it is gone
 with the child (issue 15, BENCHMARKS.md "Footprint on the Pi").
 
-Requests and answers are JSON lines (floats keep every bit). Whatever goes wrong with the
-child (it would not start, died, said something else, took too long) is logged once and
-the analysis runs in the daemon: a morning is never lost to the worker.
+Requests and answers are JSON lines (floats keep every bit); a fault in the analysis comes
+back as an answer, and the daemon logs it. The child's stderr goes nowhere: sharing the
+daemon's would keep the daemon's log pipe open after the daemon is gone, until the child
+has noticed. Whatever goes wrong with the child (it would not start, died, said something
+else, took too long) is logged once and the analysis runs in the daemon: a morning is
+never lost to the worker.
 """
 
 from __future__ import annotations
@@ -67,7 +70,10 @@ class WorkerAnalyst:
         """Start the child; it loads what the analysis needs while the measurement runs."""
         try:
             self._proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-                self._command, stdin=subprocess.PIPE, stdout=subprocess.PIPE
+                self._command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
             )
         except OSError as exc:
             log.warning("analysis worker not started; the daemon will analyse", error=str(exc))

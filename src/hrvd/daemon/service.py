@@ -107,8 +107,8 @@ class Daemon:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop.set)
-        # Every resource on one stack, left in reverse: a morning still measuring ends (its
-        # worker process too), the rides end while the loops still run, the loops stop, the
+        # Every resource on one stack, left in reverse: the rides end while the loops still
+        # run, a morning still measuring ends (its worker process too), the loops stop, the
         # links say so, the writers flush, the publisher says offline, the files close.
         async with contextlib.AsyncExitStack() as stack:
             stack.enter_context(self.notifier)
@@ -145,9 +145,9 @@ class Daemon:
             self.notifier.ready(self._status_line(publisher))  # before the first ping
             log.info("running", straps=[s.strap.name for s in self.sessions])
             loops = await stack.enter_async_context(self.loops.running(running))
-            stack.callback(self._stopping)
             for desk in self.athletes:
                 stack.push_async_callback(desk.close_morning)
+            stack.callback(self._stopping)
             await loops.until(self.stop.wait())
 
     def _publisher(self, outbox: Outbox) -> MqttPublisher:
