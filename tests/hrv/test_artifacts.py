@@ -137,10 +137,53 @@ def test_a_breath_shaped_pair_displaced_less_than_15_percent_is_not_ectopic():
     assert classes[150] != BeatClass.ECTOPIC
 
 
-def test_a_premature_beat_16_percent_early_is_ectopic():
-    # The least premature labelled beat of MIT-BIH 100: 642 ms, then 881 ms.
-    classes = classify(_calm_series_with([642.0, 881.0]))
+def test_a_displaced_peak_that_keeps_the_pair_total_is_ectopic():
+    # The least premature labelled beat of MIT-BIH 100 comes 642 ms after the one before;
+    # with its peak displaced and the total of two cycles kept, the pair is 642, 958 ms.
+    classes = classify(_calm_series_with([642.0, 958.0]))
     assert BeatClass.ECTOPIC in classes[150:152]
+    fixed = correct_batch(_calm_series_with([642.0, 958.0])).rr_ms
+    assert fixed[150:152].tolist() == [800.0, 800.0]
+
+
+def test_a_premature_beat_whose_pause_is_short_is_corrected_beat_by_beat():
+    # The same beat as MIT-BIH 100 has it: 642 ms, then 881 ms. The pair is 77 ms short
+    # of two cycles (ECTOPIC_TOTAL_LIMIT), so each interval is judged, and corrected, on
+    # its own: towards its neighbours, not to a mean that is itself short.
+    rr = _calm_series_with([642.0, 881.0])
+    c = correct_batch(rr)
+    assert c.classes[150:152].tolist() == [BeatClass.SHORT, BeatClass.LONG]
+    assert len(c.rr_ms) == len(rr)
+    assert c.rr_ms[150:152] == pytest.approx([800.0, 800.0], rel=0.03)
+
+
+def _live_run(rr):
+    live = StreamingCorrector(keep_classes=True)
+    out = []
+    for v, t in zip(rr.tolist(), (np.cumsum(rr) / 1000).tolist(), strict=True):
+        out += live.push(v, t)
+    out += live.flush()
+    return live.classes, np.array([b.rr_ms for b in out])
+
+
+def test_a_single_long_beat_after_a_falling_beat_is_not_an_ectopic_pair_batch_and_live():
+    # The PPG series falls 1048 -> 953 ms and a beat 1.5 times long follows (917 -> 1376
+    # ms): the shape of an ectopic pair with the beat before, but the pair is 210 ms longer
+    # than two cycles. Judged ectopic, both became 1165 ms; it is one long beat.
+    rr = np.tile(load("systole_ppg"), 3)
+    at = 245 + 226
+    assert rr[at - 2 : at].round().tolist() == [1048.0, 953.0]
+    rr[at] *= 1.5
+    c = correct_batch(rr)
+    assert c.classes[at] == BeatClass.LONG
+    assert np.flatnonzero(c.classes).tolist() == [at]
+    assert c.rr_ms[at - 1] == rr[at - 1]
+    assert c.rr_ms[at] == pytest.approx((rr[at - 1] + rr[at + 1]) / 2, rel=0.03)
+    classes, out = _live_run(rr)
+    assert classes[at] == BeatClass.LONG
+    assert np.flatnonzero(classes).tolist() == [at]
+    assert out[at - 1] == rr[at - 1]
+    assert out[at] == pytest.approx(917.0, rel=0.06)
 
 
 def _ppg_with_one_long_beat(at, factor):
@@ -160,13 +203,9 @@ def test_a_single_beat_40_percent_long_in_a_ppg_series_is_found_batch_and_live(a
     assert np.flatnonzero(c.classes).tolist() == [at]
     assert len(c.rr_ms) == len(rr)
     assert c.rr_ms[at] == pytest.approx((rr[at - 1] + rr[at + 1]) / 2, rel=0.15)
-    # Live finds it too; at 430 and 435 its trailing median, which ends two beats later,
-    # is low enough to make the beat 1.5 times it, and it is split as a missed beat.
-    live = StreamingCorrector(keep_classes=True)
-    for v, t in zip(rr.tolist(), (np.cumsum(rr) / 1000).tolist(), strict=True):
-        live.push(v, t)
-    live.flush()
-    assert np.flatnonzero(live.classes).tolist() == [at]
+    # Live finds it too, judged against the same centred median (LOOKAHEAD_BEATS).
+    classes, _ = _live_run(rr)
+    assert np.flatnonzero(classes).tolist() == [at]
 
 
 def test_a_long_beat_under_1_5_times_the_median_is_not_split_as_missed():

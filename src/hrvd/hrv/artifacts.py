@@ -20,7 +20,9 @@ alone. Two additions keep ordinary sinus variability from being corrected: a bea
 long or short shape must stand out from the local median (``SHAPE_MEDIAN_GUARD``) or
 differ from both neighbours by more than 20 % (``PERCENT_FILTER``, the classic criterion
 of an abnormal interval), and an ectopic pair must be displaced by more than 15 % of its
-mean interval (``ECTOPIC_MIN_SHIFT``, the level of Kubios' "strong" threshold). A long
+mean interval (``ECTOPIC_MIN_SHIFT``, the level of Kubios' "strong" threshold) and keep
+the total of its two intervals within Th2 of two cycles (``ECTOPIC_TOTAL_LIMIT``, the
+paper's own test of a total for missed and extra beats). A long
 beat is a missed one only above 1.5 times the local median (``MISSED_MIN_RATIO``). These
 values, with their sources, are in :mod:`hrvd.hrv.rules`.
 
@@ -28,9 +30,10 @@ Two forms share these rules:
 
 * :func:`classify` / :func:`correct_batch`: centred windows, for a whole recording;
 * :class:`~hrvd.hrv.artifacts_live.StreamingCorrector` (its own module, without numpy):
-  trailing windows, for the live daemon. Each beat is decided once ``LOOKAHEAD_BEATS``
-  more beats have arrived, and released corrected one beat later (an ectopic beat also
-  moves the interval before it).
+  for the live daemon. Each beat is decided once ``LOOKAHEAD_BEATS`` (5) more beats have
+  arrived, so its local median is the same centred 11 beats; the thresholds' 91 beats
+  trail. It is released corrected one beat later (an ectopic beat also moves the interval
+  before it).
 
 Correction: an ectopic beat means a misplaced R peak, so the peak goes back to the middle
 of its neighbours (the two intervals it shares become their mean: total time is kept); a
@@ -51,6 +54,7 @@ from hrvd.hrv.rules import (
     C1,
     C2,
     ECTOPIC_MIN_SHIFT,
+    ECTOPIC_TOTAL_LIMIT,
     ITERATE_ABOVE_RATE,
     MAX_PASSES,
     MEDIAN_DEVIATION_LIMIT,
@@ -232,6 +236,7 @@ def _decide(  # noqa: PLR0913 - the paper's rule takes these seven series
     ectopic = gate & (((d > 1) & (s12 < -C1 * d - C2)) | ((d < -1) & (s12 > -C1 * d + C2)))
     rr_prev = np.concatenate((rr[:1], rr[:-1]))
     ectopic &= np.abs(rr - rr_prev) > ECTOPIC_MIN_SHIFT * (rr + rr_prev)
+    ectopic &= np.abs((rr + rr_prev) / 2 - med) < ECTOPIC_TOTAL_LIMIT * th2
     ectopic &= ~_second_of_pair(ectopic)
     own = gate & ~ectopic
     # The beat after a candidate is evaluated too when the next change is the larger one.

@@ -1,7 +1,8 @@
 """The streaming form of the artifact corrector, for the live daemon (:mod:`hrvd.hrv.artifacts`).
 
-The rules are the batch form's, judged on trailing windows: each beat is decided once
-:data:`~hrvd.hrv.rules.LOOKAHEAD_BEATS` more beats have arrived, and released corrected
+The rules are the batch form's. Each beat is decided once
+:data:`~hrvd.hrv.rules.LOOKAHEAD_BEATS` more beats have arrived, so its local median is the
+batch form's centred one; the thresholds come from the trailing 91 beats. It is released corrected
 one beat later (an ectopic beat also moves the interval before it). The thresholds' windows
 are kept sorted, so a beat costs O(log n), not a sort.
 """
@@ -17,6 +18,7 @@ from hrvd.hrv.rules import (
     C1,
     C2,
     ECTOPIC_MIN_SHIFT,
+    ECTOPIC_TOTAL_LIMIT,
     ITERATE_ABOVE_RATE,
     LOOKAHEAD_BEATS,
     MEDIAN_DEVIATION_LIMIT,
@@ -113,9 +115,9 @@ class _Pending:
 class StreamingCorrector:
     """Causal Lipponen-Tarvainen correction, one beat at a time.
 
-    Thresholds come from the trailing 91 beats and the median from the trailing 11, so
-    nothing waits for a centred window. A beat is classified once
-    :data:`LOOKAHEAD_BEATS` beats have followed it, and released one beat after that.
+    Thresholds come from the trailing 91 beats, so nothing waits for their centred
+    window. A beat is classified once :data:`LOOKAHEAD_BEATS` beats have followed it,
+    against the median of the 11 beats centred on it, and released one beat after that.
     Work per beat is O(log 91), independent of the recording's length.
 
     Args:
@@ -166,11 +168,11 @@ class StreamingCorrector:
         self._gap_next = False
         self._count += 1
         if len(self._pending) > LOOKAHEAD_BEATS:
-            # The median of the 11 beats up to LOOKAHEAD_BEATS after this one, the window
-            # the beat would have if it were decided now. Kept with the beat, because a
-            # beat is decided later than that in the warm-up (all of the first 44 at once,
-            # when the 46th arrives) and at a gap or flush: judged against the median at
-            # that moment, the first beats of a recording met the median of beats 35-45.
+            # The median of the 11 beats centred on this one (it ends LOOKAHEAD_BEATS
+            # later), the window the beat would have if it were decided now. Kept with the
+            # beat, because a beat is decided later than that in the warm-up (the first 41
+            # at once, when the 46th arrives) and at a gap or flush: judged against the
+            # median at that moment, the first beats of a recording met that of beats 35-45.
             self._pending[-1 - LOOKAHEAD_BEATS].med = self._rr.quantile(0.5)
         if self._count < STREAM_WARMUP_BEATS:
             return []
@@ -368,7 +370,8 @@ def _classify_one(  # noqa: PLR0913 - the paper's rule for one beat takes these 
     """Figure 1 of the paper for one beat, with normalised dRR around it and its mRR."""
     own = abs(d) > 1
     displaced = abs(beat.rr - prev_rr) > ECTOPIC_MIN_SHIFT * (beat.rr + prev_rr)
-    if own and displaced and not after_ectopic:  # after_ectopic: see _second_of_pair
+    kept_total = abs((beat.rr + prev_rr) / 2 - med) < ECTOPIC_TOTAL_LIMIT * th2
+    if own and displaced and kept_total and not after_ectopic:  # after_ectopic: see _second_of_pair
         s12 = max(d_prev, d1) if d > 0 else min(d_prev, d1) if d < 0 else 0.0
         if (d > 1 and s12 < -C1 * d - C2) or (d < -1 and s12 > -C1 * d + C2):
             return BeatClass.ECTOPIC
