@@ -240,11 +240,12 @@ def long_plan(
 
 
 def short_plan(seed: int = 1) -> Plan:
-    """The CI run: about 3.9 minutes, 3 ride straps and the morning strap, every fault once.
+    """The CI run: about 4 minutes, 3 ride straps and the morning strap, every fault once.
 
     The ride coach gives no alert in a ride's first 180 s, so the ride hearts are easy for
     176 s, hard for 20 s (the alert turns on at about 188 s), easy again for 20 s (it turns
-    off at about 210 s); the daemon is killed at 214 s (two rides in progress) and
+    off at about 212 s: the coach's heart rate is the mean of corrected beats, which leave
+    the corrector six beats late); the daemon is killed at 218 s (two rides in progress) and
     restarted; one ride is then stopped by command and one ended by the final SIGTERM.
     """
     rides = (
@@ -252,8 +253,8 @@ def short_plan(seed: int = 1) -> Plan:
         RideSlot(0, 125.0, None),  # in progress at kill -9
         RideSlot(1, 3.0, 205.0),  # stopped while the alert is on
         RideSlot(2, 3.0, None),  # alert on and off, then in progress at kill -9
-        RideSlot(0, 219.0, 226.0),
-        RideSlot(2, 219.0, None),  # ended by SIGTERM
+        RideSlot(0, 223.0, 230.0),
+        RideSlot(2, 223.0, None),  # ended by SIGTERM
     )
     faults = (
         Fault(15.0, "malformed", 2, payload=MALFORMED[2]),
@@ -264,10 +265,10 @@ def short_plan(seed: int = 1) -> Plan:
         Fault(60.0, "broker", seconds=4.0),
         Fault(95.0, "drop", 2),
         Fault(150.0, "stall", 0, seconds=5.0),
-        Fault(214.0, "kill"),
+        Fault(218.0, "kill"),
     )
     return Plan(
-        232.0,
+        236.0,
         4,
         seed,
         (20.0, 20.0),

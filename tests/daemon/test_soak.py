@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from harness.mosquitto import Broker
 
 SOAK_STACK_DUMP_S = 400
-"""The plan lasts about 235 s: dump the stacks only if it runs far past that."""
+"""The plan lasts about 240 s: dump the stacks only if it runs far past that."""
 
 
 @pytest.fixture
