@@ -46,8 +46,8 @@ def test_streaming_finds_injected_artifacts_like_the_batch_form():
 
 @pytest.mark.parametrize("name", RECORDINGS)
 def test_streaming_and_batch_forms_rarely_disagree_on_real_recordings(name):
-    # Measured 0.1-4.0 % of beats (BENCHMARKS.md): the trailing thresholds lag a change in
-    # variability that the centred ones already see. The 4.0 % (32 of 798 beats) is
+    # Measured 0.0-4.1 % of beats (BENCHMARKS.md): the trailing thresholds lag a change in
+    # variability that the centred ones already see. The 4.1 % (33 of 798 beats) is
     # polar_h10's runs of trigeminy (~700, 420, 1000 ms), which the live form, clearing the
     # thresholds of the ones it corrected, follows further than the batch form does; it
     # was 3.8 % before the 20 % criterion (PERCENT_FILTER), one beat short of the old 4 %.
