@@ -208,6 +208,17 @@ def test_a_single_beat_40_percent_long_in_a_ppg_series_is_found_batch_and_live(a
     assert np.flatnonzero(classes).tolist() == [at]
 
 
+def test_a_first_beat_far_from_the_median_is_judged_though_it_has_no_change():
+    # The exercise recording starts with 1589 ms among ~700-ms beats. The first beat has no
+    # beat before it, so no dRR; it is judged by its distance to the median alone
+    # (MEDIAN_DEVIATION_LIMIT), in both forms.
+    rr = load_rr("exercise_rri")
+    assert rr[0] == pytest.approx(1589, abs=1)
+    assert classify(rr)[0] == BeatClass.LONG
+    classes, _ = _live_run(rr)
+    assert classes[0] == BeatClass.LONG
+
+
 def test_a_long_beat_under_1_5_times_the_median_is_not_split_as_missed():
     # pyhrv's long sample, beat 923: 781, 1086, 844 ms. Its Th2 is wide, so the paper's
     # test |RR/2 - median| < Th2 alone called it missed and split it into two 543 ms

@@ -252,7 +252,8 @@ def _decide(  # noqa: PLR0913 - the paper's rule takes these seven series
     stands_out = (np.abs(m) > SHAPE_MEDIAN_GUARD) | outlier
     long_ = (d > 1) & (s22 < -1) & stands_out
     short = (d < -1) & (s22 > 1) & stands_out
-    hit = (own | follow) & ~ectopic & (long_ | short | (np.abs(m) > MEDIAN_DEVIATION_LIMIT))
+    far = np.abs(m) > MEDIAN_DEVIATION_LIMIT  # judged without a large change, see the rule
+    hit = (own | follow | far) & ~ectopic & (long_ | short | far)
     with np.errstate(invalid="ignore"):
         missed = hit & long_ & (np.abs(rr / 2 - med) < th2) & (rr > MISSED_MIN_RATIO * med)
         extra = hit & short & (np.abs(rr + rr_next - med) < th2) & ~missed

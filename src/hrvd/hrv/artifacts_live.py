@@ -375,7 +375,8 @@ def _classify_one(  # noqa: PLR0913 - the paper's rule for one beat takes these 
         s12 = max(d_prev, d1) if d > 0 else min(d_prev, d1) if d < 0 else 0.0
         if (d > 1 and s12 < -C1 * d - C2) or (d < -1 and s12 > -C1 * d + C2):
             return BeatClass.ECTOPIC
-    if not (own or beat.follow):
+    far = abs(m) > MEDIAN_DEVIATION_LIMIT  # judged without a large change, see the rule
+    if not (own or beat.follow or far):
         return BeatClass.NORMAL
     s22 = min(d1, d2) if d >= 0 else max(d1, d2)
     up, down = beat.rr - prev_rr, (0.0 if nxt is None else beat.rr - nxt.rr)
@@ -388,7 +389,7 @@ def _classify_one(  # noqa: PLR0913 - the paper's rule for one beat takes these 
     stands_out = abs(m) > SHAPE_MEDIAN_GUARD or outlier
     long_ = d > 1 and s22 < -1 and stands_out
     short = d < -1 and s22 > 1 and stands_out
-    if not (long_ or short or abs(m) > MEDIAN_DEVIATION_LIMIT):
+    if not (long_ or short or far):
         return BeatClass.NORMAL
     if long_ and abs(beat.rr / 2 - med) < th2 and beat.rr > MISSED_MIN_RATIO * med:
         return BeatClass.MISSED
