@@ -257,8 +257,8 @@ def render_stream_vs_batch(rows: list[RealResult]) -> str:
         ],
     )
     return (
-        "Every beat through `StreamingCorrector` (trailing windows, "
-        f"{LOOKAHEAD_BEATS} beats of look-ahead), flushed; its classes against "
+        "Every beat through `StreamingCorrector` (trailing thresholds, the median centred "
+        f"by {LOOKAHEAD_BEATS} beats of look-ahead), flushed; its classes against "
         "`classify` (pass one, centred windows), artifact or normal per input beat. "
         "RMSSD of the streaming output against `correct_batch`'s output (all passes, and "
         "pass one alone: `max_passes=1`).\n\n" + table
