@@ -22,7 +22,9 @@ differ from both neighbours by more than 20 % (``PERCENT_FILTER``, the classic c
 of an abnormal interval), and an ectopic pair must be displaced by more than 15 % of its
 mean interval (``ECTOPIC_MIN_SHIFT``, the level of Kubios' "strong" threshold) and keep
 the total of its two intervals within Th2 of two cycles (``ECTOPIC_TOTAL_LIMIT``, the
-paper's own test of a total for missed and extra beats). A long
+paper's own test of a total for missed and extra beats). A beat more than 3 Th2 from the
+local median is judged even when its change from the beat before is small
+(``MEDIAN_DEVIATION_LIMIT``). A long
 beat is a missed one only above 1.5 times the local median (``MISSED_MIN_RATIO``). These
 values, with their sources, are in :mod:`hrvd.hrv.rules`.
 
