@@ -162,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"# hrvd analyze benchmark ({'quick' if args.quick else 'full'} run, {m['date_utc']})\n")
     print(
         f"{m['cpu']}, {m['logical_cpus']} logical CPUs, {m['os']}; Python {m['python']}, "
-        f"numpy {m['numpy']}, neurokit2 {m['neurokit2']}, hrvd {m['hrvd']}. 1-minute load "
+        f"{m['packages']}, hrvd {m['hrvd']}. 1-minute load "
         f"average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after.\n"
     )
     print("## Speed: the whole command minus its start-up, 24-hour file\n")

@@ -5,6 +5,7 @@ from hrvd.cli.analyze import summarise
 from hrvd.hrv.quality import (
     IRREGULAR_DEVIATION,
     MAX_GAP_S,
+    MEDIAN_BEATS,
     Level,
     Reason,
     TrailingIrregular,
@@ -56,6 +57,19 @@ def test_each_limit_gives_its_reason_and_level(change, reason, level):
 def test_alpha1_is_judged_on_its_own_window_when_given():
     verdict = judge(**FINE, alpha1_artifact_rate=0.035)
     assert verdict.reasons == (Reason.ALPHA1_ARTIFACTS,)
+
+
+@pytest.mark.parametrize("name", ["polar_h10", "noisy_rri", "SampleNNISeriesShort"])
+def test_irregular_judges_each_beat_against_the_median_of_the_11_around_it(name):
+    # irregular() takes the middle value of each window (np.partition) for speed; it must
+    # be the window's median, edges padded with the first and last beat.
+    rr = load_rr(name)
+    half = MEDIAN_BEATS // 2
+    padded = np.pad(rr, half, mode="edge")
+    med = np.array([np.median(padded[i : i + MEDIAN_BEATS]) for i in range(len(rr))])
+    expected = np.abs(rr - med) > IRREGULAR_DEVIATION * med
+    assert expected.any()
+    assert np.array_equal(irregular(rr), expected)
 
 
 def test_a_beat_beyond_the_deviation_from_its_local_median_is_irregular():
